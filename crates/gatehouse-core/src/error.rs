@@ -1,0 +1,76 @@
+//! The domain's one error type. Each variant says what went wrong in domain
+//! terms; the HTTP layer owns the mapping to statuses and error codes.
+
+use crate::store::{StoreError, UniqueField};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The caller sent something that breaks a rule; the message names the
+    /// field and the rule, and is safe to show.
+    #[error("{message}")]
+    InvalidInput {
+        field: &'static str,
+        message: String,
+    },
+
+    /// A uniqueness rule would be broken (username, email, tenant name).
+    #[error("{0}")]
+    Conflict(String),
+
+    #[error("the tenant `{0}` does not exist")]
+    TenantNotFound(String),
+
+    #[error("{0} was not found")]
+    NotFound(&'static str),
+
+    /// Wrong password or unknown user: deliberately one variant, so the two
+    /// cases cannot be told apart by any caller.
+    #[error("the username or password is incorrect")]
+    InvalidCredentials,
+
+    /// A refresh token that is unknown, expired, already used or whose
+    /// session ended (RFC 6749 §5.2 `invalid_grant`).
+    #[error("{0}")]
+    InvalidGrant(String),
+
+    /// An access token that fails verification (RFC 6750 §3.1 `invalid_token`).
+    #[error("{0}")]
+    InvalidToken(String),
+
+    /// The store cannot be reached right now; the request may be retried.
+    #[error("the service is temporarily unavailable")]
+    Unavailable(String),
+
+    /// A fault on our side. The text is for the log, never for the client.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(field) => Error::Conflict(
+                match field {
+                    UniqueField::TenantName => "a tenant with this name already exists",
+                    UniqueField::Username => "this username is already taken",
+                    UniqueField::Email => "this email is already registered",
+                    UniqueField::Other => "this record already exists",
+                }
+                .to_string(),
+            ),
+            StoreError::Unavailable(detail) => Error::Unavailable(detail),
+            StoreError::Backend(detail) => Error::Internal(detail),
+        }
+    }
+}

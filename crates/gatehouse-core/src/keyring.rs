@@ -1,0 +1,82 @@
+//! A tenant's keyring: the tenant, its issuer URL and its loaded keys. It
+//! signs with the current key and verifies against the published ones, and
+//! it is what the server caches so `/auth` needs no database read.
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Header, encode};
+
+use crate::keys::{KeyState, LoadedKey, SigningKeyRecord};
+use crate::tenant::Tenant;
+use crate::token::{ACCESS_TOKEN_TYP, AccessClaims};
+use crate::{Error, Result};
+
+#[derive(Debug)]
+pub struct TenantKeyring {
+    pub tenant: Tenant,
+    /// `{public_url}/t/{tenant}`: the `iss` of every token it signs.
+    pub issuer: String,
+    /// Published keys, newest first. Exactly one is `current`.
+    keys: Vec<LoadedKey>,
+}
+
+impl TenantKeyring {
+    pub fn new(tenant: Tenant, issuer: String, records: &[SigningKeyRecord]) -> Result<Self> {
+        let mut keys = records
+            .iter()
+            .map(LoadedKey::load)
+            .collect::<Result<Vec<_>>>()?;
+        keys.sort_by_key(|k| std::cmp::Reverse(k.state == KeyState::Current));
+        if keys.first().map(|k| k.state) != Some(KeyState::Current) {
+            return Err(Error::Internal(format!(
+                "tenant {} has no current signing key",
+                tenant.name
+            )));
+        }
+        Ok(Self {
+            tenant,
+            issuer,
+            keys,
+        })
+    }
+
+    /// The key that signs now.
+    pub fn signing_key(&self) -> &LoadedKey {
+        // `new` guarantees the first key is the current one.
+        &self.keys[0]
+    }
+
+    /// A published key by `kid`; the only way a verifier finds a key.
+    pub fn key(&self, kid: &str) -> Option<&LoadedKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    /// Accepted `aud` values; the issuer when the tenant names none.
+    pub fn audiences(&self) -> Vec<String> {
+        if self.tenant.audiences.is_empty() {
+            vec![self.issuer.clone()]
+        } else {
+            self.tenant.audiences.clone()
+        }
+    }
+
+    pub fn sign(&self, claims: &AccessClaims) -> Result<String> {
+        let key = self.signing_key();
+        let mut header = Header::new(key.algorithm.jwt());
+        header.typ = Some(ACCESS_TOKEN_TYP.to_string());
+        header.kid = Some(key.kid.clone());
+        encode(&header, claims, &key.encoding)
+            .map_err(|e| Error::Internal(format!("signing with key {} failed: {e}", key.kid)))
+    }
+
+    /// The public keys for `/.well-known/jwks.json`. HS256 secrets have no
+    /// public JWK and so never appear.
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: self
+                .keys
+                .iter()
+                .filter_map(|k| k.public_jwk.clone())
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Signing keys: how they are made, stored and turned into signers and
+//! public JWKs.
+//!
+//! Private material is kept as PKCS#8 PEM (asymmetric) or base64url (the
+//! HS256 secret): standard, portable encodings that any tool can read.
+//! Key generation uses aws-lc-rs; signing and verifying go through
+//! `jsonwebtoken` on the same aws-lc-rs backend (constant-time RSA).
+
+use std::fmt;
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::algorithm::SigningAlgorithm;
+use crate::clock::UnixTime;
+use crate::id::{random_bytes, random_token};
+use crate::{Error, Result};
+
+/// Where a key is in its life. Only `current` signs; `next` and `retired`
+/// are published so verifiers already (or still) know them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    Next,
+    Current,
+    Retired,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Current => "current",
+            KeyState::Retired => "retired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "next" => Ok(KeyState::Next),
+            "current" => Ok(KeyState::Current),
+            "retired" => Ok(KeyState::Retired),
+            other => Err(Error::Internal(format!(
+                "unknown key state `{other}` in store"
+            ))),
+        }
+    }
+}
+
+/// A signing key as it is stored.
+#[derive(Clone)]
+pub struct SigningKeyRecord {
+    /// The JWS `kid`: random, so it reveals nothing and cannot collide across tenants.
+    pub kid: String,
+    pub tenant_id: String,
+    pub algorithm: SigningAlgorithm,
+    pub state: KeyState,
+    /// PKCS#8 PEM, or the base64url HS256 secret. Never logged.
+    pub private_material: SecretString,
+    pub created_at: UnixTime,
+}
+
+impl fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("tenant_id", &self.tenant_id)
+            .field("algorithm", &self.algorithm)
+            .field("state", &self.state)
+            .field("private_material", &"[redacted]")
+            .finish()
+    }
+}
+
+impl SigningKeyRecord {
+    /// A fresh key for `algorithm`. RSA-2048 takes tens of milliseconds;
+    /// the others are instant.
+    pub fn generate(
+        tenant_id: &str,
+        algorithm: SigningAlgorithm,
+        state: KeyState,
+        now: UnixTime,
+    ) -> Result<Self> {
+        let keygen_failed = |e| Error::Internal(format!("{algorithm} key generation failed: {e}"));
+        let material = match algorithm {
+            SigningAlgorithm::RS256 | SigningAlgorithm::PS256 => {
+                let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .map_err(keygen_failed)?;
+                let der = pair.as_der().map_err(keygen_failed)?;
+                pkcs8_pem(der.as_ref())
+            }
+            SigningAlgorithm::ES256 => {
+                let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                    .map_err(keygen_failed)?;
+                pkcs8_pem(pair.to_pkcs8v1().map_err(keygen_failed)?.as_ref())
+            }
+            SigningAlgorithm::EdDSA => {
+                let pair = Ed25519KeyPair::generate().map_err(keygen_failed)?;
+                pkcs8_pem(pair.to_pkcs8v1().map_err(keygen_failed)?.as_ref())
+            }
+            // RFC 7518 §3.2: an HS256 key must be at least 256 bits.
+            SigningAlgorithm::HS256 => URL_SAFE_NO_PAD.encode(random_bytes::<32>()?),
+        };
+        Ok(Self {
+            kid: random_token::<12>()?,
+            tenant_id: tenant_id.to_string(),
+            algorithm,
+            state,
+            private_material: SecretString::from(material),
+            created_at: now,
+        })
+    }
+}
+
+fn pkcs8_pem(der: &[u8]) -> String {
+    pem::encode(&pem::Pem::new("PRIVATE KEY", der.to_vec()))
+}
+
+/// A key ready to use: signer, verifier and (for asymmetric keys) the public
+/// JWK that the tenant's JWKS publishes.
+pub struct LoadedKey {
+    pub kid: String,
+    pub algorithm: SigningAlgorithm,
+    pub state: KeyState,
+    pub(crate) encoding: EncodingKey,
+    pub(crate) decoding: DecodingKey,
+    /// `None` for HS256: a shared secret is never published.
+    pub public_jwk: Option<Jwk>,
+}
+
+impl fmt::Debug for LoadedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedKey {
+    pub fn load(record: &SigningKeyRecord) -> Result<Self> {
+        let corrupt = |e: jsonwebtoken::errors::Error| {
+            Error::Internal(format!(
+                "signing key {} of tenant {} cannot be loaded: {e}",
+                record.kid, record.tenant_id
+            ))
+        };
+        let material = record.private_material.expose_secret().as_bytes();
+        let alg = record.algorithm.jwt();
+        let encoding = match record.algorithm {
+            SigningAlgorithm::RS256 | SigningAlgorithm::PS256 => {
+                EncodingKey::from_rsa_pem(material).map_err(corrupt)?
+            }
+            SigningAlgorithm::ES256 => EncodingKey::from_ec_pem(material).map_err(corrupt)?,
+            SigningAlgorithm::EdDSA => EncodingKey::from_ed_pem(material).map_err(corrupt)?,
+            SigningAlgorithm::HS256 => {
+                let secret = URL_SAFE_NO_PAD.decode(material).map_err(|e| {
+                    Error::Internal(format!("HS256 secret {} is not base64url: {e}", record.kid))
+                })?;
+                let encoding = EncodingKey::from_secret(&secret);
+                return Ok(Self {
+                    kid: record.kid.clone(),
+                    algorithm: record.algorithm,
+                    state: record.state,
+                    encoding,
+                    decoding: DecodingKey::from_secret(&secret),
+                    public_jwk: None,
+                });
+            }
+        };
+        // The verifier is built from the very JWK we publish, so what
+        // Gatehouse accepts and what others verify against cannot drift.
+        let mut jwk = Jwk::from_encoding_key(&encoding, alg).map_err(corrupt)?;
+        jwk.common.key_id = Some(record.kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(corrupt)?;
+        Ok(Self {
+            kid: record.kid.clone(),
+            algorithm: record.algorithm,
+            state: record.state,
+            encoding,
+            decoding,
+            public_jwk: Some(jwk),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_algorithm_generates_a_loadable_key() {
+        for alg in SigningAlgorithm::ALL {
+            let rec = SigningKeyRecord::generate("t1", alg, KeyState::Current, 0).unwrap();
+            let key = LoadedKey::load(&rec).unwrap();
+            assert_eq!(key.algorithm, alg);
+            assert_eq!(key.public_jwk.is_none(), alg.is_symmetric(), "{alg}");
+            let debug = format!("{rec:?}");
+            assert!(!debug.contains(rec.private_material.expose_secret()));
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Gatehouse's domain: what a tenant, a user, a session and a token are, and
+//! the rules that decide register, login, refresh and logout.
+//!
+//! Nothing here opens a socket or a file. Persistence is reached through the
+//! small traits in [`store`] (the ports), which `gatehouse-store` implements;
+//! time comes from an injected [`clock::Clock`] so expiry is testable without
+//! sleeping.
+
+pub mod algorithm;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod id;
+pub mod keyring;
+pub mod keys;
+pub mod password;
+pub mod refresh;
+pub mod session;
+pub mod store;
+pub mod tenant;
+pub mod token;
+pub mod user;
+pub mod verify;
+
+pub use error::{Error, Result};

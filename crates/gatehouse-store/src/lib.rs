@@ -1,0 +1,55 @@
+//! Persistence for Gatehouse: implements `gatehouse_core::store::Store`.
+//!
+//! The backend is chosen once, from the database URL's scheme, by [`open`];
+//! nothing else in the program knows which one it runs on.
+
+mod database_url;
+mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_core::store::Store;
+
+pub use database_url::DatabaseUrl;
+pub use sqlite::SqliteStore;
+
+/// How to connect, beyond the URL.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// How long a request waits for a connection (or for SQLite's write
+    /// lock) before the store reports itself unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "unsupported database URL scheme `{0}`: use sqlite://PATH (postgres:// and mysql:// are not built yet)"
+    )]
+    UnsupportedScheme(String),
+    #[error("the database URL is malformed: {0}")]
+    MalformedUrl(String),
+    #[error("cannot open the database {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("migrating the database {url} failed: {reason}")]
+    Migrate { url: String, reason: String },
+}
+
+/// Opens the store named by `url` and brings its schema up to date.
+pub async fn open(url: &DatabaseUrl, options: &StoreOptions) -> Result<Arc<dyn Store>, OpenError> {
+    match url.scheme() {
+        "sqlite" => Ok(Arc::new(SqliteStore::open(url, options).await?)),
+        other => Err(OpenError::UnsupportedScheme(other.to_string())),
+    }
+}
