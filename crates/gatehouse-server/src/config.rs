@@ -1,0 +1,202 @@
+//! The configuration of a node: one typed struct, layered as DESIGN.md says
+//! (defaults, then `gatehouse.toml`, then `GATEHOUSE_*` variables, then
+//! flags; each later layer wins).
+
+use std::path::Path;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use gatehouse_core::password::Argon2Params;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Environment variables are `GATEHOUSE_` + the field name in capitals;
+/// nested fields use `__` (`GATEHOUSE_ARGON2__MEMORY_KIB`).
+pub const ENV_PREFIX: &str = "GATEHOUSE_";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on. Port 0 picks a free port (tests).
+    pub listen: String,
+    /// `sqlite://PATH` (default), later `postgres://…` and `mysql://…`.
+    pub database_url: String,
+    /// Base URL clients reach this node at; issuer URLs derive from it.
+    /// Defaults to `http://<listen address>`.
+    pub public_url: Option<String>,
+    /// Bearer token of the admin API; the admin API is closed without it.
+    #[serde(skip_serializing)]
+    pub admin_token: Option<SecretString>,
+    /// Password hashing cost.
+    pub argon2: Argon2Params,
+    /// Lifetime of one refresh token (each rotation issues a fresh one).
+    #[serde(with = "humantime_serde")]
+    pub refresh_ttl: Duration,
+    /// Absolute lifetime of a session, however often it is refreshed.
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
+    /// Clock skew tolerated when checking `exp` and `nbf`.
+    #[serde(with = "humantime_serde")]
+    pub leeway: Duration,
+    /// How long a node trusts its cached copy of a tenant's keys before
+    /// reading them again. Bounds how late a new key is seen by other nodes.
+    #[serde(with = "humantime_serde")]
+    pub keyring_cache_ttl: Duration,
+    /// Connections in the database pool.
+    pub db_max_connections: u32,
+    /// How long a request waits for the database before answering 503.
+    #[serde(with = "humantime_serde")]
+    pub db_timeout: Duration,
+    /// Log filter (`info`, `gatehouse=debug,tower_http=debug`, …).
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://gatehouse.db".into(),
+            public_url: None,
+            admin_token: None,
+            argon2: Argon2Params::default(),
+            refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            leeway: Duration::from_secs(30),
+            keyring_cache_ttl: Duration::from_secs(60),
+            db_max_connections: 8,
+            db_timeout: Duration::from_secs(5),
+            log: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Builds the configuration from its layers. `overrides` are the
+    /// command-line flags that were given (serialised with absent flags
+    /// skipped), and win over everything else.
+    pub fn load<T: Serialize>(toml_file: Option<&Path>, overrides: T) -> Result<Self, ConfigError> {
+        let file = toml_file.unwrap_or(Path::new("gatehouse.toml"));
+        if toml_file.is_some() && !file.exists() {
+            return Err(ConfigError(format!(
+                "the configuration file {} does not exist",
+                file.display()
+            )));
+        }
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            .merge(
+                Env::prefixed(ENV_PREFIX)
+                    .split("__")
+                    .filter(|k| known_key(&k.as_str().to_ascii_lowercase())),
+            )
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError(
+                "public_url must start with http:// or https:// (set GATEHOUSE_PUBLIC_URL)".into(),
+            ));
+        }
+        if self.db_max_connections == 0 {
+            return Err(ConfigError("db_max_connections must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// `GATEHOUSE_*` variables this version does not understand; worth a
+    /// warning, since a typo would otherwise be silently ignored.
+    pub fn unknown_env_vars() -> Vec<String> {
+        std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter_map(|k| {
+                let rest = k.strip_prefix(ENV_PREFIX)?;
+                (!known_key(&rest.to_ascii_lowercase()) && !rest.starts_with("TEST_")).then_some(k)
+            })
+            .collect()
+    }
+}
+
+/// Top-level keys (lowercase) that map to `Config` fields. Variables reserved
+/// for later features are accepted silently so upgrades do not warn.
+fn known_key(key: &str) -> bool {
+    const KEYS: &[&str] = &[
+        "listen",
+        "database_url",
+        "public_url",
+        "admin_token",
+        "argon2",
+        "refresh_ttl",
+        "session_ttl",
+        "leeway",
+        "keyring_cache_ttl",
+        "db_max_connections",
+        "db_timeout",
+        "log",
+    ];
+    let top = key
+        .split("__")
+        .next()
+        .unwrap_or(key)
+        .split('.')
+        .next()
+        .unwrap_or(key);
+    KEYS.contains(&top)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Flags {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        listen: Option<String>,
+    }
+
+    #[test]
+    fn flags_win_and_defaults_fill_in() {
+        let c = Config::load(
+            None,
+            Flags {
+                listen: Some("127.0.0.1:0".into()),
+            },
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:0");
+        assert_eq!(c.argon2, Argon2Params::default());
+        let c = Config::load(None, Flags { listen: None }).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error() {
+        assert!(
+            Config::load(
+                Some(Path::new("/nonexistent/g.toml")),
+                Flags { listen: None }
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn admin_token_is_not_debug_printed() {
+        let c = Config {
+            admin_token: Some(SecretString::from("hunter2hunter2".to_string())),
+            ..Config::default()
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,147 @@
+//! The one mapping from failures to HTTP answers.
+//!
+//! Every error body is `{"error": code, "error_description": sentence}`
+//! (RFC 6749 §5.2 shape). A 401 always carries `WWW-Authenticate`
+//! (RFC 6750 §3). A 5xx body is generic; its detail travels to the logging
+//! middleware in a response extension, so converting an error has no side
+//! effects and the detail never reaches the client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::Error;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub description: String,
+    /// For 401s: the challenge. Filled in by [`ApiError::into_response`]
+    /// when a 401 has none.
+    pub challenge: Option<String>,
+    /// For 5xx: what really happened, for the log only.
+    pub detail: Option<String>,
+}
+
+/// The detail of a server fault, attached to the response for the logger.
+#[derive(Debug, Clone)]
+pub struct ServerFault(pub String);
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            description: description.into(),
+            challenge: None,
+            detail: None,
+        }
+    }
+
+    pub fn bad_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    pub fn not_found(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", description)
+    }
+
+    /// RFC 6750 §3.1 `invalid_token`, with its challenge.
+    pub fn invalid_token(realm: &str, description: impl Into<String>) -> Self {
+        let description = description.into();
+        let challenge = format!(
+            "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"{}\"",
+            quote_safe(realm),
+            quote_safe(&description)
+        );
+        Self {
+            challenge: Some(challenge),
+            ..Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description)
+        }
+    }
+
+    /// RFC 6750 §3: no credentials at all get a bare challenge, no error code.
+    pub fn missing_token(realm: &str) -> Self {
+        Self {
+            challenge: Some(format!("Bearer realm=\"{}\"", quote_safe(realm))),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_request",
+                "this request needs an `Authorization: Bearer <token>` header",
+            )
+        }
+    }
+
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self {
+            detail: Some(detail.into()),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the server failed to handle this request; it has been logged",
+            )
+        }
+    }
+}
+
+/// Characters that would break out of a quoted-string in a header.
+fn quote_safe(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+        .collect()
+}
+
+/// The status table: domain failure → HTTP.
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::InvalidInput { message, .. } => ApiError::bad_request(message),
+            Error::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            Error::TenantNotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "tenant_not_found", e.to_string())
+            }
+            Error::NotFound(what) => ApiError::not_found(format!("{what} was not found")),
+            Error::InvalidCredentials => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_grant", e.to_string())
+            }
+            Error::InvalidGrant(message) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_grant", message)
+            }
+            Error::InvalidToken(message) => ApiError::invalid_token("gatehouse", message),
+            Error::Unavailable(detail) => ApiError {
+                detail: Some(detail),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "the service is temporarily unavailable; retry shortly",
+                )
+            },
+            Error::Internal(detail) => ApiError::internal(detail),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({
+            "error": self.code,
+            "error_description": self.description,
+        }));
+        let mut response = (self.status, body).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            let challenge = self
+                .challenge
+                .unwrap_or_else(|| "Bearer realm=\"gatehouse\"".to_string());
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        if let Some(detail) = self.detail {
+            response.extensions_mut().insert(ServerFault(detail));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,179 @@
+//! Extractors that answer bad input in Gatehouse's error format instead of
+//! axum's plain-text rejections.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use gatehouse_core::keyring::TenantKeyring;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `Json<T>` whose rejections are JSON errors: 415 without a JSON content
+/// type, 413 over the body limit, 400 naming the problem otherwise (axum
+/// would say 422 for a missing field; RFC 6749 clients expect 400).
+pub struct AppJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for AppJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(AppJson(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+            "the body must be JSON, sent with `Content-Type: application/json`",
+        ),
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(format!(
+            "the body is not valid JSON: {}",
+            serde_reason(&e.body_text())
+        )),
+        JsonRejection::JsonDataError(e) => ApiError::bad_request(format!(
+            "the body does not fit this endpoint: {}",
+            serde_reason(&e.body_text())
+        )),
+        other => body_rejection(other.status(), other.body_text()),
+    }
+}
+
+/// `Form<T>` (application/x-www-form-urlencoded, as RFC 6749 requires at the
+/// token endpoint) with the same treatment.
+pub struct AppForm<T>(pub T);
+
+impl<T, S> FromRequest<S> for AppForm<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(AppForm(v)),
+            Err(FormRejection::InvalidFormContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "invalid_request",
+                "the body must be sent as `Content-Type: application/x-www-form-urlencoded`",
+            )),
+            Err(e @ FormRejection::FailedToDeserializeForm(_))
+            | Err(e @ FormRejection::FailedToDeserializeFormBody(_)) => {
+                Err(ApiError::bad_request(format!(
+                    "the form does not fit this endpoint: {}",
+                    serde_reason(&e.body_text())
+                )))
+            }
+            Err(other) => Err(body_rejection(other.status(), other.body_text())),
+        }
+    }
+}
+
+fn body_rejection(status: StatusCode, text: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            status,
+            "invalid_request",
+            "the body is larger than the 64 KiB this endpoint accepts",
+        )
+    } else if status.is_client_error() {
+        ApiError::bad_request(format!(
+            "the body could not be read: {}",
+            serde_reason(&text)
+        ))
+    } else {
+        ApiError::internal(text)
+    }
+}
+
+/// axum prefixes serde's message with its own sentence; keep serde's part,
+/// which names the field and the problem.
+fn serde_reason(text: &str) -> String {
+    let reason = text.rsplit_once(": ").map(|(_, r)| r).unwrap_or(text);
+    // Bound the echo: the message may quote part of the input.
+    reason.chars().take(200).collect()
+}
+
+/// The tenant named in the path (`/t/{tenant}/...`), with its keys.
+pub struct TenantKeys(pub Arc<TenantKeyring>);
+
+impl FromRequestParts<AppState> for TenantKeys {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("no tenant in the path"))?;
+        let name = params
+            .iter()
+            .find(|(k, _)| *k == "tenant")
+            .map(|(_, v)| v.to_string())
+            .ok_or_else(|| ApiError::not_found("no tenant in the path"))?;
+        let keyring = state
+            .keyrings
+            .get(&state.auth, &state.public_url, &name)
+            .await?;
+        Ok(TenantKeys(keyring))
+    }
+}
+
+/// The token of an `Authorization: Bearer` header, if there is one.
+pub fn bearer_token(headers: &HeaderMap) -> Option<SecretString> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    // RFC 7235 §2.1: the scheme is case-insensitive.
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim();
+    (!token.is_empty()).then(|| SecretString::from(token.to_string()))
+}
+
+/// Proof that the caller holds the admin token.
+pub struct AdminAccess;
+
+impl FromRequestParts<AppState> for AdminAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(expected) = &state.admin_token else {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "admin_disabled",
+                "the admin API is closed: start the server with GATEHOUSE_ADMIN_TOKEN set to open it",
+            ));
+        };
+        let Some(given) = bearer_token(&parts.headers) else {
+            return Err(ApiError::missing_token("gatehouse-admin"));
+        };
+        // Compare digests in constant time: equal length, no early exit.
+        let a = Sha256::digest(expected.expose_secret().as_bytes());
+        let b = Sha256::digest(given.expose_secret().as_bytes());
+        if bool::from(a.ct_eq(&b)) {
+            Ok(AdminAccess)
+        } else {
+            Err(ApiError::invalid_token(
+                "gatehouse-admin",
+                "the admin token is not valid",
+            ))
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! `GET {iss}/.well-known/jwks.json` (RFC 7517) and
+//! `GET {iss}/.well-known/openid-configuration` (OIDC Discovery 1.0 §4).
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::extract::TenantKeys;
+use crate::state::AppState;
+
+/// How long verifiers may cache the key set. Must stay shorter than the
+/// pre-publication window of a new key, so caches pick it up before it signs.
+pub const JWKS_MAX_AGE_SECS: u32 = 300;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/t/{tenant}/.well-known/jwks.json", get(jwks))
+        .route(
+            "/t/{tenant}/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+}
+
+async fn jwks(TenantKeys(keyring): TenantKeys) -> Response {
+    let mut response = Json(keyring.jwks()).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECS}")) {
+        response.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    response
+}
+
+async fn openid_configuration(TenantKeys(keyring): TenantKeys) -> Response {
+    let iss = &keyring.issuer;
+    let mut response = Json(json!({
+        "issuer": iss,
+        "jwks_uri": format!("{iss}/.well-known/jwks.json"),
+        "token_endpoint": format!("{iss}/token"),
+        "grant_types_supported": ["password", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "response_types_supported": ["token"],
+        "subject_types_supported": ["public"],
+        "scopes_supported": ["openid", "profile", "email"],
+        "id_token_signing_alg_values_supported": [keyring.signing_key().algorithm.as_str()],
+        "token_endpoint_auth_signing_alg_values_supported": [keyring.signing_key().algorithm.as_str()],
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "scope", "client_id",
+            "preferred_username", "email", "given_name", "family_name", "roles"
+        ],
+        // Gatehouse's own endpoints, so clients need only the issuer URL.
+        "registration_endpoint_gatehouse": format!("{iss}/register"),
+        "login_endpoint_gatehouse": format!("{iss}/login"),
+        "end_session_endpoint": format!("{iss}/logout"),
+        "forward_auth_endpoint_gatehouse": format!("{iss}/auth"),
+    }))
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECS}")) {
+        response.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    response
+}

@@ -1,0 +1,53 @@
+//! `GET {iss}/auth`: the forward-auth endpoint for nginx `auth_request`,
+//! Traefik ForwardAuth, Caddy `forward_auth` and Envoy ext_authz.
+//!
+//! It verifies the bearer JWT offline against the cached keyring (no
+//! database read) and answers 200 with identity headers the gateway copies
+//! to the upstream, or 401 with an RFC 6750 challenge.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Json, Router};
+use secrecy::ExposeSecret;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{TenantKeys, bearer_token};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    // Gateways differ in the method of the sub-request; accept any.
+    Router::new().route("/t/{tenant}/auth", any(forward_auth))
+}
+
+async fn forward_auth(
+    State(state): State<AppState>,
+    TenantKeys(keyring): TenantKeys,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let token = bearer_token(&headers).ok_or_else(|| ApiError::missing_token(&keyring.issuer))?;
+    let claims = state
+        .auth
+        .verify(&keyring, token.expose_secret())
+        .map_err(|e| ApiError::invalid_token(&keyring.issuer, e.to_string()))?;
+
+    let identity: [(&str, Option<&str>); 5] = [
+        ("x-auth-subject", Some(&claims.sub)),
+        ("x-auth-username", claims.preferred_username.as_deref()),
+        ("x-auth-email", claims.email.as_deref()),
+        ("x-auth-scope", Some(&claims.scope)),
+        ("x-auth-tenant", Some(keyring.tenant.name.as_str())),
+    ];
+    let mut response = Json(&claims).into_response();
+    let out = response.headers_mut();
+    for (name, value) in identity {
+        // Values are validated at registration (no control characters), so
+        // this only skips what a header cannot carry at all.
+        if let Some(v) = value.and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok()) {
+            out.insert(HeaderName::from_static(name), v);
+        }
+    }
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

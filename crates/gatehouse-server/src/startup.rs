@@ -1,0 +1,154 @@
+//! Building and running a node: bind the listener (port 0 in tests), make
+//! sure the `default` tenant exists, serve until a shutdown future resolves,
+//! letting in-flight requests finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use gatehouse_core::auth::{Auth, AuthSettings};
+use gatehouse_core::clock::Clock;
+use gatehouse_core::password::PasswordHasher;
+use gatehouse_core::store::Store;
+use gatehouse_core::tenant::{DEFAULT_TENANT, issuer_url};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::keyring_cache::KeyringCache;
+use crate::routes::app;
+use crate::state::{AppState, Inner};
+
+/// What a node is made of, handed in by the binary or a test: this is where
+/// a test swaps the hasher (to count calls) or the clock.
+pub struct Parts {
+    pub store: Arc<dyn Store>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    state: AppState,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {address}: {reason}")]
+    Bind { address: String, reason: String },
+    #[error("cannot prepare the default tenant: {0}")]
+    DefaultTenant(gatehouse_core::Error),
+}
+
+fn secs(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+impl Application {
+    pub async fn build(config: &Config, parts: Parts) -> Result<Self, StartError> {
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| StartError::Bind {
+                address: config.listen.clone(),
+                reason: e.to_string(),
+            })?;
+        let address = listener.local_addr().map_err(|e| StartError::Bind {
+            address: config.listen.clone(),
+            reason: e.to_string(),
+        })?;
+        // Derived after binding so port 0 yields the real port.
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"))
+            .trim_end_matches('/')
+            .to_string();
+
+        let settings = AuthSettings {
+            refresh_ttl_secs: secs(config.refresh_ttl),
+            session_ttl_secs: secs(config.session_ttl),
+            leeway_secs: secs(config.leeway),
+        };
+        let auth = Auth::new(parts.store, parts.hasher, parts.clock, settings);
+        auth.ensure_tenant(DEFAULT_TENANT)
+            .await
+            .map_err(StartError::DefaultTenant)?;
+
+        let state = AppState::new(Inner {
+            auth,
+            keyrings: KeyringCache::new(config.keyring_cache_ttl),
+            public_url,
+            admin_token: config.admin_token.clone(),
+        });
+        Ok(Self {
+            listener,
+            address,
+            state,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    /// The issuer URL of the `default` tenant.
+    pub fn default_issuer(&self) -> String {
+        // DEFAULT_TENANT is a valid name by construction.
+        match gatehouse_core::tenant::TenantName::parse(DEFAULT_TENANT) {
+            Ok(name) => issuer_url(&self.state.public_url, &name),
+            Err(_) => format!("{}/t/{DEFAULT_TENANT}", self.state.public_url),
+        }
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and waits for
+    /// in-flight requests to finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, app(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM: what `gatehouse serve` shuts down on.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,137 @@
+//! The command line (clap). Global flags feed the configuration layers;
+//! each subcommand works on the same database as `serve`, no server needed.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Self-hosted authentication for serverless functions and microservices"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalFlags,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags that override `GATEHOUSE_*` variables and `gatehouse.toml`.
+/// Serialised (absent ones skipped) as the top configuration layer.
+#[derive(Debug, Args, Serialize, Default)]
+pub struct GlobalFlags {
+    /// Configuration file (default: ./gatehouse.toml if present).
+    #[arg(long, global = true)]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH (default sqlite://gatehouse.db).
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Base URL clients use to reach the server; issuer URLs derive from it.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+    /// Create and list tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Add, list and delete users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Inspect a tenant's signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Work with tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant with its first signing key.
+    Create {
+        /// Lowercase letters, digits and `-`, 1 to 63 characters.
+        name: String,
+        /// RS256 (default), PS256, ES256, EdDSA or HS256.
+        #[arg(long)]
+        algorithm: Option<String>,
+        /// Access-token lifetime, e.g. 15m (default) or 1h.
+        #[arg(long)]
+        access_ttl: Option<humantime::Duration>,
+        /// An accepted `aud` value; repeat for several (default: the issuer URL).
+        #[arg(long = "audience")]
+        audiences: Vec<String>,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is read from standard input (one line),
+    /// never from the command line where `ps` would show it.
+    Add {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+    },
+    /// List a tenant's users.
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Delete a user (by id or username) and end their sessions.
+    Delete {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        user: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// List a tenant's keys (public information only).
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Print an HS256 tenant's shared secret (base64url), for the services
+    /// that verify its tokens. Asymmetric tenants publish JWKS instead.
+    Secret {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Verify an access token offline; prints its claims or why it fails.
+    Verify {
+        jwt: String,
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+}

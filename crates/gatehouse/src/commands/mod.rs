@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod key;
+pub mod serve;
+pub mod tenant;
+pub mod token;
+pub mod user;

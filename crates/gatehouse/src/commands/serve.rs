@@ -1,0 +1,23 @@
+//! `gatehouse serve`: migrate, make sure tenant `default` and its key exist,
+//! serve until SIGINT/SIGTERM.
+
+use gatehouse_server::Application;
+use gatehouse_server::Config;
+use gatehouse_server::startup::shutdown_signal;
+
+use crate::CliResult;
+
+pub async fn run(config: &Config) -> CliResult<()> {
+    let parts = crate::parts(config).await?;
+    let app = Application::build(config, parts).await?;
+    tracing::info!(
+        listen = %app.address(),
+        issuer = %app.default_issuer(),
+        database = %gatehouse_store::DatabaseUrl::parse(&config.database_url)?,
+        admin_api = if config.admin_token.is_some() { "open" } else { "closed" },
+        "gatehouse is listening"
+    );
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("gatehouse stopped");
+    Ok(())
+}

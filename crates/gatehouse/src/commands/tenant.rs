@@ -1,0 +1,46 @@
+//! `gatehouse tenant create|list`.
+
+use gatehouse_core::tenant::{TenantSpec, issuer_url};
+use gatehouse_server::Config;
+
+use crate::CliResult;
+use crate::cli::TenantCommand;
+
+pub async fn run(config: &Config, cmd: TenantCommand) -> CliResult<()> {
+    let auth = crate::auth(config).await?;
+    let public_url = crate::public_url(config);
+    match cmd {
+        TenantCommand::Create {
+            name,
+            algorithm,
+            access_ttl,
+            audiences,
+        } => {
+            let spec = TenantSpec {
+                algorithm: algorithm.as_deref().map(str::parse).transpose()?,
+                access_ttl_secs: access_ttl.map(|d| d.as_secs() as i64),
+                audiences,
+            };
+            let t = auth.create_tenant(&name, spec).await?;
+            println!(
+                "created tenant {} ({}, access tokens {}s), issuer {}",
+                t.name,
+                t.algorithm,
+                t.access_ttl_secs,
+                issuer_url(&public_url, &t.name)
+            );
+        }
+        TenantCommand::List => {
+            for t in auth.list_tenants().await? {
+                println!(
+                    "{}\t{}\t{}s\t{}",
+                    t.name,
+                    t.algorithm,
+                    t.access_ttl_secs,
+                    issuer_url(&public_url, &t.name)
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! `gatehouse user add|list|delete`.
+
+use std::io::BufRead;
+
+use gatehouse_core::Error;
+use gatehouse_core::user::{LoginName, Registration};
+use gatehouse_server::Config;
+use secrecy::SecretString;
+
+use crate::CliResult;
+use crate::cli::UserCommand;
+
+pub async fn run(config: &Config, cmd: UserCommand) -> CliResult<()> {
+    let auth = crate::auth(config).await?;
+    let tenant_of = |name: String| {
+        let auth = auth.clone();
+        async move {
+            auth.store()
+                .tenant_by_name(&name)
+                .await?
+                .ok_or(Error::TenantNotFound(name))
+        }
+    };
+    match cmd {
+        UserCommand::Add {
+            tenant,
+            username,
+            email,
+            first_name,
+            last_name,
+        } => {
+            let tenant = tenant_of(tenant).await?;
+            let password = read_password()?;
+            let user = auth
+                .register(
+                    &tenant,
+                    Registration {
+                        username,
+                        password,
+                        email,
+                        first_name,
+                        last_name,
+                    },
+                )
+                .await?;
+            println!("{}", serde_json::to_string(&user)?);
+        }
+        UserCommand::List { tenant } => {
+            let tenant = tenant_of(tenant).await?;
+            for user in auth.list_users(&tenant).await? {
+                println!("{}", serde_json::to_string(&user)?);
+            }
+        }
+        UserCommand::Delete { tenant, user } => {
+            let tenant = tenant_of(tenant).await?;
+            let id = match auth
+                .store()
+                .user_by_login(&tenant.id, &LoginName::Username(user.clone()))
+                .await?
+            {
+                Some(u) => u.id,
+                None => user,
+            };
+            auth.delete_user(&tenant, &id).await?;
+            println!("deleted user {id}");
+        }
+    }
+    Ok(())
+}
+
+/// One line from standard input, without its line ending.
+fn read_password() -> CliResult<SecretString> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        return Err("no password given: pipe it on standard input, e.g. `echo \"$PW\" | gatehouse user add alice`".into());
+    }
+    Ok(SecretString::from(password))
+}
