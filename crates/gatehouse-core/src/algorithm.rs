@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SigningAlgorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys: the default, because
     /// every gateway and JWT library verifies it.
+    #[default]
     RS256,
     /// RSASSA-PSS with SHA-256.
     PS256,
@@ -57,12 +58,6 @@ impl SigningAlgorithm {
             SigningAlgorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
             SigningAlgorithm::HS256 => jsonwebtoken::Algorithm::HS256,
         }
-    }
-}
-
-impl Default for SigningAlgorithm {
-    fn default() -> Self {
-        SigningAlgorithm::RS256
     }
 }
 

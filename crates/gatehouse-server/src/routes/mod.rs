@@ -66,10 +66,10 @@ async fn log_server_faults(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
-    if let Some(ServerFault(detail)) = response.extensions().get::<ServerFault>() {
-        if response.status().is_server_error() {
-            tracing::error!(%method, %path, status = response.status().as_u16(), %detail, "request failed");
-        }
+    if let Some(ServerFault(detail)) = response.extensions().get::<ServerFault>()
+        && response.status().is_server_error()
+    {
+        tracing::error!(%method, %path, status = response.status().as_u16(), %detail, "request failed");
     }
     response
 }

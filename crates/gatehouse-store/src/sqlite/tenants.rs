@@ -37,7 +37,7 @@ impl TenantStore for SqliteStore {
             StoreError::Conflict(_) => StoreError::Conflict(UniqueField::TenantName),
             other => other,
         })?;
-        insert_key(&mut *tx, first_key).await?;
+        insert_key(&mut tx, first_key).await?;
         tx.commit().await.map_err(map_err)
     }
 
