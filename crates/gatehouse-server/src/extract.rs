@@ -104,12 +104,29 @@ fn body_rejection(status: StatusCode, text: String) -> ApiError {
     }
 }
 
-/// axum prefixes serde's message with its own sentence; keep serde's part,
-/// which names the field and the problem.
+/// Turns axum's rejection text into a sentence naming the field and the
+/// rule, without echoing the offending value (it may be a password).
+///
+/// axum's text is `<its own sentence>: <field path>: <serde message>`, or
+/// without the path when the problem is at the top level.
 fn serde_reason(text: &str) -> String {
-    let reason = text.rsplit_once(": ").map(|(_, r)| r).unwrap_or(text);
-    // Bound the echo: the message may quote part of the input.
-    reason.chars().take(200).collect()
+    let detail = text.split_once(": ").map_or(text, |(_, rest)| rest);
+    let detail = detail.split(" at line ").next().unwrap_or(detail);
+    let sentence = if detail.starts_with("missing field") || detail.starts_with("unknown field") {
+        detail.to_string()
+    } else if let Some((path, message)) = detail.split_once(": ") {
+        // "invalid type: integer `42`, expected a string" → "expected a string"
+        match message.rsplit_once(", expected ") {
+            Some((_, expected)) => format!("field `{path}`: expected {expected}"),
+            None => format!("field `{path}` has a value that is not accepted"),
+        }
+    } else {
+        match detail.rsplit_once(", expected ") {
+            Some((_, expected)) => format!("expected {expected}"),
+            None => detail.to_string(),
+        }
+    };
+    sentence.chars().take(200).collect()
 }
 
 /// The tenant named in the path (`/t/{tenant}/...`), with its keys.

@@ -1,0 +1,286 @@
+//! `spawn_app()`: a real server on an ephemeral 127.0.0.1 port with its own
+//! temporary SQLite database, and a small typed client to drive it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use gatehouse_core::clock::{Clock, ManualClock, SystemClock};
+use gatehouse_core::password::{Argon2Hasher, Argon2Params, PasswordHash, PasswordHasher};
+use gatehouse_server::startup::Parts;
+use gatehouse_server::{Application, Config};
+use gatehouse_store::{DatabaseUrl, StoreOptions};
+use reqwest::{Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use crate::faulty_store::FaultyStore;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Argon2id at a test cost, counting every call so tests can assert how
+/// many hash operations a request did.
+pub struct CountingHasher {
+    inner: Argon2Hasher,
+    pub hashes: AtomicUsize,
+    pub verifies: AtomicUsize,
+}
+
+impl CountingHasher {
+    fn new() -> Self {
+        // The real OWASP cost runs in core's unit tests; here it would only
+        // slow every test down.
+        let params = Argon2Params {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        Self {
+            inner: Argon2Hasher::new(params).unwrap(),
+            hashes: AtomicUsize::new(0),
+            verifies: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn verify_count(&self) -> usize {
+        self.verifies.load(Ordering::SeqCst)
+    }
+}
+
+impl PasswordHasher for CountingHasher {
+    fn hash(&self, password: &SecretString) -> gatehouse_core::Result<PasswordHash> {
+        self.hashes.fetch_add(1, Ordering::SeqCst);
+        self.inner.hash(password)
+    }
+    fn verify(&self, password: &SecretString, hash: &PasswordHash) -> bool {
+        self.verifies.fetch_add(1, Ordering::SeqCst);
+        self.inner.verify(password, hash)
+    }
+    fn dummy_hash(&self) -> &PasswordHash {
+        self.inner.dummy_hash()
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub hasher: Arc<CountingHasher>,
+    /// The server's store, wrapped to count calls and to be switched off.
+    pub store: Arc<FaultyStore>,
+    /// Set when the app was spawned with a manual clock.
+    pub clock: Option<Arc<ManualClock>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Default)]
+pub struct Options {
+    pub manual_clock: bool,
+    pub admin_token: bool,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options {
+        admin_token: true,
+        ..Options::default()
+    })
+    .await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    init_test_log();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+    let store = gatehouse_store::open(&DatabaseUrl::parse(&url).unwrap(), &StoreOptions::default())
+        .await
+        .unwrap();
+    let store = Arc::new(FaultyStore::new(store));
+    let hasher = Arc::new(CountingHasher::new());
+    let manual = options
+        .manual_clock
+        .then(|| Arc::new(ManualClock::new(SystemClock.now())));
+    let clock: Arc<dyn Clock> = match &manual {
+        Some(m) => m.clone(),
+        None => Arc::new(SystemClock),
+    };
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: url,
+        admin_token: options
+            .admin_token
+            .then(|| SecretString::from(ADMIN_TOKEN.to_string())),
+        ..Config::default()
+    };
+    let app = Application::build(
+        &config,
+        Parts {
+            store: store.clone(),
+            hasher: hasher.clone(),
+            clock,
+        },
+    )
+    .await
+    .unwrap();
+    let base = app.public_url().to_string();
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .no_proxy()
+            .build()
+            .unwrap(),
+        hasher,
+        store,
+        clock: manual,
+        shutdown: Some(tx),
+        _dir: dir,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn init_test_log() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+impl TestApp {
+    /// The directory holding this app's database files.
+    pub fn db_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// Issuer URL of a tenant.
+    pub fn iss(&self, tenant: &str) -> String {
+        format!("{}/t/{tenant}", self.base)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_with_bearer(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn register(&self, tenant: &str, username: &str) -> Response {
+        self.post_json(
+            &format!("/t/{tenant}/register"),
+            &json!({"username": username, "password": PASSWORD, "email": format!("{username}@example.com")}),
+        )
+        .await
+    }
+
+    /// Registers `username` and logs in; returns the token response.
+    pub async fn user_with_tokens(&self, tenant: &str, username: &str) -> Value {
+        assert_eq!(
+            self.register(tenant, username).await.status(),
+            StatusCode::CREATED
+        );
+        self.login(tenant, username).await
+    }
+
+    pub async fn login(&self, tenant: &str, username: &str) -> Value {
+        let r = self
+            .post_json(
+                &format!("/t/{tenant}/login"),
+                &json!({"username": username, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
+    pub async fn create_tenant(&self, name: &str, algorithm: &str) {
+        let r = self
+            .client
+            .post(format!("{}/admin/tenants", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"name": name, "algorithm": algorithm}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
+    }
+}
+
+/// Asserts the error format every failure uses, and returns the code.
+pub async fn error_code(r: Response, status: StatusCode) -> String {
+    assert_eq!(r.status(), status);
+    let content_type = r.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let body: Value = r.json().await.unwrap();
+    let description = body["error_description"].as_str().unwrap();
+    assert!(!description.is_empty());
+    body["error"].as_str().unwrap().to_string()
+}
+
+/// The claims of a JWT, decoded without verification (for assertions only).
+pub fn claims_of(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+pub fn header_of(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}

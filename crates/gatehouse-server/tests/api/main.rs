@@ -1,0 +1,16 @@
+//! HTTP integration tests: each test starts its own server on an ephemeral
+//! 127.0.0.1 port with its own database (see `helpers::spawn_app`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod admin;
+mod discovery;
+mod faulty_store;
+mod forward_auth;
+mod health;
+mod helpers;
+mod hostile_input;
+mod interop;
+mod login;
+mod logout;
+mod register;
+mod token_endpoint;
