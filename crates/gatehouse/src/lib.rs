@@ -10,6 +10,7 @@ use gatehouse_core::auth::{Auth, AuthSettings};
 use gatehouse_core::clock::SystemClock;
 use gatehouse_core::password::Argon2Hasher;
 use gatehouse_core::store::Store;
+use gatehouse_core::tenant::DEFAULT_TENANT;
 use gatehouse_server::Config;
 use gatehouse_server::startup::Parts;
 use gatehouse_store::{DatabaseUrl, StoreOptions};
@@ -61,15 +62,14 @@ pub(crate) async fn parts(config: &Config) -> CliResult<Parts> {
     })
 }
 
-/// The domain flows for commands that run without a server.
+/// The domain flows for commands that run without a server. Like `serve`,
+/// it makes sure tenant `default` exists, so `gatehouse user add` works on
+/// a fresh database before the server ever ran.
 pub(crate) async fn auth(config: &Config) -> CliResult<Auth> {
     let p = parts(config).await?;
-    Ok(Auth::new(
-        p.store,
-        p.hasher,
-        p.clock,
-        AuthSettings::default(),
-    ))
+    let auth = Auth::new(p.store, p.hasher, p.clock, AuthSettings::default());
+    auth.ensure_tenant(DEFAULT_TENANT).await?;
+    Ok(auth)
 }
 
 /// The base URL issuers derive from, when no server has bound a port.
@@ -89,6 +89,8 @@ fn init_logging(config: &Config, serving: bool) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colour codes only for a person at a terminal, not in log files.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

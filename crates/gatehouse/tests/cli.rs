@@ -1,0 +1,323 @@
+//! The real `gatehouse` binary: subcommands on a temporary database, and
+//! `serve` started as a process, used over HTTP, and stopped with SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
+
+/// Runs `gatehouse ARGS` in `dir` (where `gatehouse.db` lives), with
+/// `stdin` piped in.
+fn gatehouse(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[test]
+fn tenants_users_and_keys_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    let out = stdout(&gatehouse(
+        d,
+        &[
+            "tenant",
+            "create",
+            "acme",
+            "--algorithm",
+            "HS256",
+            "--access-ttl",
+            "1h",
+            "--audience",
+            "api",
+        ],
+        "",
+    ));
+    assert!(
+        out.contains("created tenant acme (HS256, access tokens 3600s)"),
+        "{out}"
+    );
+    let out = stdout(&gatehouse(d, &["tenant", "list"], ""));
+    assert!(out.contains("acme\tHS256\t3600s"), "{out}");
+
+    let bad = gatehouse(d, &["tenant", "create", "Bad_Name"], "");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("tenant name"));
+
+    // The real (OWASP) argon2id cost runs here.
+    let out = stdout(&gatehouse(
+        d,
+        &[
+            "user",
+            "add",
+            "--tenant",
+            "acme",
+            "alice",
+            "--email",
+            "alice@example.com",
+        ],
+        "a long password\n",
+    ));
+    let user: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(user["username"], "alice");
+    let list = stdout(&gatehouse(d, &["user", "list", "--tenant", "acme"], ""));
+    assert!(
+        list.contains("\"alice\"") && !list.contains("argon2"),
+        "{list}"
+    );
+    let dup = gatehouse(
+        d,
+        &["user", "add", "--tenant", "acme", "ALICE"],
+        "another password\n",
+    );
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already taken"));
+    let no_pw = gatehouse(d, &["user", "add", "bob"], "");
+    assert!(String::from_utf8_lossy(&no_pw.stderr).contains("no password given"));
+
+    let keys = stdout(&gatehouse(d, &["key", "list", "--tenant", "acme"], ""));
+    assert!(keys.contains("HS256\tcurrent"), "{keys}");
+    let secret = stdout(&gatehouse(d, &["key", "secret", "--tenant", "acme"], ""));
+    assert_eq!(secret.trim().len(), 43, "256-bit secret, base64url");
+    assert!(
+        !gatehouse(d, &["key", "secret"], "").status.success(),
+        "RS256 has no shared secret"
+    );
+
+    stdout(&gatehouse(
+        d,
+        &["user", "delete", "--tenant", "acme", "alice"],
+        "",
+    ));
+    assert_eq!(
+        stdout(&gatehouse(d, &["user", "list", "--tenant", "acme"], "")).trim(),
+        ""
+    );
+    assert!(
+        !gatehouse(d, &["user", "delete", "--tenant", "acme", "alice"], "")
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn unknown_database_schemes_fail_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = gatehouse(
+        dir.path(),
+        &[
+            "--database-url",
+            "redis://:hunter2@localhost",
+            "tenant",
+            "list",
+        ],
+        "",
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("unsupported database URL scheme `redis`"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"));
+}
+
+/// A `gatehouse serve` child process, killed if the test fails.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn serve(dir: &Path, extra_args: &[&str], extra_env: &[(&str, &str)]) -> Server {
+    let port = free_port();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(extra_args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env("GATEHOUSE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    // Wait for the one "listening" line, bounded in time.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("server did not report listening within 30 s");
+        if line.contains("gatehouse is listening") {
+            assert!(line.contains(&format!("listen=127.0.0.1:{port}")), "{line}");
+            assert!(line.contains("issuer="), "{line}");
+            break;
+        }
+    }
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+#[tokio::test]
+async fn serve_from_nothing_to_a_verified_token_then_stop_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = serve(dir.path(), &[], &[]);
+    assert!(
+        dir.path().join("gatehouse.db").exists(),
+        "SQLite default created on first start"
+    );
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let iss = format!("{}/t/default", server.base);
+
+    let r = http
+        .post(format!("{iss}/register"))
+        .json(&json!({"username": "alice", "password": "a long password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let tokens: Value = http
+        .post(format!("{iss}/login"))
+        .json(&json!({"username": "alice", "password": "a long password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwt = tokens["access_token"].as_str().unwrap();
+
+    // `token verify` is the same verifier, run offline on the same database.
+    let out = stdout(&gatehouse(
+        dir.path(),
+        &["--public-url", &server.base, "token", "verify", jwt],
+        "",
+    ));
+    let claims: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(claims["preferred_username"], "alice");
+    let bad = gatehouse(
+        dir.path(),
+        &["--public-url", "http://elsewhere", "token", "verify", jwt],
+        "",
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("another issuer"));
+
+    // SIGTERM: a clean, prompt exit.
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no exit within 10 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status}");
+}
+
+#[tokio::test]
+async fn configuration_layers_file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gatehouse.toml"),
+        "public_url = \"https://from-file.example\"\nadmin_token = \"file-token\"\n",
+    )
+    .unwrap();
+    let server = serve(
+        dir.path(),
+        &["--public-url", "https://from-flag.example"],
+        &[
+            ("GATEHOUSE_ADMIN_TOKEN", "env-token"),
+            ("GATEHOUSE_PUBLIC_URL", "https://from-env.example"),
+        ],
+    );
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let config: Value = http
+        .get(format!(
+            "{}/t/default/.well-known/openid-configuration",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        config["issuer"], "https://from-flag.example/t/default",
+        "flag beats env and file"
+    );
+    let with = |token: &'static str| {
+        http.get(format!("{}/admin/tenants", server.base))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(
+        with("env-token").await.unwrap().status(),
+        200,
+        "environment beats file"
+    );
+    assert_eq!(with("file-token").await.unwrap().status(), 401);
+}
