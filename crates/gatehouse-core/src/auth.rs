@@ -4,16 +4,19 @@
 
 use std::sync::Arc;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
+use crate::algorithm::SigningAlgorithm;
 use crate::clock::{Clock, UnixTime};
 use crate::id::{new_id, random_token};
 use crate::keyring::TenantKeyring;
 use crate::keys::{KeyState, SigningKeyRecord};
 use crate::password::{PasswordHash, PasswordHasher, validate_password};
 use crate::refresh::{self, Consumed};
+use crate::rotation::{self, KeyAction, RotationPolicy};
+use crate::sealing::MasterKeys;
 use crate::session::{DEFAULT_SESSION_TTL_SECS, Session};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::tenant::{DEFAULT_ACCESS_TTL_SECS, Tenant, TenantName, TenantSpec, issuer_url};
 use crate::token::{AccessClaims, Audience, TokenResponse, is_valid_scope};
 use crate::user::{self, LoginName, Registration, User};
@@ -37,6 +40,8 @@ pub struct AuthSettings {
     pub session_ttl_secs: i64,
     /// Allowed clock skew when checking `exp` / `nbf`.
     pub leeway_secs: i64,
+    /// How signing keys age.
+    pub rotation: RotationPolicy,
 }
 
 impl Default for AuthSettings {
@@ -45,6 +50,7 @@ impl Default for AuthSettings {
             refresh_ttl_secs: 14 * 24 * 3600,
             session_ttl_secs: DEFAULT_SESSION_TTL_SECS,
             leeway_secs: DEFAULT_LEEWAY_SECS,
+            rotation: RotationPolicy::default(),
         }
     }
 }
@@ -55,6 +61,8 @@ pub struct Auth {
     store: Arc<dyn Store>,
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
+    /// Seals new private keys and opens stored ones.
+    master: Arc<MasterKeys>,
     settings: AuthSettings,
 }
 
@@ -63,14 +71,20 @@ impl Auth {
         store: Arc<dyn Store>,
         hasher: Arc<dyn PasswordHasher>,
         clock: Arc<dyn Clock>,
+        master: Arc<MasterKeys>,
         settings: AuthSettings,
     ) -> Self {
         Self {
             store,
             hasher,
             clock,
+            master,
             settings,
         }
+    }
+
+    pub fn settings(&self) -> &AuthSettings {
+        &self.settings
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -97,11 +111,9 @@ impl Auth {
         };
         let algorithm = tenant.algorithm;
         let tenant_id = tenant.id.clone();
-        // RSA key generation takes tens of milliseconds: off the async threads.
-        let key = blocking(move || {
-            SigningKeyRecord::generate(&tenant_id, algorithm, KeyState::Current, now)
-        })
-        .await??;
+        let key = self
+            .generate_key(&tenant_id, algorithm, KeyState::Current, now)
+            .await?;
         self.store.create_tenant(&tenant, &key).await?;
         tracing::info!(tenant = %tenant.name, algorithm = %tenant.algorithm, kid = %key.kid, "tenant created");
         Ok(tenant)
@@ -137,7 +149,179 @@ impl Auth {
         let records = self.store.keys_for_tenant(&tenant.id).await?;
         let issuer = issuer_url(public_url, &tenant.name);
         // Loading parses PEM and derives public keys: CPU work, but short.
-        TenantKeyring::new(tenant, issuer, &records)
+        TenantKeyring::new(tenant, issuer, &records, &self.master)
+    }
+
+    // ---- signing keys --------------------------------------------------
+
+    /// RSA key generation takes tens of milliseconds: off the async threads.
+    async fn generate_key(
+        &self,
+        tenant_id: &str,
+        algorithm: SigningAlgorithm,
+        state: KeyState,
+        now: UnixTime,
+    ) -> Result<SigningKeyRecord> {
+        let master = self.master.clone();
+        let tenant_id = tenant_id.to_string();
+        blocking(move || SigningKeyRecord::generate(&tenant_id, algorithm, state, now, &master))
+            .await?
+    }
+
+    async fn tenant(&self, name: &str) -> Result<Tenant> {
+        self.store
+            .tenant_by_name(name)
+            .await?
+            .ok_or_else(|| Error::TenantNotFound(name.to_string()))
+    }
+
+    /// Applies whatever key steps are due for one tenant (see
+    /// [`crate::rotation`]); returns whether anything changed. Safe to run
+    /// on every node at once: each step is a conditional write and the
+    /// losers of a race find it done.
+    pub async fn maintain_keys(&self, tenant: &Tenant) -> Result<bool> {
+        let now = self.clock.now();
+        let keys = self.store.keys_for_tenant(&tenant.id).await?;
+        let mut changed = false;
+        for action in rotation::plan(tenant, &keys, &self.settings.rotation, now) {
+            let done = match &action {
+                KeyAction::CreateNext => {
+                    let key = self
+                        .generate_key(&tenant.id, tenant.algorithm, KeyState::Next, now)
+                        .await?;
+                    match self.store.insert_key(&key).await {
+                        Ok(()) => true,
+                        Err(StoreError::Conflict(_)) => false,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                KeyAction::Promote {
+                    next_kid,
+                    current_kid,
+                } => {
+                    self.store
+                        .promote_key(&tenant.id, next_kid, current_kid, now)
+                        .await?
+                }
+                KeyAction::Remove { kid } => self.store.remove_retired_key(&tenant.id, kid).await?,
+            };
+            if done {
+                tracing::info!(tenant = %tenant.name, ?action, "signing key step applied");
+            }
+            changed |= done;
+        }
+        Ok(changed)
+    }
+
+    /// Key maintenance for every tenant; returns the names of the tenants
+    /// whose keys changed. One tenant's failure does not stop the others.
+    pub async fn maintain_all_keys(&self) -> Result<Vec<String>> {
+        let mut changed = Vec::new();
+        for tenant in self.store.list_tenants().await? {
+            match self.maintain_keys(&tenant).await {
+                Ok(true) => changed.push(tenant.name.to_string()),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant.name, error = %e, "key maintenance failed")
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Starts a rotation now: publishes a successor (of `algorithm`, which
+    /// becomes the tenant's algorithm, if given). It signs after the
+    /// pre-publication window, or at once with `immediately` (for a
+    /// compromised key: verifiers with a cached JWKS will reject new tokens
+    /// until their cache expires).
+    pub async fn rotate_key(
+        &self,
+        tenant_name: &str,
+        algorithm: Option<SigningAlgorithm>,
+        immediately: bool,
+    ) -> Result<SigningKeyRecord> {
+        let mut tenant = self.tenant(tenant_name).await?;
+        if let Some(alg) = algorithm
+            && alg != tenant.algorithm
+        {
+            self.store.set_tenant_algorithm(&tenant.id, alg).await?;
+            tenant.algorithm = alg;
+        }
+        // A pending successor never signed, so replacing it is harmless.
+        self.store.remove_next_key(&tenant.id).await?;
+        let now = self.clock.now();
+        let next = self
+            .generate_key(&tenant.id, tenant.algorithm, KeyState::Next, now)
+            .await?;
+        self.store.insert_key(&next).await?;
+        if immediately {
+            let keys = self.store.keys_for_tenant(&tenant.id).await?;
+            let current = keys
+                .iter()
+                .find(|k| k.state == KeyState::Current)
+                .ok_or_else(|| {
+                    Error::Internal(format!("tenant {tenant_name} has no current key"))
+                })?;
+            if !self
+                .store
+                .promote_key(&tenant.id, &next.kid, &current.kid, now)
+                .await?
+            {
+                return Err(Error::Conflict(
+                    "another rotation ran at the same time; try again".into(),
+                ));
+            }
+        }
+        tracing::info!(tenant = %tenant.name, kid = %next.kid, algorithm = %tenant.algorithm, immediately, "key rotation started");
+        Ok(next)
+    }
+
+    pub async fn list_keys(&self, tenant_name: &str) -> Result<Vec<SigningKeyRecord>> {
+        let tenant = self.tenant(tenant_name).await?;
+        Ok(self.store.keys_for_tenant(&tenant.id).await?)
+    }
+
+    /// Opens every stored key with the configured master keys. Run at
+    /// start, before anything is written, so a wrong master key stops the
+    /// node with a clear message and changes nothing.
+    pub async fn check_master_keys(&self) -> Result<usize> {
+        let mut opened = 0;
+        for tenant in self.store.list_tenants().await? {
+            for key in self.store.keys_for_tenant(&tenant.id).await? {
+                key.open(&self.master).map_err(|e| match e {
+                    Error::MasterKey(m) => Error::MasterKey(format!(
+                        "{m}; the node will not start (check GATEHOUSE_MASTER_KEY or the key file)"
+                    )),
+                    other => other,
+                })?;
+                opened += 1;
+            }
+        }
+        Ok(opened)
+    }
+
+    /// Seals every key with the primary master key (after a master-key
+    /// rotation), or with `only_unsealed`, just keys stored in the clear by
+    /// an older version. Returns how many were rewritten.
+    pub async fn rewrap_keys(&self, only_unsealed: bool) -> Result<usize> {
+        self.check_master_keys().await?;
+        let mut rewritten = 0;
+        for tenant in self.store.list_tenants().await? {
+            for key in self.store.keys_for_tenant(&tenant.id).await? {
+                if only_unsealed && MasterKeys::is_sealed(key.private_material.expose_secret()) {
+                    continue;
+                }
+                if let Some(sealed) = key.resealed(&self.master)?
+                    && self
+                        .store
+                        .replace_key_material(&key.kid, &key.private_material, &sealed)
+                        .await?
+                {
+                    rewritten += 1;
+                }
+            }
+        }
+        Ok(rewritten)
     }
 
     // ---- users ---------------------------------------------------------
@@ -336,6 +520,17 @@ impl Auth {
             }
             Consumed::NotFound => Ok(false),
         }
+    }
+
+    /// Whether a session is still active: the store read behind
+    /// `/auth?session=check`.
+    pub async fn session_active(&self, tenant: &Tenant, session_id: &str) -> Result<bool> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .session(session_id)
+            .await?
+            .is_some_and(|s| s.tenant_id == tenant.id && s.is_active(now)))
     }
 
     /// Offline verification with this instance's clock and leeway.

@@ -39,6 +39,10 @@ pub enum Error {
     #[error("{0}")]
     InvalidToken(String),
 
+    /// Stored keys cannot be opened with the configured master key(s).
+    #[error("{0}")]
+    MasterKey(String),
+
     /// The store cannot be reached right now; the request may be retried.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),

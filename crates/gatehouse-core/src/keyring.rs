@@ -4,8 +4,10 @@
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Header, encode};
+use sha2::{Digest, Sha256};
 
 use crate::keys::{KeyState, LoadedKey, SigningKeyRecord};
+use crate::sealing::MasterKeys;
 use crate::tenant::Tenant;
 use crate::token::{ACCESS_TOKEN_TYP, AccessClaims};
 use crate::{Error, Result};
@@ -15,15 +17,23 @@ pub struct TenantKeyring {
     pub tenant: Tenant,
     /// `{public_url}/t/{tenant}`: the `iss` of every token it signs.
     pub issuer: String,
-    /// Published keys, newest first. Exactly one is `current`.
+    /// Published keys, the current one first.
     keys: Vec<LoadedKey>,
+    /// The JWKS document, serialised once per load, and its ETag.
+    jwks_json: String,
+    jwks_etag: String,
 }
 
 impl TenantKeyring {
-    pub fn new(tenant: Tenant, issuer: String, records: &[SigningKeyRecord]) -> Result<Self> {
+    pub fn new(
+        tenant: Tenant,
+        issuer: String,
+        records: &[SigningKeyRecord],
+        master: &MasterKeys,
+    ) -> Result<Self> {
         let mut keys = records
             .iter()
-            .map(LoadedKey::load)
+            .map(|r| LoadedKey::load(r, master))
             .collect::<Result<Vec<_>>>()?;
         keys.sort_by_key(|k| std::cmp::Reverse(k.state == KeyState::Current));
         if keys.first().map(|k| k.state) != Some(KeyState::Current) {
@@ -32,10 +42,18 @@ impl TenantKeyring {
                 tenant.name
             )));
         }
+        let jwks = JwkSet {
+            keys: keys.iter().filter_map(|k| k.public_jwk.clone()).collect(),
+        };
+        let jwks_json = serde_json::to_string(&jwks)
+            .map_err(|e| Error::Internal(format!("JWKS serialisation failed: {e}")))?;
+        let jwks_etag = format!("\"{}\"", hex::encode(&Sha256::digest(&jwks_json)[..16]));
         Ok(Self {
             tenant,
             issuer,
             keys,
+            jwks_json,
+            jwks_etag,
         })
     }
 
@@ -68,15 +86,19 @@ impl TenantKeyring {
             .map_err(|e| Error::Internal(format!("signing with key {} failed: {e}", key.kid)))
     }
 
-    /// The public keys for `/.well-known/jwks.json`. HS256 secrets have no
-    /// public JWK and so never appear.
-    pub fn jwks(&self) -> JwkSet {
-        JwkSet {
-            keys: self
-                .keys
-                .iter()
-                .filter_map(|k| k.public_jwk.clone())
-                .collect(),
-        }
+    /// The public keys for `/.well-known/jwks.json`, serialised. HS256
+    /// secrets have no public JWK and so never appear.
+    pub fn jwks_json(&self) -> &str {
+        &self.jwks_json
+    }
+
+    /// A strong ETag of [`jwks_json`](Self::jwks_json), for `If-None-Match`.
+    pub fn jwks_etag(&self) -> &str {
+        &self.jwks_etag
+    }
+
+    /// All published keys (any state), the current one first.
+    pub fn keys(&self) -> &[LoadedKey] {
+        &self.keys
     }
 }

@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::algorithm::SigningAlgorithm;
 use crate::clock::UnixTime;
 use crate::id::{random_bytes, random_token};
+use crate::jws::VerifyingKey;
+use crate::sealing::MasterKeys;
 use crate::{Error, Result};
 
 /// Where a key is in its life. Only `current` signs; `next` and `retired`
@@ -61,9 +63,16 @@ pub struct SigningKeyRecord {
     pub tenant_id: String,
     pub algorithm: SigningAlgorithm,
     pub state: KeyState,
-    /// PKCS#8 PEM, or the base64url HS256 secret. Never logged.
+    /// The PKCS#8 PEM (or base64url HS256 secret), sealed with the master
+    /// key (see [`crate::sealing`]). Never logged.
     pub private_material: SecretString,
+    /// Created and published (as `next`, or as `current` for a tenant's first key).
     pub created_at: UnixTime,
+    /// When it started signing.
+    pub activated_at: Option<UnixTime>,
+    /// When it stopped signing; it stays published until the tokens it
+    /// signed have expired.
+    pub retired_at: Option<UnixTime>,
 }
 
 impl fmt::Debug for SigningKeyRecord {
@@ -79,13 +88,14 @@ impl fmt::Debug for SigningKeyRecord {
 }
 
 impl SigningKeyRecord {
-    /// A fresh key for `algorithm`. RSA-2048 takes tens of milliseconds;
-    /// the others are instant.
+    /// A fresh key for `algorithm`, sealed with the primary master key.
+    /// RSA-2048 takes tens of milliseconds; the others are instant.
     pub fn generate(
         tenant_id: &str,
         algorithm: SigningAlgorithm,
         state: KeyState,
         now: UnixTime,
+        master: &MasterKeys,
     ) -> Result<Self> {
         let keygen_failed = |e| Error::Internal(format!("{algorithm} key generation failed: {e}"));
         let material = match algorithm {
@@ -107,15 +117,49 @@ impl SigningKeyRecord {
             // RFC 7518 §3.2: an HS256 key must be at least 256 bits.
             SigningAlgorithm::HS256 => URL_SAFE_NO_PAD.encode(random_bytes::<32>()?),
         };
+        let kid = random_token::<12>()?;
+        let sealed = master.seal(material.as_bytes(), &seal_context(tenant_id, &kid))?;
         Ok(Self {
-            kid: random_token::<12>()?,
+            kid,
             tenant_id: tenant_id.to_string(),
             algorithm,
             state,
-            private_material: SecretString::from(material),
+            private_material: SecretString::from(sealed),
             created_at: now,
+            activated_at: (state == KeyState::Current).then_some(now),
+            retired_at: None,
         })
     }
+
+    /// The private material in the clear. Material stored before sealing
+    /// existed (plain PEM) is accepted so `rewrap` can seal it.
+    pub fn open(&self, master: &MasterKeys) -> Result<SecretString> {
+        let stored = self.private_material.expose_secret();
+        if MasterKeys::is_sealed(stored) {
+            master.open(stored, &seal_context(&self.tenant_id, &self.kid))
+        } else {
+            Ok(self.private_material.clone())
+        }
+    }
+
+    /// The material sealed anew with the primary master key, or `None` if
+    /// it already is.
+    pub fn resealed(&self, master: &MasterKeys) -> Result<Option<SecretString>> {
+        if master.is_sealed_by_primary(self.private_material.expose_secret()) {
+            return Ok(None);
+        }
+        let clear = self.open(master)?;
+        let sealed = master.seal(
+            clear.expose_secret().as_bytes(),
+            &seal_context(&self.tenant_id, &self.kid),
+        )?;
+        Ok(Some(SecretString::from(sealed)))
+    }
+}
+
+/// Associated data of a sealed key: its row identity.
+fn seal_context(tenant_id: &str, kid: &str) -> String {
+    format!("gatehouse-signing-key/{tenant_id}/{kid}")
 }
 
 fn pkcs8_pem(der: &[u8]) -> String {
@@ -129,7 +173,7 @@ pub struct LoadedKey {
     pub algorithm: SigningAlgorithm,
     pub state: KeyState,
     pub(crate) encoding: EncodingKey,
-    pub(crate) decoding: DecodingKey,
+    pub verifying: VerifyingKey,
     /// `None` for HS256: a shared secret is never published.
     pub public_jwk: Option<Jwk>,
 }
@@ -145,14 +189,15 @@ impl fmt::Debug for LoadedKey {
 }
 
 impl LoadedKey {
-    pub fn load(record: &SigningKeyRecord) -> Result<Self> {
+    pub fn load(record: &SigningKeyRecord, master: &MasterKeys) -> Result<Self> {
         let corrupt = |e: jsonwebtoken::errors::Error| {
             Error::Internal(format!(
                 "signing key {} of tenant {} cannot be loaded: {e}",
                 record.kid, record.tenant_id
             ))
         };
-        let material = record.private_material.expose_secret().as_bytes();
+        let clear = record.open(master)?;
+        let material = clear.expose_secret().as_bytes();
         let alg = record.algorithm.jwt();
         let encoding = match record.algorithm {
             SigningAlgorithm::RS256 | SigningAlgorithm::PS256 => {
@@ -164,13 +209,16 @@ impl LoadedKey {
                 let secret = URL_SAFE_NO_PAD.decode(material).map_err(|e| {
                     Error::Internal(format!("HS256 secret {} is not base64url: {e}", record.kid))
                 })?;
-                let encoding = EncodingKey::from_secret(&secret);
                 return Ok(Self {
                     kid: record.kid.clone(),
                     algorithm: record.algorithm,
                     state: record.state,
-                    encoding,
-                    decoding: DecodingKey::from_secret(&secret),
+                    encoding: EncodingKey::from_secret(&secret),
+                    verifying: VerifyingKey::new(
+                        Some(record.kid.clone()),
+                        record.algorithm,
+                        DecodingKey::from_secret(&secret),
+                    ),
                     public_jwk: None,
                 });
             }
@@ -180,13 +228,15 @@ impl LoadedKey {
         let mut jwk = Jwk::from_encoding_key(&encoding, alg).map_err(corrupt)?;
         jwk.common.key_id = Some(record.kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        let decoding = DecodingKey::from_jwk(&jwk).map_err(corrupt)?;
+        let verifying = VerifyingKey::from_jwk(&jwk).map_err(|e| {
+            Error::Internal(format!("published key {} is not usable: {e}", record.kid))
+        })?;
         Ok(Self {
             kid: record.kid.clone(),
             algorithm: record.algorithm,
             state: record.state,
             encoding,
-            decoding,
+            verifying,
             public_jwk: Some(jwk),
         })
     }
@@ -197,10 +247,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_algorithm_generates_a_loadable_key() {
+    fn every_algorithm_generates_a_sealed_loadable_key() {
+        let master = MasterKeys::parse(&MasterKeys::generate_text().unwrap()).unwrap();
         for alg in SigningAlgorithm::ALL {
-            let rec = SigningKeyRecord::generate("t1", alg, KeyState::Current, 0).unwrap();
-            let key = LoadedKey::load(&rec).unwrap();
+            let rec = SigningKeyRecord::generate("t1", alg, KeyState::Current, 0, &master).unwrap();
+            assert!(MasterKeys::is_sealed(rec.private_material.expose_secret()));
+            let key = LoadedKey::load(&rec, &master).unwrap();
             assert_eq!(key.algorithm, alg);
             assert_eq!(key.public_jwk.is_none(), alg.is_symmetric(), "{alg}");
             let debug = format!("{rec:?}");

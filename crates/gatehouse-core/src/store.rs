@@ -9,6 +9,9 @@
 
 use async_trait::async_trait;
 
+use secrecy::SecretString;
+
+use crate::algorithm::SigningAlgorithm;
 use crate::clock::UnixTime;
 use crate::keys::SigningKeyRecord;
 use crate::refresh::{Consumed, RefreshRecord};
@@ -47,6 +50,12 @@ pub trait TenantStore: Send + Sync {
     -> StoreResult<()>;
     async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
+    /// The algorithm of the tenant's future keys (a rotation changes it).
+    async fn set_tenant_algorithm(
+        &self,
+        tenant_id: &str,
+        algorithm: SigningAlgorithm,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -63,9 +72,32 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 pub trait KeyStore: Send + Sync {
+    /// Fails with `Conflict` if the tenant already has a key in the same
+    /// `next` or `current` state (at most one of each): the loser of a race
+    /// between nodes learns the step was done.
     async fn insert_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
     /// All keys of the tenant that are still published (any state).
     async fn keys_for_tenant(&self, tenant_id: &str) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Atomically: `current_kid` current → retired, `next_kid` next →
+    /// current. `false` (and no change) if either was no longer in that state.
+    async fn promote_key(
+        &self,
+        tenant_id: &str,
+        next_kid: &str,
+        current_kid: &str,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Deletes a key if it is `retired`; `false` if it was not.
+    async fn remove_retired_key(&self, tenant_id: &str, kid: &str) -> StoreResult<bool>;
+    /// Deletes the tenant's `next` key, if any (it never signed).
+    async fn remove_next_key(&self, tenant_id: &str) -> StoreResult<bool>;
+    /// Replaces a key's sealed material if it still is `expected` (rewrap).
+    async fn replace_key_material(
+        &self,
+        kid: &str,
+        expected: &SecretString,
+        replacement: &SecretString,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -28,6 +28,24 @@ pub struct Config {
     /// Bearer token of the admin API; the admin API is closed without it.
     #[serde(skip_serializing)]
     pub admin_token: Option<SecretString>,
+    /// Master key(s) sealing the private signing keys: 32 bytes base64url,
+    /// comma-separated, the first one sealing. Unset: a key file.
+    #[serde(skip_serializing)]
+    pub master_key: Option<SecretString>,
+    /// Where the master key lives when `master_key` is unset. Default:
+    /// `gatehouse.master.key` beside the SQLite database, made (mode 0600)
+    /// on first start.
+    pub master_key_file: Option<String>,
+    /// How long a signing key signs before its successor takes over.
+    #[serde(with = "humantime_serde")]
+    pub key_rotation_period: Duration,
+    /// How long a successor is published before it signs; must exceed the
+    /// JWKS cache lifetime plus the keyring cache TTL.
+    #[serde(with = "humantime_serde")]
+    pub key_prepublish: Duration,
+    /// How often each node checks whether a key step is due.
+    #[serde(with = "humantime_serde")]
+    pub key_check_interval: Duration,
     /// Password hashing cost.
     pub argon2: Argon2Params,
     /// Lifetime of one refresh token (each rotation issues a fresh one).
@@ -59,6 +77,11 @@ impl Default for Config {
             database_url: "sqlite://gatehouse.db".into(),
             public_url: None,
             admin_token: None,
+            master_key: None,
+            master_key_file: None,
+            key_rotation_period: Duration::from_secs(30 * 24 * 3600),
+            key_prepublish: Duration::from_secs(24 * 3600),
+            key_check_interval: Duration::from_secs(60),
             argon2: Argon2Params::default(),
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
@@ -109,6 +132,19 @@ impl Config {
                 "public_url must start with http:// or https:// (set GATEHOUSE_PUBLIC_URL)".into(),
             ));
         }
+        let min_prepublish =
+            crate::routes::JWKS_MAX_AGE_SECS as u64 + self.keyring_cache_ttl.as_secs();
+        if self.key_prepublish.as_secs() <= min_prepublish {
+            return Err(ConfigError(format!(
+                "key_prepublish must be longer than the JWKS cache lifetime plus keyring_cache_ttl \
+                 ({min_prepublish} s), so every verifier knows a key before it signs"
+            )));
+        }
+        if self.key_rotation_period <= self.key_prepublish {
+            return Err(ConfigError(
+                "key_rotation_period must be longer than key_prepublish".into(),
+            ));
+        }
         if self.db_max_connections == 0 {
             return Err(ConfigError("db_max_connections must be at least 1".into()));
         }
@@ -136,6 +172,11 @@ fn known_key(key: &str) -> bool {
         "database_url",
         "public_url",
         "admin_token",
+        "master_key",
+        "master_key_file",
+        "key_rotation_period",
+        "key_prepublish",
+        "key_check_interval",
         "argon2",
         "refresh_ttl",
         "session_ttl",

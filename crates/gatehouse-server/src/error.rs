@@ -117,7 +117,7 @@ impl From<Error> for ApiError {
                     "the service is temporarily unavailable; retry shortly",
                 )
             },
-            Error::Internal(detail) => ApiError::internal(detail),
+            Error::Internal(detail) | Error::MasterKey(detail) => ApiError::internal(detail),
         }
     }
 }

@@ -5,10 +5,13 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use gatehouse_core::auth::{Auth, AuthSettings};
 use gatehouse_core::clock::Clock;
 use gatehouse_core::password::PasswordHasher;
+use gatehouse_core::rotation::RotationPolicy;
+use gatehouse_core::sealing::MasterKeys;
 use gatehouse_core::store::Store;
 use gatehouse_core::tenant::{DEFAULT_TENANT, issuer_url};
 use tokio::net::TcpListener;
@@ -24,12 +27,16 @@ pub struct Parts {
     pub store: Arc<dyn Store>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,
+    /// Seals and opens private signing keys.
+    pub master: Arc<MasterKeys>,
 }
 
 pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     state: AppState,
+    /// How often this node looks for due key rotations.
+    key_check_interval: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +45,8 @@ pub enum StartError {
     Bind { address: String, reason: String },
     #[error("cannot prepare the default tenant: {0}")]
     DefaultTenant(gatehouse_core::Error),
+    #[error("{0}")]
+    MasterKey(gatehouse_core::Error),
 }
 
 fn secs(d: std::time::Duration) -> i64 {
@@ -64,12 +73,28 @@ impl Application {
             .trim_end_matches('/')
             .to_string();
 
-        let settings = AuthSettings {
-            refresh_ttl_secs: secs(config.refresh_ttl),
-            session_ttl_secs: secs(config.session_ttl),
-            leeway_secs: secs(config.leeway),
-        };
-        let auth = Auth::new(parts.store, parts.hasher, parts.clock, settings);
+        let auth = Auth::new(
+            parts.store,
+            parts.hasher,
+            parts.clock,
+            parts.master,
+            auth_settings(config),
+        );
+        // Before anything is written: every stored key must open with the
+        // configured master key, or the node refuses to start.
+        auth.check_master_keys()
+            .await
+            .map_err(StartError::MasterKey)?;
+        let sealed = auth
+            .rewrap_keys(true)
+            .await
+            .map_err(StartError::MasterKey)?;
+        if sealed > 0 {
+            tracing::info!(
+                keys = sealed,
+                "sealed signing keys stored in the clear by an older version"
+            );
+        }
         auth.ensure_tenant(DEFAULT_TENANT)
             .await
             .map_err(StartError::DefaultTenant)?;
@@ -84,6 +109,7 @@ impl Application {
             listener,
             address,
             state,
+            key_check_interval: config.key_check_interval,
         })
     }
 
@@ -118,11 +144,51 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, app(self.state))
+        let maintenance = tokio::spawn(maintain_keys(self.state.clone(), self.key_check_interval));
+        let result = axum::serve(self.listener, app(self.state))
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        maintenance.abort();
+        result
     }
 }
+
+/// Every node runs this: applies due key steps (see
+/// `gatehouse_core::rotation`) and drops its cached keyring of any tenant
+/// whose keys changed. Other nodes see the change within their keyring
+/// cache TTL, which the pre-publication window exceeds.
+async fn maintain_keys(state: AppState, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match state.auth.maintain_all_keys().await {
+            Ok(changed) => {
+                for tenant in changed {
+                    state.keyrings.invalidate(&tenant);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "key maintenance skipped"),
+        }
+    }
+}
+
+/// The domain settings a configuration implies; also used by the CLI so
+/// both apply the same rules.
+pub fn auth_settings(config: &Config) -> AuthSettings {
+    AuthSettings {
+        refresh_ttl_secs: secs(config.refresh_ttl),
+        session_ttl_secs: secs(config.session_ttl),
+        leeway_secs: secs(config.leeway),
+        rotation: RotationPolicy {
+            period_secs: secs(config.key_rotation_period),
+            prepublish_secs: secs(config.key_prepublish),
+            leeway_secs: secs(config.leeway),
+        },
+    }
+}
+
+impl Application {}
 
 /// Resolves on SIGINT or SIGTERM: what `gatehouse serve` shuts down on.
 pub async fn shutdown_signal() {

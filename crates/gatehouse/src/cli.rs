@@ -118,6 +118,22 @@ pub enum KeyCommand {
         #[arg(long, default_value = "default")]
         tenant: String,
     },
+    /// Start a rotation: publish a successor that signs after the
+    /// pre-publication window (or at once with --immediately).
+    Rotate {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Switch the tenant to this algorithm (RS256, PS256, ES256, EdDSA, HS256).
+        #[arg(long)]
+        algorithm: Option<String>,
+        /// Sign with the new key now (for a compromised key); verifiers
+        /// with a cached JWKS reject new tokens until their cache expires.
+        #[arg(long)]
+        immediately: bool,
+    },
+    /// Re-seal every private key with the first configured master key,
+    /// after adding a new one in front of GATEHOUSE_MASTER_KEY.
+    Rewrap,
     /// Print an HS256 tenant's shared secret (base64url), for the services
     /// that verify its tokens. Asymmetric tenants publish JWKS instead.
     Secret {

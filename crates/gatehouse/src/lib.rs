@@ -3,16 +3,17 @@
 
 pub mod cli;
 mod commands;
+mod master_key;
 
 use std::sync::Arc;
 
-use gatehouse_core::auth::{Auth, AuthSettings};
+use gatehouse_core::auth::Auth;
 use gatehouse_core::clock::SystemClock;
 use gatehouse_core::password::Argon2Hasher;
 use gatehouse_core::store::Store;
 use gatehouse_core::tenant::DEFAULT_TENANT;
 use gatehouse_server::Config;
-use gatehouse_server::startup::Parts;
+use gatehouse_server::startup::{Parts, auth_settings};
 use gatehouse_store::{DatabaseUrl, StoreOptions};
 
 use crate::cli::{Cli, Command};
@@ -59,6 +60,7 @@ pub(crate) async fn parts(config: &Config) -> CliResult<Parts> {
         store: open_store(config).await?,
         hasher: Arc::new(Argon2Hasher::new(config.argon2)?),
         clock: Arc::new(SystemClock),
+        master: Arc::new(master_key::load(config)?),
     })
 }
 
@@ -67,7 +69,8 @@ pub(crate) async fn parts(config: &Config) -> CliResult<Parts> {
 /// a fresh database before the server ever ran.
 pub(crate) async fn auth(config: &Config) -> CliResult<Auth> {
     let p = parts(config).await?;
-    let auth = Auth::new(p.store, p.hasher, p.clock, AuthSettings::default());
+    let auth = Auth::new(p.store, p.hasher, p.clock, p.master, auth_settings(config));
+    auth.check_master_keys().await?;
     auth.ensure_tenant(DEFAULT_TENANT).await?;
     Ok(auth)
 }

@@ -1,7 +1,7 @@
 //! `GET {iss}/.well-known/jwks.json` (RFC 7517) and
 //! `GET {iss}/.well-known/openid-configuration` (OIDC Discovery 1.0 §4).
 
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -10,8 +10,9 @@ use serde_json::json;
 use crate::extract::TenantKeys;
 use crate::state::AppState;
 
-/// How long verifiers may cache the key set. Must stay shorter than the
-/// pre-publication window of a new key, so caches pick it up before it signs.
+/// How long verifiers may cache the key set. The configuration refuses a
+/// key pre-publication window that is not longer, so caches pick up a new
+/// key before it signs.
 pub const JWKS_MAX_AGE_SECS: u32 = 300;
 
 pub fn router() -> Router<AppState> {
@@ -23,10 +24,35 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-async fn jwks(TenantKeys(keyring): TenantKeys) -> Response {
-    let mut response = Json(keyring.jwks()).into_response();
+/// The key set, with a strong ETag so caches revalidate with
+/// `If-None-Match` and get 304 when nothing changed (RFC 9110 §13.1.2).
+async fn jwks(TenantKeys(keyring): TenantKeys, headers: HeaderMap) -> Response {
+    let etag = keyring.jwks_etag();
+    let unchanged = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*");
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            keyring.jwks_json().to_string(),
+        )
+            .into_response()
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
     if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECS}")) {
-        response.headers_mut().insert(header::CACHE_CONTROL, v);
+        h.insert(header::CACHE_CONTROL, v);
     }
     response
 }

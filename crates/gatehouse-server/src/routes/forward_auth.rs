@@ -5,12 +5,13 @@
 //! database read) and answers 200 with identity headers the gateway copies
 //! to the upstream, or 401 with an RFC 6750 challenge.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 use secrecy::ExposeSecret;
+use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{TenantKeys, bearer_token};
@@ -21,16 +22,43 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/t/{tenant}/auth", any(forward_auth))
 }
 
+#[derive(Deserialize)]
+struct AuthQuery {
+    /// `session=check`: also confirm in the store that the token's session
+    /// is still active, so a logged-out session fails at once rather than
+    /// when its access token expires. Costs one database read.
+    session: Option<String>,
+}
+
 async fn forward_auth(
     State(state): State<AppState>,
     TenantKeys(keyring): TenantKeys,
+    RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    let query: AuthQuery = serde_urlencoded::from_str(raw_query.as_deref().unwrap_or(""))
+        .map_err(|_| ApiError::bad_request("the query string is malformed"))?;
     let token = bearer_token(&headers).ok_or_else(|| ApiError::missing_token(&keyring.issuer))?;
     let claims = state
         .auth
         .verify(&keyring, token.expose_secret())
         .map_err(|e| ApiError::invalid_token(&keyring.issuer, e.to_string()))?;
+    match query.session.as_deref() {
+        None => {}
+        Some("check") => {
+            let active = match &claims.sid {
+                Some(sid) => state.auth.session_active(&keyring.tenant, sid).await?,
+                None => false,
+            };
+            if !active {
+                return Err(ApiError::invalid_token(
+                    &keyring.issuer,
+                    "the token's session has ended",
+                ));
+            }
+        }
+        Some(_) => return Err(ApiError::bad_request("`session` accepts only `check`")),
+    }
 
     let identity: [(&str, Option<&str>); 5] = [
         ("x-auth-subject", Some(&claims.sub)),

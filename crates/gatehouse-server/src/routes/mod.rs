@@ -3,6 +3,7 @@
 //! (body limit, tracing, panic guard, JSON 404/405).
 
 mod admin;
+mod admin_keys;
 mod discovery;
 mod forward_auth;
 mod health;
@@ -19,6 +20,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
+
+pub use discovery::JWKS_MAX_AGE_SECS;
 
 use crate::error::{ApiError, ServerFault};
 use crate::state::AppState;
@@ -37,6 +40,7 @@ pub fn app(state: AppState) -> Router {
         .merge(forward_auth::router()) // GET {iss}/auth
         .merge(discovery::router()) // GET {iss}/.well-known/{jwks.json,openid-configuration}
         .merge(admin::router()) //     /admin/tenants
+        .merge(admin_keys::router()) // /admin/t/{tenant}/keys
         .merge(health::router()) //    /healthz, /readyz
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

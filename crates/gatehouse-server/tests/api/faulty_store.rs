@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use gatehouse_core::algorithm::SigningAlgorithm;
 use gatehouse_core::clock::UnixTime;
 use gatehouse_core::keys::SigningKeyRecord;
 use gatehouse_core::refresh::{Consumed, RefreshRecord};
@@ -14,6 +15,7 @@ use gatehouse_core::store::{
 };
 use gatehouse_core::tenant::Tenant;
 use gatehouse_core::user::{LoginName, User};
+use secrecy::SecretString;
 
 pub struct FaultyStore {
     inner: Arc<dyn Store>,
@@ -58,6 +60,10 @@ impl TenantStore for FaultyStore {
         self.enter()?;
         self.inner.list_tenants().await
     }
+    async fn set_tenant_algorithm(&self, t: &str, a: SigningAlgorithm) -> StoreResult<()> {
+        self.enter()?;
+        self.inner.set_tenant_algorithm(t, a).await
+    }
 }
 
 #[async_trait]
@@ -93,6 +99,35 @@ impl KeyStore for FaultyStore {
     async fn keys_for_tenant(&self, t: &str) -> StoreResult<Vec<SigningKeyRecord>> {
         self.enter()?;
         self.inner.keys_for_tenant(t).await
+    }
+    async fn promote_key(
+        &self,
+        t: &str,
+        next: &str,
+        cur: &str,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        self.enter()?;
+        self.inner.promote_key(t, next, cur, now).await
+    }
+    async fn remove_retired_key(&self, t: &str, kid: &str) -> StoreResult<bool> {
+        self.enter()?;
+        self.inner.remove_retired_key(t, kid).await
+    }
+    async fn remove_next_key(&self, t: &str) -> StoreResult<bool> {
+        self.enter()?;
+        self.inner.remove_next_key(t).await
+    }
+    async fn replace_key_material(
+        &self,
+        kid: &str,
+        expected: &SecretString,
+        replacement: &SecretString,
+    ) -> StoreResult<bool> {
+        self.enter()?;
+        self.inner
+            .replace_key_material(kid, expected, replacement)
+            .await
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use gatehouse_core::clock::{Clock, ManualClock, SystemClock};
 use gatehouse_core::password::{Argon2Hasher, Argon2Params, PasswordHash, PasswordHasher};
+use gatehouse_core::sealing::MasterKeys;
 use gatehouse_server::startup::Parts;
 use gatehouse_server::{Application, Config};
 use gatehouse_store::{DatabaseUrl, StoreOptions};
@@ -69,6 +70,8 @@ pub struct TestApp {
     pub hasher: Arc<CountingHasher>,
     /// The server's store, wrapped to count calls and to be switched off.
     pub store: Arc<FaultyStore>,
+    /// The master key the server seals its signing keys with.
+    pub master: Arc<MasterKeys>,
     /// Set when the app was spawned with a manual clock.
     pub clock: Option<Arc<ManualClock>>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -98,6 +101,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .unwrap();
     let store = Arc::new(FaultyStore::new(store));
     let hasher = Arc::new(CountingHasher::new());
+    let master = Arc::new(MasterKeys::parse(&MasterKeys::generate_text().unwrap()).unwrap());
     let manual = options
         .manual_clock
         .then(|| Arc::new(ManualClock::new(SystemClock.now())));
@@ -119,6 +123,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             store: store.clone(),
             hasher: hasher.clone(),
             clock,
+            master: master.clone(),
         },
     )
     .await
@@ -137,6 +142,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             .unwrap(),
         hasher,
         store,
+        master,
         clock: manual,
         shutdown: Some(tx),
         _dir: dir,

@@ -62,7 +62,8 @@ async fn pyjwt_verifies_tokens_of_every_algorithm_against_the_jwks_url() {
             // The secret a verifying service would be given (`gatehouse key secret`).
             let t = app.store.tenant_by_name(tenant).await.unwrap().unwrap();
             let keys = app.store.keys_for_tenant(&t.id).await.unwrap();
-            args.push(secrecy::ExposeSecret::expose_secret(&keys[0].private_material).to_string());
+            let secret = keys[0].open(&app.master).unwrap();
+            args.push(secrecy::ExposeSecret::expose_secret(&secret).to_string());
         }
         let out = tokio::time::timeout(
             Duration::from_secs(30),

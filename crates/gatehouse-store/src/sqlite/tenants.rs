@@ -1,6 +1,7 @@
 //! Tenants and their first key.
 
 use async_trait::async_trait;
+use gatehouse_core::algorithm::SigningAlgorithm;
 use gatehouse_core::keys::SigningKeyRecord;
 use gatehouse_core::store::{StoreError, StoreResult, TenantStore, UniqueField};
 use gatehouse_core::tenant::{Tenant, TenantName};
@@ -48,6 +49,20 @@ impl TenantStore for SqliteStore {
             .await
             .map_err(map_err)?;
         row.as_ref().map(tenant_from_row).transpose()
+    }
+
+    async fn set_tenant_algorithm(
+        &self,
+        tenant_id: &str,
+        algorithm: SigningAlgorithm,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE tenants SET algorithm = ? WHERE id = ?")
+            .bind(algorithm.as_str())
+            .bind(tenant_id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {

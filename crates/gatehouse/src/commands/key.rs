@@ -1,6 +1,5 @@
-//! `gatehouse key list|secret`.
+//! `gatehouse key list|rotate|rewrap|secret`.
 
-use gatehouse_core::Error;
 use gatehouse_core::keys::KeyState;
 use gatehouse_server::Config;
 use secrecy::ExposeSecret;
@@ -10,31 +9,53 @@ use crate::cli::KeyCommand;
 
 pub async fn run(config: &Config, cmd: KeyCommand) -> CliResult<()> {
     let auth = crate::auth(config).await?;
-    let (KeyCommand::List { tenant } | KeyCommand::Secret { tenant }) = &cmd;
-    let t = auth
-        .store()
-        .tenant_by_name(tenant)
-        .await?
-        .ok_or_else(|| Error::TenantNotFound(tenant.clone()))?;
-    let keys = auth.store().keys_for_tenant(&t.id).await?;
     match cmd {
-        KeyCommand::List { .. } => {
-            for k in keys {
+        KeyCommand::List { tenant } => {
+            for k in auth.list_keys(&tenant).await? {
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\tcreated {}\tactivated {}\tretired {}",
                     k.kid,
                     k.algorithm,
                     k.state.as_str(),
-                    k.created_at
+                    k.created_at,
+                    k.activated_at.map_or("-".into(), |t| t.to_string()),
+                    k.retired_at.map_or("-".into(), |t| t.to_string()),
                 );
             }
         }
-        KeyCommand::Secret { .. } => {
+        KeyCommand::Rotate {
+            tenant,
+            algorithm,
+            immediately,
+        } => {
+            let algorithm = algorithm.as_deref().map(str::parse).transpose()?;
+            let next = auth.rotate_key(&tenant, algorithm, immediately).await?;
+            if immediately {
+                println!(
+                    "key {} ({}) now signs for tenant {tenant}",
+                    next.kid, next.algorithm
+                );
+            } else {
+                println!(
+                    "key {} ({}) is published and signs for tenant {tenant} after {}s",
+                    next.kid,
+                    next.algorithm,
+                    auth.settings().rotation.prepublish_secs
+                );
+            }
+        }
+        KeyCommand::Rewrap => {
+            let n = auth.rewrap_keys(false).await?;
+            println!("re-sealed {n} signing keys with the first master key");
+        }
+        KeyCommand::Secret { tenant } => {
+            let keys = auth.list_keys(&tenant).await?;
             let key = keys
                 .iter()
                 .find(|k| k.state == KeyState::Current && k.algorithm.is_symmetric())
                 .ok_or("this tenant signs with a public-key algorithm; verify against its JWKS URL instead")?;
-            println!("{}", key.private_material.expose_secret());
+            let master = crate::master_key::load(config)?;
+            println!("{}", key.open(&master)?.expose_secret());
         }
     }
     Ok(())
