@@ -92,3 +92,88 @@ pub fn plan(
     }
     actions
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::algorithm::SigningAlgorithm;
+    use crate::tenant::TenantName;
+
+    const DAY: i64 = 24 * 3600;
+
+    fn tenant() -> Tenant {
+        Tenant {
+            id: "t".into(),
+            name: TenantName::parse("t").unwrap(),
+            algorithm: SigningAlgorithm::ES256,
+            access_ttl_secs: 900,
+            audiences: vec![],
+            created_at: 0,
+        }
+    }
+
+    fn key(
+        kid: &str,
+        state: KeyState,
+        created: i64,
+        activated: Option<i64>,
+        retired: Option<i64>,
+    ) -> SigningKeyRecord {
+        SigningKeyRecord {
+            kid: kid.into(),
+            tenant_id: "t".into(),
+            algorithm: SigningAlgorithm::ES256,
+            state,
+            private_material: SecretString::from("unused".to_string()),
+            created_at: created,
+            activated_at: activated,
+            retired_at: retired,
+        }
+    }
+
+    #[test]
+    fn a_successor_is_published_one_window_before_the_period_ends() {
+        let p = RotationPolicy::default(); // 30 d period, 1 d window
+        let keys = [key("k1", KeyState::Current, 0, Some(0), None)];
+        assert!(plan(&tenant(), &keys, &p, 29 * DAY - 1).is_empty());
+        assert_eq!(
+            plan(&tenant(), &keys, &p, 29 * DAY),
+            vec![KeyAction::CreateNext]
+        );
+    }
+
+    #[test]
+    fn the_successor_signs_only_after_the_window() {
+        let p = RotationPolicy::default();
+        let keys = [
+            key("k1", KeyState::Current, 0, Some(0), None),
+            key("k2", KeyState::Next, 29 * DAY, None, None),
+        ];
+        assert!(plan(&tenant(), &keys, &p, 30 * DAY - 1).is_empty());
+        assert_eq!(
+            plan(&tenant(), &keys, &p, 30 * DAY),
+            vec![KeyAction::Promote {
+                next_kid: "k2".into(),
+                current_kid: "k1".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_retired_key_stays_until_its_last_token_expired() {
+        let p = RotationPolicy::default();
+        let retired_at = 30 * DAY;
+        let keys = [
+            key("k2", KeyState::Current, 29 * DAY, Some(retired_at), None),
+            key("k1", KeyState::Retired, 0, Some(0), Some(retired_at)),
+        ];
+        // access_ttl 900 s + leeway 30 s
+        assert!(plan(&tenant(), &keys, &p, retired_at + 929).is_empty());
+        assert_eq!(
+            plan(&tenant(), &keys, &p, retired_at + 930),
+            vec![KeyAction::Remove { kid: "k1".into() }]
+        );
+    }
+}

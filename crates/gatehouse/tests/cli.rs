@@ -321,3 +321,141 @@ async fn configuration_layers_file_then_environment_then_flags() {
     );
     assert_eq!(with("file-token").await.unwrap().status(), 401);
 }
+
+fn gatehouse_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn sha256_of_dir_db(dir: &Path) -> Vec<u8> {
+    // The database file and its WAL, as bytes: "changes nothing" means these.
+    let mut all = Vec::new();
+    for name in ["gatehouse.db", "gatehouse.db-wal"] {
+        if let Ok(b) = std::fs::read(dir.join(name)) {
+            all.extend(b);
+        }
+    }
+    all
+}
+
+#[test]
+fn master_key_file_is_private_and_a_wrong_key_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    stdout(&gatehouse(
+        d,
+        &["tenant", "create", "acme", "--algorithm", "EdDSA"],
+        "",
+    ));
+    let key_file = d.join("gatehouse.master.key");
+    assert!(key_file.exists(), "key file made on first start");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let keys_before = stdout(&gatehouse(d, &["key", "list", "--tenant", "acme"], ""));
+    let db_before = sha256_of_dir_db(d);
+
+    // Another master key: every command refuses, saying why, and writes nothing.
+    let wrong = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let o = gatehouse_env(
+        d,
+        &["key", "list", "--tenant", "acme"],
+        &[("GATEHOUSE_MASTER_KEY", wrong)],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("master key") && err.contains("not configured"),
+        "{err}"
+    );
+    let port = free_port().to_string();
+    let o = gatehouse_env(
+        d,
+        &["serve", "--listen", &format!("127.0.0.1:{port}")],
+        &[("GATEHOUSE_MASTER_KEY", wrong)],
+    );
+    assert!(!o.status.success(), "serve must refuse a wrong master key");
+    assert_eq!(
+        sha256_of_dir_db(d),
+        db_before,
+        "a refused start changes nothing"
+    );
+    assert_eq!(
+        stdout(&gatehouse(d, &["key", "list", "--tenant", "acme"], "")),
+        keys_before
+    );
+}
+
+#[test]
+fn master_key_rotation_by_rewrap() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let old = "b2xkLW1hc3Rlci1rZXktMzItYnl0ZXMtbG9uZy0wMDA";
+    let new = "bmV3LW1hc3Rlci1rZXktMzItYnl0ZXMtbG9uZy0wMDA";
+    stdout(&gatehouse_env(
+        d,
+        &["tenant", "create", "acme"],
+        &[("GATEHOUSE_MASTER_KEY", old)],
+    ));
+    assert!(
+        !d.join("gatehouse.master.key").exists(),
+        "no key file when the variable is set"
+    );
+
+    // New key first, old key second: everything opens; rewrap re-seals.
+    let both = format!("{new},{old}");
+    let out = stdout(&gatehouse_env(
+        d,
+        &["key", "rewrap"],
+        &[("GATEHOUSE_MASTER_KEY", &both)],
+    ));
+    assert!(out.contains("re-sealed 2 signing keys"), "{out}");
+    // Now the new key alone suffices, and the old one alone no longer does.
+    stdout(&gatehouse_env(
+        d,
+        &["key", "list", "--tenant", "acme"],
+        &[("GATEHOUSE_MASTER_KEY", new)],
+    ));
+    assert!(
+        !gatehouse_env(d, &["key", "list"], &[("GATEHOUSE_MASTER_KEY", old)])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn key_rotation_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = stdout(&gatehouse(
+        d,
+        &["key", "rotate", "--algorithm", "ES256"],
+        "",
+    ));
+    assert!(
+        out.contains("(ES256) is published and signs for tenant default after 86400s"),
+        "{out}"
+    );
+    let list = stdout(&gatehouse(d, &["key", "list"], ""));
+    assert!(
+        list.contains("ES256\tnext") && list.contains("RS256\tcurrent"),
+        "{list}"
+    );
+    let out = stdout(&gatehouse(d, &["key", "rotate", "--immediately"], ""));
+    assert!(out.contains("now signs"), "{out}");
+    let list = stdout(&gatehouse(d, &["key", "list"], ""));
+    assert!(
+        list.contains("ES256\tcurrent") && list.contains("RS256\tretired"),
+        "{list}"
+    );
+}

@@ -72,6 +72,8 @@ pub struct TestApp {
     pub store: Arc<FaultyStore>,
     /// The master key the server seals its signing keys with.
     pub master: Arc<MasterKeys>,
+    /// The running server's state, to trigger its background work.
+    pub state: gatehouse_server::AppState,
     /// Set when the app was spawned with a manual clock.
     pub clock: Option<Arc<ManualClock>>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -129,6 +131,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     .await
     .unwrap();
     let base = app.public_url().to_string();
+    let state = app.state();
     let (tx, rx) = oneshot::channel();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -143,6 +146,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         hasher,
         store,
         master,
+        state,
         clock: manual,
         shutdown: Some(tx),
         _dir: dir,

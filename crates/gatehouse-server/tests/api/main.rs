@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod hostile_input;
 mod interop;
+mod keys;
 mod login;
 mod logout;
 mod register;
