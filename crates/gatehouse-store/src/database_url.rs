@@ -44,6 +44,17 @@ impl DatabaseUrl {
         })
     }
 
+    /// The same URL under another scheme (`mariadb://` is spoken as `mysql://`).
+    pub(crate) fn with_scheme(&self, scheme: &str) -> Self {
+        let raw = self.full.expose_secret();
+        let rest = raw.split_once(':').map_or("", |(_, r)| r);
+        Self {
+            full: SecretString::from(format!("{scheme}:{rest}")),
+            scheme: scheme.to_string(),
+            redacted: self.redacted.clone(),
+        }
+    }
+
     pub fn scheme(&self) -> &str {
         &self.scheme
     }

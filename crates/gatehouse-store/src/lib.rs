@@ -3,8 +3,9 @@
 //! The backend is chosen once, from the database URL's scheme, by [`open`];
 //! nothing else in the program knows which one it runs on.
 
+mod backend;
 mod database_url;
-mod sqlite;
+mod sql;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use gatehouse_core::store::Store;
 
 pub use database_url::DatabaseUrl;
-pub use sqlite::SqliteStore;
+pub use sql::SqlStore;
 
 /// How to connect, beyond the URL.
 #[derive(Debug, Clone)]
@@ -34,9 +35,7 @@ impl Default for StoreOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error(
-        "unsupported database URL scheme `{0}`: use sqlite://PATH (postgres:// and mysql:// are not built yet)"
-    )]
+    #[error("unsupported database URL scheme `{0}`: use sqlite://PATH, postgres://… or mysql://…")]
     UnsupportedScheme(String),
     #[error("the database URL is malformed: {0}")]
     MalformedUrl(String),
@@ -48,8 +47,11 @@ pub enum OpenError {
 
 /// Opens the store named by `url` and brings its schema up to date.
 pub async fn open(url: &DatabaseUrl, options: &StoreOptions) -> Result<Arc<dyn Store>, OpenError> {
-    match url.scheme() {
-        "sqlite" => Ok(Arc::new(SqliteStore::open(url, options).await?)),
-        other => Err(OpenError::UnsupportedScheme(other.to_string())),
-    }
+    let store = match url.scheme() {
+        "sqlite" => backend::sqlite::open(url, options).await?,
+        "postgres" | "postgresql" => backend::postgres::open(url, options).await?,
+        "mysql" | "mariadb" => backend::mysql::open(&url.with_scheme("mysql"), options).await?,
+        other => return Err(OpenError::UnsupportedScheme(other.to_string())),
+    };
+    Ok(Arc::new(store))
 }

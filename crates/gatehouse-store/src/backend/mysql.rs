@@ -1,0 +1,64 @@
+//! MySQL and MariaDB: where many home-grown auth functions keep their users.
+//!
+//! Text that is compared (names, keys) uses the binary collation, because
+//! core already lowercases lookup keys and the default collations would
+//! also fold accents (`ä` = `a`) and trailing spaces.
+
+use std::str::FromStr;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPoolOptions};
+
+use super::{ErrorClass, as_written, check_schema_version, classify, sqlx_driver};
+use crate::sql::SqlStore;
+use crate::{DatabaseUrl, OpenError, StoreOptions};
+
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
+
+sqlx_driver!(
+    MySqlDb,
+    sqlx::MySql,
+    sqlx::mysql::MySqlRow,
+    as_written,
+    classify_mysql
+);
+
+/// InnoDB deadlocks (1213) and lock-wait timeouts (1205) are worth a
+/// retry; concurrent inserts of one unique key can deadlock in InnoDB.
+fn classify_mysql(e: &sqlx::Error) -> ErrorClass {
+    classify(e, |db| {
+        db.try_downcast_ref::<MySqlDatabaseError>()
+            .is_some_and(|m| matches!(m.number(), 1213 | 1205))
+    })
+}
+
+pub(crate) async fn open(url: &DatabaseUrl, options: &StoreOptions) -> Result<SqlStore, OpenError> {
+    let connect_err = |e: sqlx::Error| OpenError::Connect {
+        url: url.to_string(),
+        reason: e.to_string(),
+    };
+    let connect = MySqlConnectOptions::from_str(url.expose())
+        .map_err(connect_err)?
+        .charset("utf8mb4");
+    let pool = MySqlPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_with(connect)
+        .await
+        .map_err(connect_err)?;
+    let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .unwrap_or(None);
+    check_schema_version(applied, &MIGRATOR).map_err(|reason| OpenError::Migrate {
+        url: url.to_string(),
+        reason,
+    })?;
+    MIGRATOR.run(&pool).await.map_err(|e| OpenError::Migrate {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(SqlStore::new(Box::new(MySqlDb {
+        pool,
+        timeout: options.acquire_timeout,
+    })))
+}

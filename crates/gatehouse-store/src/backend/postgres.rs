@@ -1,0 +1,92 @@
+//! PostgreSQL: the scale-out backend. Many stateless nodes share one
+//! database; every rule that must hold across nodes is a unique index or a
+//! conditional write, so nodes never coordinate otherwise.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::{ErrorClass, check_schema_version, classify, sqlx_driver};
+use crate::sql::SqlStore;
+use crate::{DatabaseUrl, OpenError, StoreOptions};
+
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+sqlx_driver!(
+    PgDb,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow,
+    numbered_placeholders,
+    classify_pg
+);
+
+/// Serialization failure (40001) and deadlock (40P01) are worth a retry.
+fn classify_pg(e: &sqlx::Error) -> ErrorClass {
+    classify(e, |db| {
+        matches!(db.code().as_deref(), Some("40001" | "40P01"))
+    })
+}
+
+/// `?` → `$1, $2, …` (our SQL has no `?` inside string literals).
+fn numbered_placeholders(sql: &str) -> Cow<'_, str> {
+    if !sql.contains('?') {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+pub(crate) async fn open(url: &DatabaseUrl, options: &StoreOptions) -> Result<SqlStore, OpenError> {
+    let connect_err = |e: sqlx::Error| OpenError::Connect {
+        url: url.to_string(),
+        reason: e.to_string(),
+    };
+    let connect = PgConnectOptions::from_str(url.expose()).map_err(connect_err)?;
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_with(connect)
+        .await
+        .map_err(connect_err)?;
+    let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .unwrap_or(None);
+    check_schema_version(applied, &MIGRATOR).map_err(|reason| OpenError::Migrate {
+        url: url.to_string(),
+        reason,
+    })?;
+    MIGRATOR.run(&pool).await.map_err(|e| OpenError::Migrate {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(SqlStore::new(Box::new(PgDb {
+        pool,
+        timeout: options.acquire_timeout,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_in_order() {
+        assert_eq!(
+            numbered_placeholders("a = ? AND b = ?"),
+            "a = $1 AND b = $2"
+        );
+        assert_eq!(numbered_placeholders("SELECT 1"), "SELECT 1");
+    }
+}

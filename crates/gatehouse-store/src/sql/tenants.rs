@@ -1,0 +1,89 @@
+//! Tenants, created together with their first key.
+
+use async_trait::async_trait;
+use gatehouse_core::algorithm::SigningAlgorithm;
+use gatehouse_core::keys::SigningKeyRecord;
+use gatehouse_core::store::{StoreError, StoreResult, TenantStore, UniqueField};
+use gatehouse_core::tenant::{Tenant, TenantName};
+
+use super::keys::insert_key;
+use super::{Row, SqlStore, stmt, to_json_list};
+
+const COLUMNS: &str = "id, name, algorithm, access_ttl_secs, audiences, created_at";
+
+#[async_trait]
+impl TenantStore for SqlStore {
+    async fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        first_key: &SigningKeyRecord,
+    ) -> StoreResult<()> {
+        let insert_tenant = stmt!(
+            format!("INSERT INTO tenants ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"),
+            &tenant.id,
+            tenant.name.as_str(),
+            tenant.algorithm.as_str(),
+            tenant.access_ttl_secs,
+            to_json_list(&tenant.audiences),
+            tenant.created_at,
+        );
+        self.db
+            .transaction(vec![insert_tenant, insert_key(first_key)], false)
+            .await
+            .map(drop)
+            .map_err(|e| match e {
+                // The key's id is random; a conflict here is the tenant name.
+                StoreError::Conflict(_) => StoreError::Conflict(UniqueField::TenantName),
+                other => other,
+            })
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>> {
+        let row = self
+            .db
+            .fetch_optional(stmt!(
+                format!("SELECT {COLUMNS} FROM tenants WHERE name = ?"),
+                name
+            ))
+            .await?;
+        row.as_deref().map(tenant_from_row).transpose()
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let rows = self
+            .db
+            .fetch_all(stmt!(format!(
+                "SELECT {COLUMNS} FROM tenants ORDER BY name"
+            )))
+            .await?;
+        rows.iter().map(|r| tenant_from_row(r.as_ref())).collect()
+    }
+
+    async fn set_tenant_algorithm(
+        &self,
+        tenant_id: &str,
+        algorithm: SigningAlgorithm,
+    ) -> StoreResult<()> {
+        self.db
+            .execute(stmt!(
+                "UPDATE tenants SET algorithm = ? WHERE id = ?",
+                algorithm.as_str(),
+                tenant_id
+            ))
+            .await
+            .map(drop)
+    }
+}
+
+fn tenant_from_row(row: &dyn Row) -> StoreResult<Tenant> {
+    let corrupt =
+        |e: gatehouse_core::Error| StoreError::Backend(format!("corrupt tenant row: {e}"));
+    Ok(Tenant {
+        id: row.text("id")?,
+        name: TenantName::parse(&row.text("name")?).map_err(corrupt)?,
+        algorithm: row.text("algorithm")?.parse().map_err(corrupt)?,
+        access_ttl_secs: row.int("access_ttl_secs")?,
+        audiences: row.json_list("audiences")?,
+        created_at: row.int("created_at")?,
+    })
+}
