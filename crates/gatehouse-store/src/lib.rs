@@ -6,6 +6,9 @@
 mod backend;
 mod database_url;
 mod sql;
+#[doc(hidden)]
+#[allow(clippy::panic)] // test helpers: a missing test server must fail the test loudly
+pub mod testing;
 
 use std::sync::Arc;
 use std::time::Duration;

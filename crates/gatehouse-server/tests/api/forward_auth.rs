@@ -102,7 +102,7 @@ async fn a_token_of_one_tenant_never_passes_at_another() {
 async fn expiry_is_enforced_with_leeway_using_the_injected_clock() {
     let app = spawn_app_with(Options {
         manual_clock: true,
-        admin_token: false,
+        ..Options::default()
     })
     .await;
     let tokens = app.user_with_tokens("default", "dave").await;

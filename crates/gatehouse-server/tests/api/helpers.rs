@@ -84,6 +84,8 @@ pub struct TestApp {
 pub struct Options {
     pub manual_clock: bool,
     pub admin_token: bool,
+    /// Another backend than the default temporary SQLite file.
+    pub database_url: Option<String>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -97,7 +99,10 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(options: Options) -> TestApp {
     init_test_log();
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+    let url = options
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("gatehouse.db").display()));
     let store = gatehouse_store::open(&DatabaseUrl::parse(&url).unwrap(), &StoreOptions::default())
         .await
         .unwrap();

@@ -56,6 +56,7 @@ async fn keys_rotate_on_schedule_with_prepublication_and_retirement() {
     let app = spawn_app_with(Options {
         manual_clock: true,
         admin_token: true,
+        ..Options::default()
     })
     .await;
     let clock = app.clock.clone().unwrap();

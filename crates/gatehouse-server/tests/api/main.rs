@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod backends;
 mod discovery;
 mod faulty_store;
 mod forward_auth;

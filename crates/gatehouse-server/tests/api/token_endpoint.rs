@@ -192,7 +192,7 @@ async fn grant_errors_follow_rfc6749() {
 async fn refresh_fails_after_the_session_expires() {
     let app = crate::helpers::spawn_app_with(crate::helpers::Options {
         manual_clock: true,
-        admin_token: false,
+        ..crate::helpers::Options::default()
     })
     .await;
     let tokens = app.user_with_tokens("default", "erin").await;

@@ -1,0 +1,539 @@
+//! Property tests of the HTTP surface with arbitrary input: the real router
+//! (`gatehouse_server::app`) on a real SQLite store, driven in-process with
+//! `tower::ServiceExt::oneshot` (no sockets), argon2id at its minimum cost.
+//!
+//! Properties, for every request: the status is never 5xx, and every 4xx
+//! is `application/json` with non-empty string `error` and
+//! `error_description`. Inputs are JSON objects with each endpoint's field
+//! names holding values of random types, random bytes and random strings
+//! as bodies, under right and wrong content types, and random bearer tokens
+//! (also valid tokens with one part replaced). The fuzz target
+//! `fuzz/fuzz_targets/request_bodies.rs` explores the same surface without
+//! bounds; these run in CI.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, Request, StatusCode, header};
+use gatehouse_core::auth::{Auth, AuthSettings};
+use gatehouse_core::clock::SystemClock;
+use gatehouse_core::password::{Argon2Hasher, Argon2Params};
+use gatehouse_core::sealing::MasterKeys;
+use gatehouse_server::keyring_cache::KeyringCache;
+use gatehouse_server::state::{AppState, Inner};
+use gatehouse_store::{DatabaseUrl, StoreOptions};
+use proptest::prelude::*;
+use proptest::sample::select;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use secrecy::SecretString;
+use serde_json::{Map, Value, json};
+use tower::ServiceExt;
+
+const ADMIN_TOKEN: &str = "props-admin-token-0123456789";
+const PASSWORD: &str = "correct horse battery staple";
+const JSON: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// One server per test: its runtime, router, database and a valid login.
+struct Fixture {
+    rt: tokio::runtime::Runtime,
+    app: Router,
+    access_token: String,
+    refresh_token: String,
+    _dir: tempfile::TempDir,
+}
+
+struct Answer {
+    status: StatusCode,
+    content_type: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+        let app = rt.block_on(async {
+            let store =
+                gatehouse_store::open(&DatabaseUrl::parse(&url).unwrap(), &StoreOptions::default())
+                    .await
+                    .unwrap();
+            // argon2's minimum memory is 8 KiB per lane; 64 KiB keeps every
+            // hash well under a millisecond.
+            let hasher = Argon2Hasher::new(Argon2Params {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            })
+            .unwrap();
+            let master = MasterKeys::parse(&MasterKeys::generate_text().unwrap()).unwrap();
+            let auth = Auth::new(
+                store,
+                Arc::new(hasher),
+                Arc::new(SystemClock),
+                Arc::new(master),
+                AuthSettings::default(),
+            );
+            auth.ensure_tenant("default").await.unwrap();
+            gatehouse_server::app(AppState::new(Inner {
+                auth,
+                keyrings: KeyringCache::new(Duration::from_secs(60)),
+                public_url: "http://gatehouse.test".into(),
+                admin_token: Some(SecretString::from(ADMIN_TOKEN.to_string())),
+            }))
+        });
+        let mut fx = Self {
+            rt,
+            app,
+            access_token: String::new(),
+            refresh_token: String::new(),
+            _dir: dir,
+        };
+        let body = json!({"username": "prop-user", "password": PASSWORD}).to_string();
+        let r = fx.send(
+            Method::POST,
+            "/t/default/register",
+            Some(JSON),
+            None,
+            body.as_bytes(),
+        );
+        assert_eq!(r.unwrap().status, StatusCode::CREATED);
+        let r = fx
+            .send(
+                Method::POST,
+                "/t/default/login",
+                Some(JSON),
+                None,
+                body.as_bytes(),
+            )
+            .unwrap();
+        assert_eq!(r.status, StatusCode::OK);
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        fx.access_token = v["access_token"].as_str().unwrap().to_string();
+        fx.refresh_token = v["refresh_token"].as_str().unwrap().to_string();
+        fx
+    }
+
+    /// Sends one request; `None` when it could not be built (a URI or
+    /// header value that no HTTP server would have accepted).
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        bearer: Option<&str>,
+        body: &[u8],
+    ) -> Option<Answer> {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_LENGTH, body.len());
+        if let Some(ct) = content_type {
+            b = b.header(header::CONTENT_TYPE, ct);
+        }
+        if let Some(token) = bearer {
+            b = b.header(
+                header::AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer {token}")).ok()?,
+            );
+        }
+        let req = b.body(Body::from(body.to_vec())).ok()?;
+        Some(self.rt.block_on(async {
+            let response = self.app.clone().oneshot(req).await.unwrap();
+            let status = response.status();
+            let content_type = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap()
+                .to_vec();
+            Answer {
+                status,
+                content_type,
+                body,
+            }
+        }))
+    }
+}
+
+/// The two properties.
+fn check(what: &str, a: &Answer) -> Result<(), TestCaseError> {
+    let body = String::from_utf8_lossy(&a.body);
+    prop_assert!(
+        !a.status.is_server_error(),
+        "{what} -> {}: {body}",
+        a.status
+    );
+    if a.status.is_client_error() {
+        prop_assert!(
+            a.content_type
+                .as_deref()
+                .is_some_and(|c| c.starts_with("application/json")),
+            "{what} -> {} with content type {:?}: {body}",
+            a.status,
+            a.content_type
+        );
+        let v: Value = serde_json::from_slice(&a.body)
+            .map_err(|e| TestCaseError::fail(format!("{what} -> {}: {e}: {body}", a.status)))?;
+        for key in ["error", "error_description"] {
+            prop_assert!(
+                v.get(key)
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !s.is_empty()),
+                "{what} -> {}: no `{key}` in {body}",
+                a.status
+            );
+        }
+    }
+    Ok(())
+}
+
+fn runner(cases: u32) -> TestRunner {
+    TestRunner::new(Config {
+        cases,
+        // Nothing is written next to the sources; a failure prints its input.
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
+// ---- strategies ---------------------------------------------------------
+
+/// Any JSON value, a few levels deep.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| json!(f)),
+        any::<String>().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z_]{0,8}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A plausible value for a field of that name, or anything at all.
+fn field_value(name: &'static str) -> BoxedStrategy<Value> {
+    let plausible: BoxedStrategy<String> = match name {
+        "username" => "[a-zA-Z0-9._'-]{0,16}".boxed(),
+        "password" => prop_oneof![".{0,12}", Just(PASSWORD.to_string())].boxed(),
+        "email" => "[a-z]{0,6}@?[a-z]{0,6}(\\.[a-z]{2,3})?".boxed(),
+        "first_name" | "last_name" => ".{0,20}".boxed(),
+        "scope" => "[ -~]{0,20}".boxed(),
+        "refresh_token" => "[A-Za-z0-9_-]{0,44}".boxed(),
+        "grant_type" => select(vec!["password", "refresh_token", "client_credentials", ""])
+            .prop_map(str::to_string)
+            .boxed(),
+        "name" => "[a-z0-9-]{0,10}".boxed(),
+        "algorithm" => select(vec!["ES256", "EdDSA", "HS256", "none", "rs256", "ES512"])
+            .prop_map(str::to_string)
+            .boxed(),
+        "access_ttl" => "[0-9]{0,21}(ms|s|m|h|d|x)?".boxed(),
+        _ => any::<String>().boxed(),
+    };
+    prop_oneof![
+        3 => plausible.prop_map(Value::String),
+        1 => any_json(),
+    ]
+    .boxed()
+}
+
+/// An object whose keys are mostly the endpoint's own field names.
+fn object_with(fields: &'static [&'static str]) -> impl Strategy<Value = Value> {
+    let entry = prop_oneof![
+        6 => select(fields).prop_flat_map(|f| (Just(f.to_string()), field_value(f))),
+        1 => ("[a-z_]{1,8}", any_json()),
+    ];
+    prop::collection::vec(entry, 0..6).prop_map(|entries| {
+        let mut m = Map::new();
+        for (k, v) in entries {
+            m.insert(k, v);
+        }
+        Value::Object(m)
+    })
+}
+
+/// A JSON body (mostly a plausible object), raw bytes or a raw string.
+fn json_body(fields: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        6 => object_with(fields).prop_map(|v| v.to_string().into_bytes()),
+        1 => any_json().prop_map(|v| v.to_string().into_bytes()),
+        1 => prop::collection::vec(any::<u8>(), 0..512),
+        1 => any::<String>().prop_map(String::into_bytes),
+    ]
+}
+
+fn content_type(right: &'static str) -> impl Strategy<Value = Option<&'static str>> {
+    prop_oneof![
+        6 => Just(Some(right)),
+        1 => Just(None),
+        1 => Just(Some(if right == JSON { FORM } else { JSON })),
+        1 => Just(Some("text/plain; charset=utf-8")),
+    ]
+}
+
+/// A form body: pairs with the token endpoint's field names, or bytes.
+fn form_body() -> impl Strategy<Value = Vec<u8>> {
+    const FIELDS: &[&str] = &[
+        "grant_type",
+        "username",
+        "password",
+        "refresh_token",
+        "scope",
+        "client_id",
+    ];
+    let pair = prop_oneof![
+        6 => select(FIELDS).prop_flat_map(|f| {
+            (Just(f.to_string()), field_value(f).prop_map(|v| match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            }))
+        }),
+        1 => (any::<String>(), any::<String>()),
+    ];
+    prop_oneof![
+        6 => prop::collection::vec(pair, 0..6)
+            .prop_map(|pairs| serde_urlencoded::to_string(pairs).unwrap().into_bytes()),
+        1 => prop::collection::vec(any::<u8>(), 0..512),
+        1 => "[a-z_=&%0-9A-F+]{0,64}".prop_map(String::into_bytes),
+    ]
+}
+
+/// What goes after `Bearer `: anything, something JWT-shaped, or a valid
+/// access token with one part replaced (the test body splices it).
+#[derive(Debug, Clone)]
+enum BearerInput {
+    Raw(String),
+    Splice(usize, String),
+}
+
+fn bearer_input() -> impl Strategy<Value = BearerInput> {
+    prop_oneof![
+        2 => any::<String>().prop_map(BearerInput::Raw),
+        2 => "[A-Za-z0-9_=+/-]{0,30}(\\.[A-Za-z0-9_=+/-]{0,30}){0,4}".prop_map(BearerInput::Raw),
+        3 => (0..3usize, prop_oneof!["[A-Za-z0-9_-]{0,60}", any::<String>()])
+            .prop_map(|(i, s)| BearerInput::Splice(i, s)),
+    ]
+}
+
+fn bearer_of(fx: &Fixture, input: &BearerInput) -> String {
+    match input {
+        BearerInput::Raw(s) => s.clone(),
+        BearerInput::Splice(i, s) => {
+            let mut parts: Vec<&str> = fx.access_token.split('.').collect();
+            parts[*i] = s;
+            parts.join(".")
+        }
+    }
+}
+
+// ---- properties ---------------------------------------------------------
+
+#[test]
+fn register_never_fails_on_the_server_side() {
+    let fx = Fixture::new();
+    const FIELDS: &[&str] = &["username", "password", "email", "first_name", "last_name"];
+    runner(200)
+        .run(&(json_body(FIELDS), content_type(JSON)), |(body, ct)| {
+            let Some(a) = fx.send(Method::POST, "/t/default/register", ct, None, &body) else {
+                return Ok(());
+            };
+            check(
+                &format!("register {ct:?} {}", String::from_utf8_lossy(&body)),
+                &a,
+            )
+        })
+        .unwrap();
+}
+
+#[test]
+fn login_never_fails_on_the_server_side() {
+    let fx = Fixture::new();
+    const FIELDS: &[&str] = &["username", "email", "password", "scope"];
+    runner(200)
+        .run(&(json_body(FIELDS), content_type(JSON)), |(body, ct)| {
+            let Some(a) = fx.send(Method::POST, "/t/default/login", ct, None, &body) else {
+                return Ok(());
+            };
+            check(
+                &format!("login {ct:?} {}", String::from_utf8_lossy(&body)),
+                &a,
+            )
+        })
+        .unwrap();
+}
+
+#[test]
+fn token_endpoint_never_fails_on_the_server_side() {
+    let fx = Fixture::new();
+    runner(200)
+        .run(&(form_body(), content_type(FORM)), |(body, ct)| {
+            let Some(a) = fx.send(Method::POST, "/t/default/token", ct, None, &body) else {
+                return Ok(());
+            };
+            check(
+                &format!("token {ct:?} {}", String::from_utf8_lossy(&body)),
+                &a,
+            )
+        })
+        .unwrap();
+}
+
+#[test]
+fn logout_never_fails_on_the_server_side() {
+    let fx = Fixture::new();
+    let strategy = prop_oneof![
+        (bearer_input(), Just(Vec::new()), Just(None)).prop_map(|(b, body, ct)| (
+            Some(b),
+            body,
+            ct
+        )),
+        (json_body(&["refresh_token"]), content_type(JSON)).prop_map(|(body, ct)| (None, body, ct)),
+    ];
+    runner(200)
+        .run(&strategy, |(bearer, body, ct)| {
+            let token = bearer.as_ref().map(|b| bearer_of(&fx, b));
+            let Some(a) = fx.send(
+                Method::POST,
+                "/t/default/logout",
+                ct,
+                token.as_deref(),
+                &body,
+            ) else {
+                return Ok(());
+            };
+            check(
+                &format!("logout {token:?} {}", String::from_utf8_lossy(&body)),
+                &a,
+            )
+        })
+        .unwrap();
+}
+
+#[test]
+fn forward_auth_never_fails_on_the_server_side() {
+    let fx = Fixture::new();
+    let query = prop_oneof![
+        3 => Just(String::new()),
+        1 => Just("?session=check".to_string()),
+        1 => "\\?[a-z=&%0-9]{0,20}",
+    ];
+    runner(200)
+        .run(&(bearer_input(), query), |(bearer, query)| {
+            let token = bearer_of(&fx, &bearer);
+            let path = format!("/t/default/auth{query}");
+            let Some(a) = fx.send(Method::GET, &path, None, Some(&token), &[]) else {
+                return Ok(());
+            };
+            check(&format!("auth{query} {token:?}"), &a)
+        })
+        .unwrap();
+}
+
+#[test]
+fn admin_tenants_never_fail_on_the_server_side() {
+    let fx = Fixture::new();
+    const FIELDS: &[&str] = &["name", "algorithm", "access_ttl", "audiences"];
+    // Each valid name costs a key generation (RSA when no algorithm is
+    // named), so fewer cases here.
+    runner(64)
+        .run(&(json_body(FIELDS), content_type(JSON)), |(body, ct)| {
+            let Some(a) = fx.send(Method::POST, "/admin/tenants", ct, Some(ADMIN_TOKEN), &body)
+            else {
+                return Ok(());
+            };
+            check(
+                &format!("admin {ct:?} {}", String::from_utf8_lossy(&body)),
+                &a,
+            )
+        })
+        .unwrap();
+    runner(100)
+        .run(&bearer_input(), |bearer| {
+            let token = bearer_of(&fx, &bearer);
+            let Some(a) = fx.send(Method::GET, "/admin/tenants", None, Some(&token), &[]) else {
+                return Ok(());
+            };
+            check(&format!("admin list {token:?}"), &a)
+        })
+        .unwrap();
+}
+
+/// A refresh token, once used, must not work again; the second use is a
+/// client error (and revokes the session), never a server error.
+#[test]
+fn refresh_token_reuse_is_a_client_error() {
+    let fx = Fixture::new();
+    let form = |t: &str| format!("grant_type=refresh_token&refresh_token={t}");
+    let first = fx
+        .send(
+            Method::POST,
+            "/t/default/token",
+            Some(FORM),
+            None,
+            form(&fx.refresh_token).as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(first.status, StatusCode::OK);
+    let again = fx
+        .send(
+            Method::POST,
+            "/t/default/token",
+            Some(FORM),
+            None,
+            form(&fx.refresh_token).as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    check("refresh reuse", &again).unwrap();
+}
+
+/// Known findings of the fuzzer (see fuzz/README.md, GH-FUZZ-1 and -2):
+/// axum's own rejections bypass the JSON error format. Ignored until fixed;
+/// `cargo test -p gatehouse-server --test request_properties -- --ignored`.
+#[test]
+#[ignore = "known bug GH-FUZZ-1/2 (fuzz/README.md): plain-text 413/400 from axum extractors"]
+fn extractor_rejections_are_json_errors() {
+    let fx = Fixture::new();
+    let big = vec![b'x'; 64 * 1024 + 1];
+    let a = fx
+        .send(Method::POST, "/t/default/logout", Some(JSON), None, &big)
+        .unwrap();
+    check("logout with a 64 KiB + 1 body", &a).unwrap();
+    let a = fx
+        .send(
+            Method::POST,
+            "/admin/t/default/keys/rotate",
+            Some(JSON),
+            Some(ADMIN_TOKEN),
+            &big,
+        )
+        .unwrap();
+    check("rotate with a 64 KiB + 1 body", &a).unwrap();
+    let a = fx
+        .send(
+            Method::GET,
+            "/admin/t/%ff/keys",
+            None,
+            Some(ADMIN_TOKEN),
+            &[],
+        )
+        .unwrap();
+    check("GET /admin/t/%ff/keys", &a).unwrap();
+}

@@ -1,0 +1,106 @@
+//! Helpers for Gatehouse's own tests: a fresh, empty database on the test
+//! servers named by `GATEHOUSE_TEST_POSTGRES_URL` / `GATEHOUSE_TEST_MYSQL_URL`,
+//! so test runs and test cases never collide. Not for production use.
+
+use std::future::Future;
+
+use sqlx::Connection;
+
+pub const POSTGRES_VAR: &str = "GATEHOUSE_TEST_POSTGRES_URL";
+pub const MYSQL_VAR: &str = "GATEHOUSE_TEST_MYSQL_URL";
+
+/// A database for one test: its URL, and a future that drops it.
+pub struct TestDatabase {
+    pub url: String,
+    drop_it: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl TestDatabase {
+    /// Drops the schema or database (best effort).
+    pub async fn cleanup(mut self) {
+        if let Some(f) = self.drop_it.take() {
+            f.await;
+        }
+    }
+}
+
+fn unique_name() -> String {
+    format!("gh_test_{}", gatehouse_core::id::new_id().replace('-', ""))
+}
+
+/// The backends configured for this test run, by name: always `sqlite`
+/// (a file under `dir`), plus `postgres` and `mysql` when their variables
+/// are set.
+pub async fn test_databases(dir: &std::path::Path) -> Vec<(&'static str, TestDatabase)> {
+    let mut out = vec![(
+        "sqlite",
+        TestDatabase {
+            url: format!(
+                "sqlite://{}",
+                dir.join(format!("{}.db", unique_name())).display()
+            ),
+            drop_it: None,
+        },
+    )];
+    if let Ok(base) = std::env::var(POSTGRES_VAR) {
+        out.push(("postgres", fresh_postgres(&base).await));
+    }
+    if let Ok(base) = std::env::var(MYSQL_VAR) {
+        out.push(("mysql", fresh_mysql(&base).await));
+    }
+    out
+}
+
+/// A new schema in the PostgreSQL test database, reached through `search_path`.
+pub async fn fresh_postgres(base: &str) -> TestDatabase {
+    let schema = unique_name();
+    let mut conn = match sqlx::PgConnection::connect(base).await {
+        Ok(c) => c,
+        Err(e) => panic!("PostgreSQL at {POSTGRES_VAR} is unreachable: {e}"),
+    };
+    if let Err(e) = sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+    {
+        panic!("cannot create a test schema: {e}");
+    }
+    let sep = if base.contains('?') { '&' } else { '?' };
+    TestDatabase {
+        url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+        drop_it: Some(Box::pin(async move {
+            let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(&mut conn)
+                .await;
+        })),
+    }
+}
+
+/// A new database on the MySQL/MariaDB test server.
+pub async fn fresh_mysql(base: &str) -> TestDatabase {
+    let db = unique_name();
+    let mut conn = match sqlx::MySqlConnection::connect(base).await {
+        Ok(c) => c,
+        Err(e) => panic!("MySQL at {MYSQL_VAR} is unreachable: {e}"),
+    };
+    if let Err(e) = sqlx::query(&format!(
+        "CREATE DATABASE {db} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    ))
+    .execute(&mut conn)
+    .await
+    {
+        panic!("cannot create a test database: {e}");
+    }
+    let mut url = match url::Url::parse(base) {
+        Ok(u) => u,
+        Err(e) => panic!("{MYSQL_VAR} is not a URL: {e}"),
+    };
+    url.set_path(&format!("/{db}"));
+    TestDatabase {
+        url: url.to_string(),
+        drop_it: Some(Box::pin(async move {
+            let _ = sqlx::query(&format!("DROP DATABASE {db}"))
+                .execute(&mut conn)
+                .await;
+        })),
+    }
+}
