@@ -41,6 +41,8 @@ pub struct GlobalFlags {
 pub enum Command {
     /// Run the HTTP server.
     Serve(ServeArgs),
+    /// Bring the database schema up to date (serve does this too) and exit.
+    Migrate,
     /// Create and list tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),

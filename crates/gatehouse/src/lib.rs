@@ -36,6 +36,14 @@ pub async fn run(cli: Cli) -> CliResult<()> {
 
     match cli.command {
         Command::Serve(_) => commands::serve::run(&config).await,
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!(
+                "the database {} is up to date",
+                DatabaseUrl::parse(&config.database_url)?
+            );
+            Ok(())
+        }
         Command::Tenant(cmd) => commands::tenant::run(&config, cmd).await,
         Command::User(cmd) => commands::user::run(&config, cmd).await,
         Command::Key(cmd) => commands::key::run(&config, cmd).await,
