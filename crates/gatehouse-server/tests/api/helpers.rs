@@ -86,6 +86,8 @@ pub struct Options {
     pub admin_token: bool,
     /// Another backend than the default temporary SQLite file.
     pub database_url: Option<String>,
+    /// The store's per-request time limit (default 5 s).
+    pub db_timeout: Option<std::time::Duration>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -103,7 +105,13 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("gatehouse.db").display()));
-    let store = gatehouse_store::open(&DatabaseUrl::parse(&url).unwrap(), &StoreOptions::default())
+    let store_options = StoreOptions {
+        acquire_timeout: options
+            .db_timeout
+            .unwrap_or(StoreOptions::default().acquire_timeout),
+        ..StoreOptions::default()
+    };
+    let store = gatehouse_store::open(&DatabaseUrl::parse(&url).unwrap(), &store_options)
         .await
         .unwrap();
     let store = Arc::new(FaultyStore::new(store));

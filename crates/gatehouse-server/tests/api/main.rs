@@ -5,6 +5,7 @@
 mod admin;
 mod backends;
 mod discovery;
+mod faults;
 mod faulty_store;
 mod forward_auth;
 mod health;
@@ -14,5 +15,6 @@ mod interop;
 mod keys;
 mod login;
 mod logout;
+mod proxy;
 mod register;
 mod token_endpoint;

@@ -36,10 +36,15 @@ pub(crate) fn classify(
             StoreError::Conflict(unique_field(db.constraint().unwrap_or(""))),
         ),
         sqlx::Error::Database(db) if retryable(db.as_ref()) => ErrorClass::Retry,
+        // The connection failed under us (a dropped socket reads as a
+        // protocol error). Not retried: the statement may have run, and
+        // running it twice is not always harmless (a refresh token would
+        // look reused).
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
         | sqlx::Error::WorkerCrashed => ErrorClass::Final(StoreError::Unavailable(e.to_string())),
         _ => ErrorClass::Final(StoreError::Backend(e.to_string())),
     }
