@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::StatusCode;
@@ -84,6 +85,39 @@ where
             }
             Err(other) => Err(body_rejection(other.status(), other.body_text())),
         }
+    }
+}
+
+/// The raw body, for routes whose body is optional or of several kinds,
+/// with the body limit answered as JSON 413 like everywhere else.
+pub struct AppBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for AppBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(AppBytes)
+            .map_err(|r| body_rejection(r.status(), r.body_text()))
+    }
+}
+
+/// `Path<T>` whose rejections (e.g. a segment that is not UTF-8) are JSON.
+pub struct AppPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for AppPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| AppPath(v))
+            .map_err(|_| ApiError::bad_request("the path is malformed (it must be UTF-8 text)"))
     }
 }
 

@@ -1,8 +1,7 @@
 //! `/admin/t/{tenant}/keys`: list a tenant's signing keys (public facts
 //! only) and start a rotation.
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,7 +10,7 @@ use gatehouse_core::keys::{KeyState, SigningKeyRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::AdminAccess;
+use crate::extract::{AdminAccess, AppBytes, AppPath};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -47,7 +46,7 @@ impl From<&SigningKeyRecord> for KeyView {
 async fn list_keys(
     _: AdminAccess,
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
+    AppPath(tenant): AppPath<String>,
 ) -> ApiResult<Json<Vec<KeyView>>> {
     let keys = state.auth.list_keys(&tenant).await?;
     Ok(Json(keys.iter().map(KeyView::from).collect()))
@@ -67,8 +66,8 @@ struct RotateBody {
 async fn rotate(
     _: AdminAccess,
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    body: Bytes,
+    AppPath(tenant): AppPath<String>,
+    AppBytes(body): AppBytes,
 ) -> ApiResult<(StatusCode, Json<KeyView>)> {
     // The body is optional: an empty POST rotates with the current settings.
     let body: RotateBody = if body.is_empty() {

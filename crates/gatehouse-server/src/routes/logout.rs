@@ -6,7 +6,6 @@
 //! minutes by default); the session's refresh tokens stop working at once.
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
@@ -14,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{TenantKeys, bearer_token};
+use crate::extract::{AppBytes, TenantKeys, bearer_token};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -30,7 +29,7 @@ async fn logout(
     State(state): State<AppState>,
     TenantKeys(keyring): TenantKeys,
     headers: HeaderMap,
-    body: Bytes,
+    AppBytes(body): AppBytes,
 ) -> ApiResult<StatusCode> {
     if let Some(token) = bearer_token(&headers) {
         // A JWT has three dot-separated parts; a refresh token has none.

@@ -110,6 +110,32 @@ macro_rules! sqlx_driver {
         }
 
         impl $driver {
+            /// Refuses a newer schema, applies ours, and wraps the pool as
+            /// the store.
+            async fn into_store(
+                pool: sqlx::Pool<$db>,
+                migrator: &sqlx::migrate::Migrator,
+                url: &$crate::DatabaseUrl,
+                timeout: std::time::Duration,
+            ) -> Result<$crate::sql::SqlStore, $crate::OpenError> {
+                let migrate_err = |reason: String| $crate::OpenError::Migrate {
+                    url: url.to_string(),
+                    reason,
+                };
+                // No table yet means a new database: nothing applied.
+                let applied: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap_or(None);
+                $crate::backend::check_schema_version(applied, migrator).map_err(migrate_err)?;
+                migrator
+                    .run(&pool)
+                    .await
+                    .map_err(|e| migrate_err(e.to_string()))?;
+                Ok($crate::sql::SqlStore::new(Box::new(Self { pool, timeout })))
+            }
+
             fn bind<'q>(
                 mut q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
                 args: Vec<$crate::sql::Arg>,

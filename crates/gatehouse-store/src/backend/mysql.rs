@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPoolOptions};
 
-use super::{ErrorClass, as_written, check_schema_version, classify, sqlx_driver};
+use super::{ErrorClass, as_written, classify, sqlx_driver};
 use crate::sql::SqlStore;
 use crate::{DatabaseUrl, OpenError, StoreOptions};
 
@@ -45,20 +45,5 @@ pub(crate) async fn open(url: &DatabaseUrl, options: &StoreOptions) -> Result<Sq
         .connect_with(connect)
         .await
         .map_err(connect_err)?;
-    let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
-        .fetch_one(&pool)
-        .await
-        .unwrap_or(None);
-    check_schema_version(applied, &MIGRATOR).map_err(|reason| OpenError::Migrate {
-        url: url.to_string(),
-        reason,
-    })?;
-    MIGRATOR.run(&pool).await.map_err(|e| OpenError::Migrate {
-        url: url.to_string(),
-        reason: e.to_string(),
-    })?;
-    Ok(SqlStore::new(Box::new(MySqlDb {
-        pool,
-        timeout: options.acquire_timeout,
-    })))
+    MySqlDb::into_store(pool, &MIGRATOR, url, options.acquire_timeout).await
 }

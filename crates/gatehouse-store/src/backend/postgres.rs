@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use super::{ErrorClass, check_schema_version, classify, sqlx_driver};
+use super::{ErrorClass, classify, sqlx_driver};
 use crate::sql::SqlStore;
 use crate::{DatabaseUrl, OpenError, StoreOptions};
 
@@ -59,22 +59,7 @@ pub(crate) async fn open(url: &DatabaseUrl, options: &StoreOptions) -> Result<Sq
         .connect_with(connect)
         .await
         .map_err(connect_err)?;
-    let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
-        .fetch_one(&pool)
-        .await
-        .unwrap_or(None);
-    check_schema_version(applied, &MIGRATOR).map_err(|reason| OpenError::Migrate {
-        url: url.to_string(),
-        reason,
-    })?;
-    MIGRATOR.run(&pool).await.map_err(|e| OpenError::Migrate {
-        url: url.to_string(),
-        reason: e.to_string(),
-    })?;
-    Ok(SqlStore::new(Box::new(PgDb {
-        pool,
-        timeout: options.acquire_timeout,
-    })))
+    PgDb::into_store(pool, &MIGRATOR, url, options.acquire_timeout).await
 }
 
 #[cfg(test)]
