@@ -504,11 +504,9 @@ fn refresh_token_reuse_is_a_client_error() {
     check("refresh reuse", &again).unwrap();
 }
 
-/// Known findings of the fuzzer (see fuzz/README.md, GH-FUZZ-1 and -2):
-/// axum's own rejections bypass the JSON error format. Ignored until fixed;
-/// `cargo test -p gatehouse-server --test request_properties -- --ignored`.
+/// Findings of the fuzzer (fuzz/README.md, GH-FUZZ-1 and -2), now fixed:
+/// axum's own body and path rejections used to bypass the JSON error format.
 #[test]
-#[ignore = "known bug GH-FUZZ-1/2 (fuzz/README.md): plain-text 413/400 from axum extractors"]
 fn extractor_rejections_are_json_errors() {
     let fx = Fixture::new();
     let big = vec![b'x'; 64 * 1024 + 1];
