@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Gatehouse throughput benchmark, in one run:
+#   1. raw JWT verifications/s (in-process, gatehouse_core::verify)
+#   2. /auth requests/s over HTTP against a real server
+#   3. raw argon2id verifications/s at the default (OWASP) cost, 1 and N threads
+#   4. /login requests/s over HTTP against the same server
+#   5. the ratios HTTP / raw
+# It builds the release binaries, starts a throwaway server on 127.0.0.1 with
+# a temporary SQLite database, measures, stops the server, prints a table and
+# writes bench/results/<UTC timestamp>.json. See bench/README.md.
+#
+# Usage: bench/run.sh [--algorithm ALG] [--duration SECS] [--concurrency N]
+#                     [--login-concurrency N] [--repeats N]
+# or the same through the environment:
+#   ALG=ES256 DURATION=10 CONCURRENCY=32 LOGIN_CONCURRENCY=8 REPEATS=3 bench/run.sh
+set -euo pipefail
+
+ALG="${ALG:-RS256}"                       # RS256 PS256 ES256 EdDSA HS256
+DURATION="${DURATION:-10}"                # seconds per measured HTTP window
+REPEATS="${REPEATS:-3}"                   # HTTP windows / raw runs per quantity (median reported)
+RAW_DURATION="${RAW_DURATION:-3}"         # seconds per raw run
+WARMUP="${WARMUP:-2}"                     # discarded seconds before each HTTP phase
+CONCURRENCY="${CONCURRENCY:-32}"          # /auth connections
+LOGIN_CONCURRENCY="${LOGIN_CONCURRENCY:-8}" # /login connections
+CLIENT_THREADS="${CLIENT_THREADS:-1}"     # load-generator threads
+BUILD="${BUILD:-1}"                       # 0: reuse the binaries already in target/release
+
+usage() {
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --algorithm) ALG="${2:?--algorithm needs a value}"; shift 2 ;;
+        --duration) DURATION="${2:?--duration needs a value}"; shift 2 ;;
+        --concurrency) CONCURRENCY="${2:?--concurrency needs a value}"; shift 2 ;;
+        --login-concurrency) LOGIN_CONCURRENCY="${2:?--login-concurrency needs a value}"; shift 2 ;;
+        --repeats) REPEATS="${2:?--repeats needs a value}"; shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+case "$ALG" in
+    RS256|PS256|ES256|EdDSA|HS256) ;;
+    *) echo "run.sh: ALG must be one of RS256 PS256 ES256 EdDSA HS256, not $ALG" >&2; exit 2 ;;
+esac
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+TIMESTAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+
+if [[ "$BUILD" != 0 ]]; then
+    echo "==> building release binaries" >&2
+    cargo build --release --quiet -p gatehouse -p gatehouse-bench
+    BINARIES="built from the working tree by this run"
+else
+    for b in gatehouse gatehouse-bench; do
+        [[ -x "$BIN/$b" ]] || { echo "run.sh: BUILD=0 but $BIN/$b does not exist" >&2; exit 1; }
+    done
+    # Not rebuilt: they may not match the working tree, so say when they were built.
+    BINARIES="prebuilt (BUILD=0), gatehouse built $(date -u -r "$BIN/gatehouse" +%Y-%m-%dT%H:%M:%SZ)"
+fi
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")"
+SERVER_PID=""
+CHILD_PID=""
+cleanup() {
+    local status=$?
+    if [[ -n "$CHILD_PID" ]]; then
+        kill -TERM "$CHILD_PID" 2>/dev/null || true
+        wait "$CHILD_PID" 2>/dev/null || true
+    fi
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        # Graceful shutdown is quick when idle; give it 5 s, then insist.
+        for _ in $(seq 1 50); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [[ $status -ne 0 && -f "$TMP/server.log" ]]; then
+        echo "---- last lines of the server log ----" >&2
+        tail -n 20 "$TMP/server.log" >&2 || true
+    fi
+    rm -rf "$TMP"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Runs one step in the background and waits for it: bash runs a trap only
+# after a foreground command ends, but interrupts `wait` at once, so a
+# SIGTERM to this script stops the step and the server without delay.
+step() {
+    local rc=0
+    "$@" &
+    CHILD_PID=$!
+    wait "$CHILD_PID" || rc=$?
+    CHILD_PID=""
+    return "$rc"
+}
+
+# The server must see only what this script sets: no GATEHOUSE_* variables
+# (a lowered argon2 cost would make the /login ratio meaningless), no
+# RUST_LOG (per-request logging), and no gatehouse.toml (it runs in $TMP).
+while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^GATEHOUSE_' || true)
+unset RUST_LOG
+
+# A free loopback port. Port 0 would work for the server but its choice is
+# not visible from here; the tiny race with another process is detected
+# below (the server exits if it cannot bind).
+PORT="$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()')"
+BASE="http://127.0.0.1:$PORT"
+DB="sqlite://$TMP/bench.db"
+
+# The built-in `default` tenant signs with RS256; other algorithms get a
+# tenant of their own, created before the server starts.
+TENANT=default
+if [[ "$ALG" != RS256 ]]; then
+    TENANT=bench
+    (cd "$TMP" && "$BIN/gatehouse" --database-url "$DB" tenant create "$TENANT" --algorithm "$ALG") >&2
+fi
+
+echo "==> starting gatehouse on $BASE (database $TMP/bench.db)" >&2
+(cd "$TMP" && exec "$BIN/gatehouse" --database-url "$DB" serve --listen "127.0.0.1:$PORT") \
+    >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+
+# Wait (at most 30 s) for /healthz, failing at once if the server exits.
+ready=0
+for _ in $(seq 1 300); do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "run.sh: the server exited during start-up" >&2
+        exit 1
+    fi
+    if curl --silent --fail --noproxy '*' --max-time 1 "$BASE/healthz" >/dev/null; then
+        ready=1
+        break
+    fi
+    sleep 0.1
+done
+if [[ $ready -ne 1 ]]; then
+    echo "run.sh: the server did not answer $BASE/healthz within 30 s" >&2
+    exit 1
+fi
+
+
+echo "==> raw (in-process) measurements, $ALG" >&2
+step "$BIN/gatehouse-bench" raw \
+    --algorithm "$ALG" \
+    --duration "$RAW_DURATION" \
+    --repeats "$REPEATS" \
+    --json-out "$TMP/raw.json"
+
+echo "==> HTTP measurements against $BASE/t/$TENANT" >&2
+step "$BIN/gatehouse-bench" http \
+    --base-url "$BASE" \
+    --tenant "$TENANT" \
+    --duration "$DURATION" \
+    --repeats "$REPEATS" \
+    --warmup "$WARMUP" \
+    --auth-concurrency "$CONCURRENCY" \
+    --login-concurrency "$LOGIN_CONCURRENCY" \
+    --client-threads "$CLIENT_THREADS" \
+    --json-out "$TMP/http.json"
+
+# The server must have survived the whole run for the numbers to count.
+if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "run.sh: the server died during the run" >&2
+    exit 1
+fi
+
+COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git status --porcelain 2>/dev/null)" ]]; then
+    COMMIT="$COMMIT (uncommitted changes)"
+fi
+CPU="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)"
+
+mkdir -p "$ROOT/bench/results"
+echo >&2
+step "$BIN/gatehouse-bench" report \
+    --raw "$TMP/raw.json" \
+    --http "$TMP/http.json" \
+    --timestamp "$TIMESTAMP" \
+    --out "$ROOT/bench/results/$TIMESTAMP.json" \
+    --meta "commit=$COMMIT" \
+    --meta "binaries=$BINARIES" \
+    --meta "cpu=${CPU:-unknown} x $(nproc)" \
+    --meta "rustc=$(rustc --version 2>/dev/null || echo unknown)" \
+    --meta "server=$BASE, sqlite in a temp dir, tenant $TENANT" \
+    --meta "knobs=ALG=$ALG DURATION=$DURATION REPEATS=$REPEATS RAW_DURATION=$RAW_DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY LOGIN_CONCURRENCY=$LOGIN_CONCURRENCY CLIENT_THREADS=$CLIENT_THREADS"

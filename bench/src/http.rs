@@ -1,0 +1,486 @@
+//! Load generation against a running Gatehouse server: `/auth` with a valid
+//! bearer token, then `/login` for one registered user, each from a fixed
+//! number of concurrent connections.
+//!
+//! Method: the workers of a phase start together and keep exactly
+//! `concurrency` requests in flight (each worker sends its next request as
+//! soon as the previous answer is read). The first `warmup` seconds are
+//! discarded; then `windows` back-to-back windows of `window` seconds each
+//! are measured in one continuous run, so there is no ramp-up or tail inside
+//! a window. A request counts in the window in which its answer completed;
+//! answers after the last window are dropped. Only 200s count towards the
+//! rate; other statuses and transport errors are reported.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gatehouse_core::tenant::TenantName;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::{Client, RequestBuilder, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::BenchResult;
+use crate::stats::{Repeated, percentile_sorted};
+
+/// Per worker and phase: a hard cap on requests, so every loop is bounded in
+/// count as well as in time.
+const MAX_REQUESTS_PER_WORKER: u64 = 50_000_000;
+/// Per worker and phase: latency samples kept (the rest are counted only).
+const MAX_LATENCY_SAMPLES_PER_WORKER: usize = 2_000_000;
+/// A worker gives up after this many transport errors in a row: the server
+/// is gone, and spinning on refused connections would only burn CPU.
+const MAX_CONSECUTIVE_ERRORS: u32 = 200;
+
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// `http://127.0.0.1:PORT`; only loopback addresses are accepted.
+    pub base_url: String,
+    pub tenant: String,
+    /// Length of one measured window.
+    pub window: Duration,
+    /// Measured windows per phase; the median rate is reported.
+    pub windows: u32,
+    /// Discarded load at the start of each phase (connections, caches).
+    pub warmup: Duration,
+    pub auth_concurrency: usize,
+    pub login_concurrency: usize,
+    /// Upper bound on one request, so a stuck server cannot stall the run.
+    pub request_timeout: Duration,
+    /// Worker threads of the load generator's runtime (recorded only).
+    pub client_threads: usize,
+}
+
+/// One phase (one endpoint) of the HTTP benchmark.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhaseResults {
+    /// `GET /t/{tenant}/auth` or `POST /t/{tenant}/login`.
+    pub endpoint: String,
+    pub concurrency: usize,
+    pub window_secs: f64,
+    pub warmup_secs: f64,
+    /// 200 answers per second, one sample per window.
+    pub rps: Repeated,
+    /// Totals over the measured windows.
+    pub ok: u64,
+    pub non_200: u64,
+    pub transport_errors: u64,
+    /// Non-200 answers by status code.
+    pub non_200_by_status: BTreeMap<u16, u64>,
+    /// The first transport error seen, if any, to explain the count.
+    pub first_error: Option<String>,
+    /// Latency of the 200 answers, in milliseconds.
+    pub latency_ms: Latency,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// What `http` measured; written as JSON and read back by `report`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HttpResults {
+    pub base_url: String,
+    pub tenant: String,
+    /// The tenant's signing algorithm, as its discovery document states it.
+    pub algorithm: String,
+    /// Length of the bearer token sent to `/auth`.
+    pub token_bytes: usize,
+    pub client_threads: usize,
+    pub auth: PhaseResults,
+    pub login: PhaseResults,
+}
+
+pub async fn run(opts: &HttpOptions) -> BenchResult<HttpResults> {
+    let base = loopback_base_url(&opts.base_url)?;
+    let tenant =
+        TenantName::parse(&opts.tenant).map_err(|e| format!("--tenant {:?}: {e}", opts.tenant))?;
+    let iss = format!("{base}/t/{tenant}");
+    let max_conns = opts.auth_concurrency.max(opts.login_concurrency);
+    let client = Client::builder()
+        // Never route benchmark traffic through an HTTP(S)_PROXY from the
+        // environment: it goes to the loopback server and nowhere else.
+        .no_proxy()
+        .pool_max_idle_per_host(max_conns)
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(opts.request_timeout)
+        .tcp_nodelay(true)
+        .build()?;
+
+    // ---- set-up: the server answers, a user exists, a token works ------
+    let health = client.get(format!("{base}/healthz")).send().await?;
+    if health.status() != StatusCode::OK {
+        return Err(format!("{base}/healthz answered {}", health.status()).into());
+    }
+    let algorithm = tenant_algorithm(&client, &iss).await?;
+
+    // A fresh user per run, with a random password that is never printed.
+    let username = format!(
+        "bench-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    );
+    let password = SecretString::from(gatehouse_core::id::random_token::<18>()?);
+    let credentials = serde_json::to_vec(&json!({
+        "username": username,
+        "password": password.expose_secret(),
+    }))?;
+    register(&client, &iss, &credentials).await?;
+    let (token, expires_in) = login(&client, &iss, &credentials).await?;
+    let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))?;
+    bearer.set_sensitive(true);
+
+    // The one token serves the whole /auth phase; it must outlive it.
+    let auth_phase_secs = opts.warmup.as_secs_f64()
+        + opts.window.as_secs_f64() * f64::from(opts.windows)
+        + opts.request_timeout.as_secs_f64();
+    if (expires_in as f64) < auth_phase_secs {
+        return Err(format!(
+            "the tenant's access tokens live {expires_in}s, shorter than the /auth phase \
+             ({auth_phase_secs:.0}s); shorten --duration or use a tenant with a longer TTL"
+        )
+        .into());
+    }
+    let first = client
+        .get(format!("{iss}/auth"))
+        .header(AUTHORIZATION, bearer.clone())
+        .send()
+        .await?;
+    if first.status() != StatusCode::OK {
+        let status = first.status();
+        let body = first.text().await.unwrap_or_default();
+        return Err(format!("the first /auth answered {status}: {}", truncate(&body)).into());
+    }
+
+    // ---- phase 1: /auth --------------------------------------------------
+    let auth_url = format!("{iss}/auth");
+    let auth_header = bearer.clone();
+    let auth = phase(
+        &client,
+        format!("GET /t/{tenant}/auth"),
+        opts.auth_concurrency,
+        opts,
+        Arc::new(move |c: &Client| c.get(&auth_url).header(AUTHORIZATION, auth_header.clone())),
+    )
+    .await;
+
+    // ---- phase 2: /login -------------------------------------------------
+    let login_url = format!("{iss}/login");
+    let login = phase(
+        &client,
+        format!("POST /t/{tenant}/login"),
+        opts.login_concurrency,
+        opts,
+        Arc::new(move |c: &Client| {
+            c.post(&login_url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(credentials.clone())
+        }),
+    )
+    .await;
+
+    Ok(HttpResults {
+        base_url: base,
+        tenant: tenant.to_string(),
+        algorithm,
+        token_bytes: token.expose_secret().len(),
+        client_threads: opts.client_threads,
+        auth,
+        login,
+    })
+}
+
+/// Accepts `http://<loopback IP>[:port]` only: the benchmark must never
+/// send load anywhere but this machine. Returns it without a trailing `/`.
+fn loopback_base_url(raw: &str) -> BenchResult<String> {
+    let url = Url::parse(raw).map_err(|e| format!("--base-url {raw:?}: {e}"))?;
+    let loopback = url
+        .host_str()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|h| h.parse::<IpAddr>().ok())
+        .is_some_and(|ip| ip.is_loopback());
+    if url.scheme() != "http" || !loopback {
+        return Err(format!(
+            "--base-url {raw:?}: only http://127.0.0.1:PORT (a loopback IP address) is allowed"
+        )
+        .into());
+    }
+    if url.path() != "/" || url.query().is_some() {
+        return Err(format!("--base-url {raw:?}: give the server root, without a path").into());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// The tenant's signing algorithm, from its OpenID discovery document.
+async fn tenant_algorithm(client: &Client, iss: &str) -> BenchResult<String> {
+    let resp = client
+        .get(format!("{iss}/.well-known/openid-configuration"))
+        .send()
+        .await?;
+    if resp.status() != StatusCode::OK {
+        return Err(format!(
+            "{iss}/.well-known/openid-configuration answered {}; does the tenant exist?",
+            resp.status()
+        )
+        .into());
+    }
+    let doc: Value = resp.json().await?;
+    Ok(doc["id_token_signing_alg_values_supported"][0]
+        .as_str()
+        .unwrap_or("unknown")
+        .to_string())
+}
+
+async fn register(client: &Client, iss: &str, credentials: &[u8]) -> BenchResult<()> {
+    let resp = client
+        .post(format!("{iss}/register"))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(credentials.to_vec())
+        .send()
+        .await?;
+    if resp.status() != StatusCode::CREATED {
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        return Err(format!("register answered {status}: {}", truncate(&body)).into());
+    }
+    Ok(())
+}
+
+/// Logs in once; returns the access token and its lifetime in seconds.
+async fn login(client: &Client, iss: &str, credentials: &[u8]) -> BenchResult<(SecretString, i64)> {
+    let resp = client
+        .post(format!("{iss}/login"))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(credentials.to_vec())
+        .send()
+        .await?;
+    if resp.status() != StatusCode::OK {
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        return Err(format!("login answered {status}: {}", truncate(&body)).into());
+    }
+    let body: Value = resp.json().await?;
+    let token = body["access_token"]
+        .as_str()
+        .ok_or("the login response has no access_token")?;
+    let expires_in = body["expires_in"].as_i64().unwrap_or(0);
+    Ok((SecretString::from(token.to_string()), expires_in))
+}
+
+/// Server error text can be long; keep messages to one readable line.
+fn truncate(text: &str) -> String {
+    text.chars().take(300).collect()
+}
+
+/// Builds one request of a phase.
+type MakeRequest = Arc<dyn Fn(&Client) -> RequestBuilder + Send + Sync>;
+
+/// What one worker saw in one measured window.
+#[derive(Debug, Clone, Copy, Default)]
+struct WindowCounts {
+    ok: u64,
+    non_200: u64,
+    errors: u64,
+}
+
+#[derive(Debug, Default)]
+struct WorkerReport {
+    windows: Vec<WindowCounts>,
+    statuses: BTreeMap<u16, u64>,
+    first_error: Option<String>,
+    /// Latencies of 200 answers in microseconds.
+    latencies_us: Vec<u32>,
+}
+
+/// Runs one phase: `concurrency` workers, warm-up, then the windows.
+async fn phase(
+    client: &Client,
+    endpoint: String,
+    concurrency: usize,
+    opts: &HttpOptions,
+    make: MakeRequest,
+) -> PhaseResults {
+    let windows = opts.windows.max(1) as usize;
+    let start = Instant::now();
+    let measure_from = start + opts.warmup;
+    let end = measure_from + opts.window * opts.windows.max(1);
+    eprintln!(
+        "http: {endpoint}: {concurrency} connections, {:.1}s warm-up + {windows} x {:.1}s",
+        opts.warmup.as_secs_f64(),
+        opts.window.as_secs_f64()
+    );
+
+    let workers: Vec<_> = (0..concurrency.max(1))
+        .map(|_| {
+            let client = client.clone();
+            let make = make.clone();
+            let window = opts.window;
+            tokio::spawn(worker(client, make, measure_from, end, window, windows))
+        })
+        .collect();
+
+    let mut per_window = vec![WindowCounts::default(); windows];
+    let mut statuses = BTreeMap::new();
+    let mut first_error = None;
+    let mut latencies = Vec::new();
+    for handle in workers {
+        let report = match handle.await {
+            Ok(r) => r,
+            Err(e) => WorkerReport {
+                first_error: Some(format!("a load worker failed: {e}")),
+                ..WorkerReport::default()
+            },
+        };
+        for (total, w) in per_window.iter_mut().zip(&report.windows) {
+            total.ok += w.ok;
+            total.non_200 += w.non_200;
+            total.errors += w.errors;
+        }
+        for (status, n) in report.statuses {
+            *statuses.entry(status).or_insert(0) += n;
+        }
+        if first_error.is_none() {
+            first_error = report.first_error;
+        }
+        latencies.extend(report.latencies_us);
+    }
+    latencies.sort_unstable();
+    let ms = |us: u32| f64::from(us) / 1000.0;
+
+    let window_secs = opts.window.as_secs_f64();
+    let rps: Vec<f64> = per_window
+        .iter()
+        .map(|w| w.ok as f64 / window_secs)
+        .collect();
+    for (i, r) in rps.iter().enumerate() {
+        eprintln!(
+            "http: {endpoint}: window {}/{windows}: {r:.1} 200s/s",
+            i + 1
+        );
+    }
+    PhaseResults {
+        endpoint,
+        concurrency,
+        window_secs,
+        warmup_secs: opts.warmup.as_secs_f64(),
+        rps: Repeated::new(rps),
+        ok: per_window.iter().map(|w| w.ok).sum(),
+        non_200: per_window.iter().map(|w| w.non_200).sum(),
+        transport_errors: per_window.iter().map(|w| w.errors).sum(),
+        non_200_by_status: statuses,
+        first_error,
+        latency_ms: Latency {
+            p50: ms(percentile_sorted(&latencies, 50.0)),
+            p90: ms(percentile_sorted(&latencies, 90.0)),
+            p99: ms(percentile_sorted(&latencies, 99.0)),
+            max: ms(latencies.last().copied().unwrap_or(0)),
+        },
+    }
+}
+
+/// One connection's worth of load: send, read the whole answer, repeat,
+/// until `end` (or the request cap, or the server going away).
+async fn worker(
+    client: Client,
+    make: MakeRequest,
+    measure_from: Instant,
+    end: Instant,
+    window: Duration,
+    windows: usize,
+) -> WorkerReport {
+    let mut report = WorkerReport {
+        windows: vec![WindowCounts::default(); windows],
+        ..WorkerReport::default()
+    };
+    let mut consecutive_errors = 0u32;
+    let mut sent = 0u64;
+    while sent < MAX_REQUESTS_PER_WORKER && Instant::now() < end {
+        sent += 1;
+        let began = Instant::now();
+        // Reading the body to the end is part of the request: it is what a
+        // gateway does, and it returns the connection to the pool.
+        let outcome = match make(&client).send().await {
+            Ok(resp) => {
+                let status = resp.status();
+                resp.bytes().await.map(|_| status)
+            }
+            Err(e) => Err(e),
+        };
+        let done = Instant::now();
+        let failed = outcome.is_err();
+        if let Err(e) = &outcome {
+            // Remembered even from the warm-up, to explain later failures.
+            report.first_error.get_or_insert_with(|| e.to_string());
+        }
+
+        // Count only answers that completed inside a measured window.
+        if done >= measure_from && done < end {
+            let idx = ((done - measure_from).as_secs_f64() / window.as_secs_f64()) as usize;
+            let w = &mut report.windows[idx.min(windows - 1)];
+            match outcome {
+                Ok(StatusCode::OK) => {
+                    w.ok += 1;
+                    if report.latencies_us.len() < MAX_LATENCY_SAMPLES_PER_WORKER {
+                        let us = (done - began).as_micros();
+                        report
+                            .latencies_us
+                            .push(u32::try_from(us).unwrap_or(u32::MAX));
+                    }
+                }
+                Ok(status) => {
+                    w.non_200 += 1;
+                    *report.statuses.entry(status.as_u16()).or_insert(0) += 1;
+                }
+                Err(_) => w.errors += 1,
+            }
+        }
+
+        if failed {
+            consecutive_errors += 1;
+            if consecutive_errors >= MAX_CONSECUTIVE_ERRORS {
+                report.first_error.get_or_insert_with(|| {
+                    "the server stopped answering (transport errors)".to_string()
+                });
+                break;
+            }
+            // A short pause so a refused connection does not become a spin.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        } else {
+            consecutive_errors = 0;
+        }
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_http_roots_are_accepted() {
+        assert_eq!(
+            loopback_base_url("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(loopback_base_url("http://127.0.0.2:9").is_ok());
+        assert!(loopback_base_url("http://[::1]:9").is_ok());
+        for bad in [
+            "http://localhost:8080",
+            "http://10.0.0.1:8080",
+            "https://127.0.0.1:8443",
+            "http://127.0.0.1:8080/t/default",
+            "127.0.0.1:8080",
+        ] {
+            assert!(loopback_base_url(bad).is_err(), "{bad}");
+        }
+    }
+}
