@@ -13,7 +13,13 @@
 #                     [--login-concurrency N] [--repeats N]
 # or the same through the environment:
 #   ALG=ES256 DURATION=10 CONCURRENCY=32 LOGIN_CONCURRENCY=8 REPEATS=3 bench/run.sh
+# BACKEND=postgres or BACKEND=mysql runs the server on a fresh schema/database
+# of BENCH_POSTGRES_URL / BENCH_MYSQL_URL (defaults: the local test servers).
 set -euo pipefail
+
+BACKEND="${BACKEND:-sqlite}"              # sqlite postgres mysql
+BENCH_POSTGRES_URL="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+BENCH_MYSQL_URL="${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
 
 ALG="${ALG:-RS256}"                       # RS256 PS256 ES256 EdDSA HS256
 DURATION="${DURATION:-10}"                # seconds per measured HTTP window
@@ -86,6 +92,9 @@ cleanup() {
         echo "---- last lines of the server log ----" >&2
         tail -n 20 "$TMP/server.log" >&2 || true
     fi
+    if [[ -n "${DROP_DB:-}" ]]; then
+        eval "$DROP_DB" >/dev/null 2>&1 || true
+    fi
     rm -rf "$TMP"
     exit "$status"
 }
@@ -121,6 +130,24 @@ print(s.getsockname()[1])
 s.close()')"
 BASE="http://127.0.0.1:$PORT"
 DB="sqlite://$TMP/bench.db"
+BENCH_NAME="gh_bench_$$_$RANDOM"
+case "$BACKEND" in
+    sqlite) ;;
+    postgres)
+        psql "$BENCH_POSTGRES_URL" -qc "CREATE SCHEMA $BENCH_NAME" >&2
+        DROP_DB="psql '$BENCH_POSTGRES_URL' -qc 'DROP SCHEMA $BENCH_NAME CASCADE'"
+        sep='?'; [[ "$BENCH_POSTGRES_URL" == *\?* ]] && sep='&'
+        DB="${BENCH_POSTGRES_URL}${sep}options=-c%20search_path%3D$BENCH_NAME"
+        ;;
+    mysql)
+        mariadb -h 127.0.0.1 -u root -e "CREATE DATABASE $BENCH_NAME CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" >&2
+        DROP_DB="mariadb -h 127.0.0.1 -u root -e 'DROP DATABASE $BENCH_NAME'"
+        DB="${BENCH_MYSQL_URL%/*}/$BENCH_NAME"
+        ;;
+    *) echo "run.sh: BACKEND must be sqlite, postgres or mysql, not $BACKEND" >&2; exit 2 ;;
+esac
+# Server databases have no key file beside them: a throwaway master key.
+export GATEHOUSE_MASTER_KEY="$(python3 -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))')"
 
 # The built-in `default` tenant signs with RS256; other algorithms get a
 # tenant of their own, created before the server starts.
@@ -130,7 +157,7 @@ if [[ "$ALG" != RS256 ]]; then
     (cd "$TMP" && "$BIN/gatehouse" --database-url "$DB" tenant create "$TENANT" --algorithm "$ALG") >&2
 fi
 
-echo "==> starting gatehouse on $BASE (database $TMP/bench.db)" >&2
+echo "==> starting gatehouse on $BASE ($BACKEND)" >&2
 (cd "$TMP" && exec "$BIN/gatehouse" --database-url "$DB" serve --listen "127.0.0.1:$PORT") \
     >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
@@ -196,5 +223,5 @@ step "$BIN/gatehouse-bench" report \
     --meta "binaries=$BINARIES" \
     --meta "cpu=${CPU:-unknown} x $(nproc)" \
     --meta "rustc=$(rustc --version 2>/dev/null || echo unknown)" \
-    --meta "server=$BASE, sqlite in a temp dir, tenant $TENANT" \
-    --meta "knobs=ALG=$ALG DURATION=$DURATION REPEATS=$REPEATS RAW_DURATION=$RAW_DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY LOGIN_CONCURRENCY=$LOGIN_CONCURRENCY CLIENT_THREADS=$CLIENT_THREADS"
+    --meta "server=$BASE, $BACKEND (fresh database), tenant $TENANT" \
+    --meta "knobs=BACKEND=$BACKEND ALG=$ALG DURATION=$DURATION REPEATS=$REPEATS RAW_DURATION=$RAW_DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY LOGIN_CONCURRENCY=$LOGIN_CONCURRENCY CLIENT_THREADS=$CLIENT_THREADS"

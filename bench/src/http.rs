@@ -96,6 +96,9 @@ pub struct HttpResults {
     pub client_threads: usize,
     pub auth: PhaseResults,
     pub login: PhaseResults,
+    /// `POST /t/{tenant}/register`, a new username per request.
+    #[serde(default)]
+    pub register: Option<PhaseResults>,
 }
 
 pub async fn run(opts: &HttpOptions) -> BenchResult<HttpResults> {
@@ -188,6 +191,25 @@ pub async fn run(opts: &HttpOptions) -> BenchResult<HttpResults> {
     )
     .await;
 
+    // ---- phase 3: /register (one password hash and one insert each) ----
+    let register_url = format!("{iss}/register");
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let run_id = username.clone();
+    let register = phase(
+        &client,
+        format!("POST /t/{tenant}/register"),
+        opts.login_concurrency,
+        opts,
+        Arc::new(move |c: &Client| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            c.post(&register_url).json(&json!({
+                "username": format!("{run_id}-{n}"),
+                "password": "bench password 0123456789",
+            }))
+        }),
+    )
+    .await;
+
     Ok(HttpResults {
         base_url: base,
         tenant: tenant.to_string(),
@@ -196,6 +218,7 @@ pub async fn run(opts: &HttpOptions) -> BenchResult<HttpResults> {
         client_threads: opts.client_threads,
         auth,
         login,
+        register: Some(register),
     })
 }
 
@@ -427,7 +450,8 @@ async fn worker(
             let idx = ((done - measure_from).as_secs_f64() / window.as_secs_f64()) as usize;
             let w = &mut report.windows[idx.min(windows - 1)];
             match outcome {
-                Ok(StatusCode::OK) => {
+                // 200 for /auth and /login, 201 for /register.
+                Ok(status) if status.is_success() => {
                     w.ok += 1;
                     if report.latencies_us.len() < MAX_LATENCY_SAMPLES_PER_WORKER {
                         let us = (done - began).as_micros();

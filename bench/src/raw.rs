@@ -57,6 +57,10 @@ pub struct RawResults {
     pub duration_secs: f64,
     pub repeats: u32,
     pub threads: usize,
+    /// Access tokens signed per second (what `/login` does besides
+    /// hashing), one thread.
+    #[serde(default)]
+    pub sign_1t: Option<Repeated>,
     /// `verify_access_token` calls per second, one thread.
     pub verify_1t: Repeated,
     /// The same on `threads` threads, summed.
@@ -92,6 +96,14 @@ pub fn run(opts: &RawOptions) -> BenchResult<RawResults> {
     };
     let label = format!("{} verify", opts.algorithm);
     let mut others = OtherCpu::default();
+    let sign = || sign_like_the_server(black_box(&keyring)).is_ok();
+    let sign_1t = measure(
+        &format!("{} sign", opts.algorithm),
+        &sign,
+        1,
+        opts,
+        &mut others,
+    )?;
     let verify_1t = measure(&label, &verify, 1, opts, &mut others)?;
     let verify_nt = measure(&label, &verify, opts.threads, opts, &mut others)?;
 
@@ -113,6 +125,7 @@ pub fn run(opts: &RawOptions) -> BenchResult<RawResults> {
         duration_secs: opts.duration.as_secs_f64(),
         repeats: opts.repeats,
         threads: opts.threads,
+        sign_1t: Some(sign_1t),
         verify_1t,
         verify_nt,
         argon2: params,

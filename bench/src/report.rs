@@ -202,6 +202,20 @@ impl Report {
             &http.login.rps,
             phase_notes(&http.login),
         );
+        if let Some(register) = &http.register {
+            row(
+                format!("HTTP {}", register.endpoint),
+                &register.rps,
+                phase_notes(register),
+            );
+        }
+        if let Some(sign) = &raw.sign_1t {
+            row(
+                format!("raw {} sign (issue a token), 1 thread", raw.algorithm),
+                sign,
+                String::new(),
+            );
+        }
 
         let r = &self.ratios;
         let _ = writeln!(out);
