@@ -11,15 +11,16 @@ use crate::clock::{Clock, UnixTime};
 use crate::id::{new_id, random_token};
 use crate::keyring::TenantKeyring;
 use crate::keys::{KeyState, SigningKeyRecord};
+use crate::legacy_hash;
 use crate::password::{PasswordHash, PasswordHasher, validate_password};
 use crate::refresh::{self, Consumed};
 use crate::rotation::{self, KeyAction, RotationPolicy};
 use crate::sealing::MasterKeys;
 use crate::session::{DEFAULT_SESSION_TTL_SECS, Session};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, UniqueField};
 use crate::tenant::{DEFAULT_ACCESS_TTL_SECS, Tenant, TenantName, TenantSpec, issuer_url};
 use crate::token::{AccessClaims, Audience, TokenResponse, is_valid_scope};
-use crate::user::{self, LoginName, Registration, User};
+use crate::user::{self, ImportedUser, LoginName, Registration, User};
 use crate::verify::{DEFAULT_LEEWAY_SECS, verify_access_token};
 use crate::{Error, Result};
 
@@ -360,6 +361,63 @@ impl Auth {
         Ok(user)
     }
 
+    /// Adds a user moved over from another system, keeping their password
+    /// hash (see [`legacy_hash`]) and, if given, their old id (so `sub`
+    /// stays what downstream services know). Rerunning an import is safe: a
+    /// user whose username is already present is left as it is.
+    pub async fn import_user(&self, tenant: &Tenant, import: ImportedUser) -> Result<Imported> {
+        user::validate_username(&import.username)?;
+        let email = user::non_empty(import.email);
+        if let Some(email) = &email {
+            user::validate_email(email)?;
+        }
+        let first_name = user::non_empty(import.first_name);
+        let last_name = user::non_empty(import.last_name);
+        for (field, value) in [("first_name", &first_name), ("last_name", &last_name)] {
+            if let Some(v) = value {
+                user::validate_name(field, v)?;
+            }
+        }
+        let id = match user::non_empty(import.id) {
+            Some(id) => {
+                user::validate_user_id(&id)?;
+                id
+            }
+            None => new_id(),
+        };
+        let kind = legacy_hash::classify(&import.password_hash)
+            .map_err(|m| Error::invalid("password_hash", m))?;
+        let login = LoginName::Username(import.username.clone());
+        if self
+            .store
+            .user_by_login(&tenant.id, &login)
+            .await?
+            .is_some()
+        {
+            return Ok(Imported::AlreadyPresent);
+        }
+        let user = User {
+            id,
+            tenant_id: tenant.id.clone(),
+            username: import.username,
+            email,
+            first_name,
+            last_name,
+            roles: import.roles,
+            password_hash: PasswordHash(import.password_hash),
+            created_at: self.clock.now(),
+        };
+        match self.store.create_user(&user).await {
+            Ok(()) => Ok(Imported::Created(kind)),
+            // Lost a race with a concurrent import of the same name.
+            Err(StoreError::Conflict(UniqueField::Username)) => Ok(Imported::AlreadyPresent),
+            Err(StoreError::Conflict(UniqueField::Other)) => Err(Error::Conflict(
+                "the id is already taken by another user".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub async fn list_users(&self, tenant: &Tenant) -> Result<Vec<User>> {
         Ok(self.store.list_users(&tenant.id).await?)
     }
@@ -375,6 +433,11 @@ impl Auth {
     /// Checks a password. Exactly one hash verification runs whether or not
     /// the user exists (against a dummy hash when not), so neither the
     /// answer nor its timing tells an attacker which usernames exist.
+    ///
+    /// A legacy hash (imported from the system Gatehouse replaced) or an
+    /// argon2 hash under other parameters is replaced by a fresh argon2id
+    /// hash once the password has matched: the only moment the password is
+    /// known. An imported user's first login therefore costs one extra hash.
     pub async fn authenticate(
         &self,
         tenant: &Tenant,
@@ -387,10 +450,51 @@ impl Auth {
             None => self.hasher.dummy_hash().clone(),
         };
         let hasher = self.hasher.clone();
-        let matches = blocking(move || hasher.verify(&password, &hash)).await?;
-        match user {
-            Some(u) if matches => Ok(u),
-            _ => Err(Error::InvalidCredentials),
+        let stored = hash.clone();
+        let (matches, upgraded) = blocking(move || {
+            let (matches, stale) = if legacy_hash::is_legacy(&hash.0) {
+                (legacy_hash::verify(&password, &hash.0), true)
+            } else {
+                let ok = hasher.verify(&password, &hash);
+                (ok, ok && hasher.needs_rehash(&hash))
+            };
+            let upgraded = (matches && stale).then(|| hasher.hash(&password));
+            (matches, upgraded)
+        })
+        .await?;
+        let mut user = match user {
+            Some(u) if matches => u,
+            _ => return Err(Error::InvalidCredentials),
+        };
+        if let Some(new_hash) = upgraded {
+            self.upgrade_hash(tenant, &mut user, &stored, new_hash?)
+                .await;
+        }
+        Ok(user)
+    }
+
+    /// Stores an upgraded hash. A failure is logged, not returned: the
+    /// login itself succeeded, and the next one tries again.
+    async fn upgrade_hash(
+        &self,
+        tenant: &Tenant,
+        user: &mut User,
+        old: &PasswordHash,
+        new: PasswordHash,
+    ) {
+        match self
+            .store
+            .update_password_hash(&tenant.id, &user.id, old, &new)
+            .await
+        {
+            Ok(true) => {
+                tracing::info!(tenant = %tenant.name, user_id = %user.id, "password hash upgraded to argon2id");
+                user.password_hash = new;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(tenant = %tenant.name, user_id = %user.id, error = %e, "password hash upgrade failed; will retry at next login")
+            }
         }
     }
 
@@ -551,23 +655,7 @@ impl Auth {
         now: UnixTime,
     ) -> Result<TokenResponse> {
         let ttl = keyring.tenant.access_ttl_secs;
-        let claims = AccessClaims {
-            iss: keyring.issuer.clone(),
-            sub: user.id.clone(),
-            aud: Audience::from_list(keyring.audiences()),
-            exp: now + ttl,
-            iat: now,
-            nbf: now,
-            jti: random_token::<16>()?,
-            client_id: session.client_id.clone(),
-            sid: Some(session.id.clone()),
-            scope: session.scope.clone(),
-            preferred_username: Some(user.username.clone()),
-            email: user.email.clone(),
-            given_name: user.first_name.clone(),
-            family_name: user.last_name.clone(),
-            roles: user.roles.clone(),
-        };
+        let claims = self.claims_for(keyring, user, Some(session), now, now + ttl)?;
         Ok(TokenResponse {
             access_token: SecretString::from(keyring.sign(&claims)?),
             expires_in: ttl,
@@ -575,6 +663,91 @@ impl Auth {
             scope: session.scope.clone(),
         })
     }
+
+    /// The claims of an access token for `user`, valid from `iat` to `exp`.
+    fn claims_for(
+        &self,
+        keyring: &TenantKeyring,
+        user: &User,
+        session: Option<&Session>,
+        iat: UnixTime,
+        exp: UnixTime,
+    ) -> Result<AccessClaims> {
+        Ok(AccessClaims {
+            iss: keyring.issuer.clone(),
+            sub: user.id.clone(),
+            aud: Audience::from_list(keyring.audiences()),
+            exp,
+            iat,
+            nbf: iat,
+            jti: random_token::<16>()?,
+            client_id: session.map_or(FIRST_PARTY_CLIENT.to_string(), |s| s.client_id.clone()),
+            sid: session.map(|s| s.id.clone()),
+            scope: session.map_or(DEFAULT_SCOPE.to_string(), |s| s.scope.clone()),
+            preferred_username: Some(user.username.clone()),
+            email: user.email.clone(),
+            given_name: user.first_name.clone(),
+            family_name: user.last_name.clone(),
+            roles: user.roles.clone(),
+        })
+    }
+
+    // ---- compatibility formats -----------------------------------------
+
+    /// Claims for the replaced systems' token formats (OpenFaaS functions,
+    /// knock): a token with no session and no refresh token, living `ttl`
+    /// seconds, with `iat`/`nbf` moved `backdate` seconds into the past as
+    /// the OpenFaaS functions did for clock skew. The caller adds its
+    /// format's own claims and signs with [`TenantKeyring::sign`]. These
+    /// are ordinary access tokens too: `/auth` accepts them.
+    pub fn stateless_claims(
+        &self,
+        keyring: &TenantKeyring,
+        user: &User,
+        ttl: i64,
+        backdate: i64,
+    ) -> Result<AccessClaims> {
+        let now = self.clock.now();
+        self.claims_for(keyring, user, None, now - backdate, now + ttl)
+    }
+
+    /// A fresh access token for the session of a still-valid one (the
+    /// domain service's `GET /refresh`). The session must be active and
+    /// the user must still exist; the token's lifetime is the tenant's.
+    pub async fn reissue_access_token(
+        &self,
+        keyring: &TenantKeyring,
+        token: &str,
+    ) -> Result<(SecretString, i64)> {
+        let claims = self.verify(keyring, token)?;
+        let sid = claims
+            .sid
+            .ok_or_else(|| Error::InvalidToken("the token has no session to refresh".into()))?;
+        let now = self.clock.now();
+        let session = self
+            .store
+            .session(&sid)
+            .await?
+            .filter(|s| s.tenant_id == keyring.tenant.id && s.is_active(now))
+            .ok_or_else(|| Error::InvalidToken("the token's session has ended".into()))?;
+        let user = self
+            .store
+            .user_by_id(&keyring.tenant.id, &session.user_id)
+            .await?
+            .ok_or_else(|| Error::InvalidToken("the user no longer exists".into()))?;
+        let ttl = keyring.tenant.access_ttl_secs;
+        let claims = self.claims_for(keyring, &user, Some(&session), now, now + ttl)?;
+        Ok((SecretString::from(keyring.sign(&claims)?), ttl))
+    }
+}
+
+/// What [`Auth::import_user`] did with one user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Imported {
+    /// Written, with a hash of this kind.
+    Created(legacy_hash::HashKind),
+    /// A user of that username was already there; nothing was written.
+    AlreadyPresent,
 }
 
 /// Runs CPU-heavy work (argon2, RSA key generation) off the async workers.

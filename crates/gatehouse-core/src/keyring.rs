@@ -4,12 +4,15 @@
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Header, encode};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::keys::{KeyState, LoadedKey, SigningKeyRecord};
 use crate::sealing::MasterKeys;
 use crate::tenant::Tenant;
-use crate::token::{ACCESS_TOKEN_TYP, AccessClaims};
+use crate::token::ACCESS_TOKEN_TYP;
+#[cfg(doc)]
+use crate::token::AccessClaims;
 use crate::{Error, Result};
 
 #[derive(Debug)]
@@ -77,7 +80,9 @@ impl TenantKeyring {
         }
     }
 
-    pub fn sign(&self, claims: &AccessClaims) -> Result<String> {
+    /// Signs an access token: [`AccessClaims`], or a compatibility format
+    /// that embeds them and adds claims of its own.
+    pub fn sign<C: Serialize>(&self, claims: &C) -> Result<String> {
         let key = self.signing_key();
         let mut header = Header::new(key.algorithm.jwt());
         header.typ = Some(ACCESS_TOKEN_TYP.to_string());

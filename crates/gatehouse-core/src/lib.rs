@@ -14,6 +14,7 @@ pub mod id;
 pub mod jws;
 pub mod keyring;
 pub mod keys;
+pub mod legacy_hash;
 pub mod password;
 pub mod refresh;
 pub mod rotation;

@@ -56,6 +56,13 @@ pub trait PasswordHasher: Send + Sync + 'static {
     /// A valid hash of a random password, verified against when the user is
     /// unknown so both paths cost the same.
     fn dummy_hash(&self) -> &PasswordHash;
+    /// Whether a hash that just verified should be replaced by a fresh
+    /// [`hash`](Self::hash): true for hashes made with other parameters or
+    /// another algorithm. Legacy (imported) hashes are always replaced;
+    /// the caller handles those before asking.
+    fn needs_rehash(&self, _hash: &PasswordHash) -> bool {
+        false
+    }
 }
 
 /// argon2id cost parameters, configurable (`[argon2]` in gatehouse.toml).
@@ -80,6 +87,7 @@ impl Default for Argon2Params {
 
 pub struct Argon2Hasher {
     argon2: Argon2<'static>,
+    params: Params,
     dummy: OnceLock<PasswordHash>,
 }
 
@@ -93,7 +101,8 @@ impl Argon2Hasher {
         )
         .map_err(|e| Error::invalid("argon2", format!("invalid argon2 parameters: {e}")))?;
         Ok(Self {
-            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()),
+            params,
             dummy: OnceLock::new(),
         })
     }
@@ -119,6 +128,20 @@ impl PasswordHasher for Argon2Hasher {
                 .is_ok(),
             Err(_) => false,
         }
+    }
+
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        let Ok(parsed) = PhcHash::new(&hash.0) else {
+            return true;
+        };
+        let same_params = Params::try_from(&parsed).is_ok_and(|p| {
+            p.m_cost() == self.params.m_cost()
+                && p.t_cost() == self.params.t_cost()
+                && p.p_cost() == self.params.p_cost()
+        });
+        parsed.algorithm != Algorithm::Argon2id.ident()
+            || parsed.version != Some(Version::V0x13.into())
+            || !same_params
     }
 
     fn dummy_hash(&self) -> &PasswordHash {
@@ -162,5 +185,18 @@ mod tests {
         assert!(!hasher.verify(&secret("x"), &PasswordHash("garbage".into())));
         assert!(!hasher.verify(&secret("correct horse"), hasher.dummy_hash()));
         assert_eq!(format!("{hash:?}"), "PasswordHash([redacted])");
+        assert!(!hasher.needs_rehash(&hash));
+        // The same password under a lower cost verifies, and asks to be
+        // upgraded to the configured one.
+        let cheap = Argon2Hasher::new(Argon2Params {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
+        let old = cheap.hash(&secret("correct horse")).unwrap();
+        assert!(hasher.verify(&secret("correct horse"), &old));
+        assert!(hasher.needs_rehash(&old));
+        assert!(hasher.needs_rehash(&PasswordHash("garbage".into())));
     }
 }

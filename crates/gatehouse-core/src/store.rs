@@ -14,6 +14,7 @@ use secrecy::SecretString;
 use crate::algorithm::SigningAlgorithm;
 use crate::clock::UnixTime;
 use crate::keys::SigningKeyRecord;
+use crate::password::PasswordHash;
 use crate::refresh::{Consumed, RefreshRecord};
 use crate::session::Session;
 use crate::tenant::Tenant;
@@ -66,6 +67,15 @@ pub trait UserStore: Send + Sync {
     async fn user_by_login(&self, tenant_id: &str, login: &LoginName) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>>;
     async fn list_users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
+    /// Replaces the user's password hash if it is still `old` (an upgrade
+    /// from a legacy or cheaper hash at login); `false` if it was not.
+    async fn update_password_hash(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        old: &PasswordHash,
+        new: &PasswordHash,
+    ) -> StoreResult<bool>;
     /// Deletes the user and their sessions; `false` if there was no such user.
     async fn delete_user(&self, tenant_id: &str, user_id: &str) -> StoreResult<bool>;
 }

@@ -47,6 +47,20 @@ pub struct Registration {
     pub last_name: Option<String>,
 }
 
+/// A user as an import file or a legacy database describes them, with the
+/// password hash the old system stored (see [`crate::legacy_hash`]).
+#[derive(Debug, Default, Clone)]
+pub struct ImportedUser {
+    /// The old system's id, kept as the user's id if given.
+    pub id: Option<String>,
+    pub username: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub roles: Vec<String>,
+    pub password_hash: String,
+}
+
 /// The identifier a login names: a username or an email address.
 #[derive(Debug, Clone)]
 pub enum LoginName {
@@ -69,6 +83,19 @@ pub(crate) fn validate_username(username: &str) -> Result<()> {
         return Err(Error::invalid(
             "username",
             "the username must not contain spaces or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Ids are generated, except those kept from an import: any printable text
+/// up to 36 characters (`42`, a UUID, a Mongo ObjectId...), the
+/// width of the id columns.
+pub(crate) fn validate_user_id(id: &str) -> Result<()> {
+    if id.len() > 36 || !id.is_ascii() || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid(
+            "id",
+            "the id must be at most 36 ASCII characters without spaces or control characters",
         ));
     }
     Ok(())

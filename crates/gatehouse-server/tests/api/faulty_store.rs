@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use gatehouse_core::algorithm::SigningAlgorithm;
 use gatehouse_core::clock::UnixTime;
 use gatehouse_core::keys::SigningKeyRecord;
+use gatehouse_core::password::PasswordHash;
 use gatehouse_core::refresh::{Consumed, RefreshRecord};
 use gatehouse_core::session::Session;
 use gatehouse_core::store::{
@@ -83,6 +84,16 @@ impl UserStore for FaultyStore {
     async fn list_users(&self, t: &str) -> StoreResult<Vec<User>> {
         self.enter()?;
         self.inner.list_users(t).await
+    }
+    async fn update_password_hash(
+        &self,
+        t: &str,
+        id: &str,
+        old: &PasswordHash,
+        new: &PasswordHash,
+    ) -> StoreResult<bool> {
+        self.enter()?;
+        self.inner.update_password_hash(t, id, old, new).await
     }
     async fn delete_user(&self, t: &str, id: &str) -> StoreResult<bool> {
         self.enter()?;

@@ -81,6 +81,29 @@ impl UserStore for SqlStore {
         rows.iter().map(|r| user_from_row(r.as_ref())).collect()
     }
 
+    async fn update_password_hash(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        old: &PasswordHash,
+        new: &PasswordHash,
+    ) -> StoreResult<bool> {
+        // Conditional on the old hash: of two logins upgrading at once, one
+        // writes and the other finds the work done.
+        let n = self
+            .db
+            .execute(stmt!(
+                "UPDATE users SET password_hash = ?
+                 WHERE tenant_id = ? AND id = ? AND password_hash = ?",
+                &new.0,
+                tenant_id,
+                user_id,
+                &old.0
+            ))
+            .await?;
+        Ok(n > 0)
+    }
+
     async fn delete_user(&self, tenant_id: &str, user_id: &str) -> StoreResult<bool> {
         // Sessions and refresh tokens go with the user (ON DELETE CASCADE).
         let n = self
@@ -109,8 +132,24 @@ impl SqlStore {
             ))
             .await;
         match taken {
-            Ok(Some(_)) => UniqueField::Username,
-            Ok(None) if user.email.is_some() => UniqueField::Email,
+            Ok(Some(_)) => return UniqueField::Username,
+            Ok(None) => {}
+            Err(_) => return UniqueField::Other,
+        }
+        let Some(email) = &user.email else {
+            // Neither name: the id itself (an imported legacy id) is taken.
+            return UniqueField::Other;
+        };
+        match self
+            .db
+            .fetch_optional(stmt!(
+                "SELECT id FROM users WHERE tenant_id = ? AND email_key = ?",
+                &user.tenant_id,
+                lookup_key(email)
+            ))
+            .await
+        {
+            Ok(Some(_)) => UniqueField::Email,
             _ => UniqueField::Other,
         }
     }
