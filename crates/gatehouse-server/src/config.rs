@@ -68,6 +68,13 @@ pub struct Config {
     pub db_timeout: Duration,
     /// Log filter (`info`, `gatehouse=debug,tower_http=debug`, …).
     pub log: String,
+    /// Lifetime of the tokens of the OpenFaaS functions' login format
+    /// (`/compat/openfaas/login`); the Ruby functions used 4 hours.
+    #[serde(with = "humantime_serde")]
+    pub compat_openfaas_token_ttl: Duration,
+    /// Lifetime of knock's tokens (`/user_token`); knock's default is a day.
+    #[serde(with = "humantime_serde")]
+    pub compat_knock_token_ttl: Duration,
 }
 
 impl Default for Config {
@@ -90,6 +97,8 @@ impl Default for Config {
             db_max_connections: 8,
             db_timeout: Duration::from_secs(5),
             log: "info".into(),
+            compat_openfaas_token_ttl: Duration::from_secs(4 * 3600),
+            compat_knock_token_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -112,6 +121,7 @@ impl Config {
         }
         let config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
+            .merge(Serialized::defaults(secret_files(&secrets_dir())))
             .merge(
                 Env::prefixed(ENV_PREFIX)
                     .split("__")
@@ -164,6 +174,39 @@ impl Config {
     }
 }
 
+/// Where OpenFaaS mounts a function's secrets, one file per secret.
+pub const OPENFAAS_SECRETS_DIR: &str = "/var/openfaas/secrets";
+
+/// The secrets that may come from files, and their file names: OpenFaaS
+/// (and Docker or Kubernetes) mount each secret as a file named after it.
+const SECRET_FILES: &[(&str, &str)] = &[
+    ("database_url", "gatehouse-database-url"),
+    ("master_key", "gatehouse-master-key"),
+    ("admin_token", "gatehouse-admin-token"),
+];
+
+/// `GATEHOUSE_SECRETS_DIR`, else the OpenFaaS mount point.
+fn secrets_dir() -> std::path::PathBuf {
+    std::env::var_os("GATEHOUSE_SECRETS_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| OPENFAAS_SECRETS_DIR.into())
+}
+
+/// The secrets found as files in `dir`, as a configuration layer below the
+/// variables (a variable that is set wins). Trailing newlines, which
+/// `echo … > file` and `faas-cli secret create --from-literal` leave or
+/// not, are dropped.
+fn secret_files(dir: &Path) -> std::collections::BTreeMap<&'static str, String> {
+    SECRET_FILES
+        .iter()
+        .filter_map(|(key, file)| {
+            let text = std::fs::read_to_string(dir.join(file)).ok()?;
+            let value = text.trim_end_matches(['\r', '\n']).to_string();
+            (!value.is_empty()).then_some((*key, value))
+        })
+        .collect()
+}
+
 /// Top-level keys (lowercase) that map to `Config` fields. Variables reserved
 /// for later features are accepted silently so upgrades do not warn.
 fn known_key(key: &str) -> bool {
@@ -185,6 +228,9 @@ fn known_key(key: &str) -> bool {
         "db_max_connections",
         "db_timeout",
         "log",
+        "compat_openfaas_token_ttl",
+        "compat_knock_token_ttl",
+        "secrets_dir",
     ];
     let top = key
         .split("__")
@@ -230,6 +276,23 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn secrets_come_from_files_named_as_openfaas_mounts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("gatehouse-admin-token"), "s3cret-admin\n").unwrap();
+        std::fs::write(dir.path().join("gatehouse-database-url"), "").unwrap();
+        let found = secret_files(dir.path());
+        assert_eq!(
+            found.get("admin_token").map(String::as_str),
+            Some("s3cret-admin")
+        );
+        assert!(
+            !found.contains_key("database_url"),
+            "an empty file is no secret"
+        );
+        assert!(!found.contains_key("master_key"));
     }
 
     #[test]

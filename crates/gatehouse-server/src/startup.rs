@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::keyring_cache::KeyringCache;
 use crate::routes::app;
-use crate::state::{AppState, Inner};
+use crate::state::{AppState, CompatSettings, Inner};
 
 /// What a node is made of, handed in by the binary or a test: this is where
 /// a test swaps the hasher (to count calls) or the clock.
@@ -69,42 +69,8 @@ impl Application {
         let public_url = config
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{address}"))
-            .trim_end_matches('/')
-            .to_string();
-
-        let auth = Auth::new(
-            parts.store,
-            parts.hasher,
-            parts.clock,
-            parts.master,
-            auth_settings(config),
-        );
-        // Before anything is written: every stored key must open with the
-        // configured master key, or the node refuses to start.
-        auth.check_master_keys()
-            .await
-            .map_err(StartError::MasterKey)?;
-        let sealed = auth
-            .rewrap_keys(true)
-            .await
-            .map_err(StartError::MasterKey)?;
-        if sealed > 0 {
-            tracing::info!(
-                keys = sealed,
-                "sealed signing keys stored in the clear by an older version"
-            );
-        }
-        auth.ensure_tenant(DEFAULT_TENANT)
-            .await
-            .map_err(StartError::DefaultTenant)?;
-
-        let state = AppState::new(Inner {
-            auth,
-            keyrings: KeyringCache::new(config.keyring_cache_ttl),
-            public_url,
-            admin_token: config.admin_token.clone(),
-        });
+            .unwrap_or_else(|| format!("http://{address}"));
+        let state = prepare_state(config, parts, &public_url).await?;
         Ok(Self {
             listener,
             address,
@@ -153,11 +119,56 @@ impl Application {
     }
 }
 
+/// Everything a node needs except a listener: checks the master keys,
+/// makes sure the `default` tenant exists and builds the shared state. The
+/// HTTP server, the Lambda handler and `gatehouse invoke` all start here.
+pub async fn prepare_state(
+    config: &Config,
+    parts: Parts,
+    public_url: &str,
+) -> Result<AppState, StartError> {
+    let auth = Auth::new(
+        parts.store,
+        parts.hasher,
+        parts.clock,
+        parts.master,
+        auth_settings(config),
+    );
+    // Before anything is written: every stored key must open with the
+    // configured master key, or the node refuses to start.
+    auth.check_master_keys()
+        .await
+        .map_err(StartError::MasterKey)?;
+    let sealed = auth
+        .rewrap_keys(true)
+        .await
+        .map_err(StartError::MasterKey)?;
+    if sealed > 0 {
+        tracing::info!(
+            keys = sealed,
+            "sealed signing keys stored in the clear by an older version"
+        );
+    }
+    auth.ensure_tenant(DEFAULT_TENANT)
+        .await
+        .map_err(StartError::DefaultTenant)?;
+    Ok(AppState::new(Inner {
+        auth,
+        keyrings: KeyringCache::new(config.keyring_cache_ttl),
+        public_url: public_url.trim_end_matches('/').to_string(),
+        admin_token: config.admin_token.clone(),
+        compat: CompatSettings {
+            openfaas_token_ttl_secs: secs(config.compat_openfaas_token_ttl),
+            knock_token_ttl_secs: secs(config.compat_knock_token_ttl),
+        },
+    }))
+}
+
 /// Every node runs this: applies due key steps (see
 /// `gatehouse_core::rotation`) and drops its cached keyring of any tenant
 /// whose keys changed. Other nodes see the change within their keyring
 /// cache TTL, which the pre-publication window exceeds.
-async fn maintain_keys(state: AppState, every: Duration) {
+pub async fn maintain_keys(state: AppState, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -193,8 +204,6 @@ pub fn auth_settings(config: &Config) -> AuthSettings {
         },
     }
 }
-
-impl Application {}
 
 /// Resolves on SIGINT or SIGTERM: what `gatehouse serve` shuts down on.
 pub async fn shutdown_signal() {

@@ -18,6 +18,15 @@ pub struct Inner {
     pub public_url: String,
     /// `None` closes the admin API.
     pub admin_token: Option<SecretString>,
+    /// Token lifetimes of the replaced systems' formats.
+    pub compat: CompatSettings,
+}
+
+/// Lifetimes, in seconds, of the tokens the compatibility endpoints issue.
+#[derive(Debug, Clone, Copy)]
+pub struct CompatSettings {
+    pub openfaas_token_ttl_secs: i64,
+    pub knock_token_ttl_secs: i64,
 }
 
 impl AppState {

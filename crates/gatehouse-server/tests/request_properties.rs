@@ -23,7 +23,7 @@ use gatehouse_core::clock::SystemClock;
 use gatehouse_core::password::{Argon2Hasher, Argon2Params};
 use gatehouse_core::sealing::MasterKeys;
 use gatehouse_server::keyring_cache::KeyringCache;
-use gatehouse_server::state::{AppState, Inner};
+use gatehouse_server::state::{AppState, CompatSettings, Inner};
 use gatehouse_store::{DatabaseUrl, StoreOptions};
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -88,6 +88,10 @@ impl Fixture {
                 keyrings: KeyringCache::new(Duration::from_secs(60)),
                 public_url: "http://gatehouse.test".into(),
                 admin_token: Some(SecretString::from(ADMIN_TOKEN.to_string())),
+                compat: CompatSettings {
+                    openfaas_token_ttl_secs: 4 * 3600,
+                    knock_token_ttl_secs: 24 * 3600,
+                },
             }))
         });
         let mut fx = Self {

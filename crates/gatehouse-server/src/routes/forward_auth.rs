@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
+use gatehouse_core::token::AccessClaims;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
@@ -60,14 +61,20 @@ async fn forward_auth(
         Some(_) => return Err(ApiError::bad_request("`session` accepts only `check`")),
     }
 
+    Ok(identity_response(&claims, keyring.tenant.name.as_str()))
+}
+
+/// 200 with the verified claims as the body and the identity headers a
+/// gateway copies to the upstream.
+pub(crate) fn identity_response(claims: &AccessClaims, tenant: &str) -> Response {
     let identity: [(&str, Option<&str>); 5] = [
         ("x-auth-subject", Some(&claims.sub)),
         ("x-auth-username", claims.preferred_username.as_deref()),
         ("x-auth-email", claims.email.as_deref()),
         ("x-auth-scope", Some(&claims.scope)),
-        ("x-auth-tenant", Some(keyring.tenant.name.as_str())),
+        ("x-auth-tenant", Some(tenant)),
     ];
-    let mut response = Json(&claims).into_response();
+    let mut response = Json(claims).into_response();
     let out = response.headers_mut();
     for (name, value) in identity {
         // Values are validated at registration (no control characters), so
@@ -77,5 +84,5 @@ async fn forward_auth(
         }
     }
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    response
 }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod admin_keys;
+mod compat;
 mod discovery;
 mod forward_auth;
 mod health;
@@ -42,6 +43,9 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router()) //     /admin/tenants
         .merge(admin_keys::router()) // /admin/t/{tenant}/keys
         .merge(health::router()) //    /healthz, /readyz
+        // The replaced systems' formats: {iss}/compat/openfaas/*,
+        // /user_token, {iss}/user_token, /login, /refresh, /auth
+        .merge(compat::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

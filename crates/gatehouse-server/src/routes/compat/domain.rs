@@ -1,0 +1,140 @@
+//! The domain-based service's routes, at the root:
+//!
+//! - `POST /login {domain, username, password}` → `{token, refresh_token}`,
+//!   where `domain` names the tenant;
+//! - `GET /refresh` with the token in `Authorization` → `{token}`, a fresh
+//!   access token of the same session (the session must still be active);
+//! - `GET /auth` with the token in `Authorization` → 200 with the identity
+//!   headers of `{iss}/auth`, or 403.
+//!
+//! These paths carry no tenant, so the tenant is the one the token's `iss`
+//! names; the token is then verified against that tenant's keys and issuer.
+//! `Authorization` may hold `Bearer <token>` or the bare token, as the
+//! original's clients sent it.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use gatehouse_core::jws::unverified_issuer;
+use gatehouse_core::keyring::TenantKeyring;
+use gatehouse_core::user::LoginName;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{lenient_json, no_store};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AppBytes, bearer_token};
+use crate::routes::forward_auth::identity_response;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", post(login))
+        .route("/refresh", get(refresh))
+        .route("/auth", get(auth))
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    domain: String,
+    username: String,
+    password: SecretString,
+}
+
+async fn login(State(state): State<AppState>, AppBytes(body): AppBytes) -> ApiResult<Response> {
+    let body: LoginBody = lenient_json(&body).map_err(ApiError::bad_request)?;
+    let keyring = state
+        .keyrings
+        .get(&state.auth, &state.public_url, &body.domain)
+        .await?;
+    let tokens = state
+        .auth
+        .login(
+            &keyring,
+            &LoginName::Username(body.username),
+            body.password,
+            None,
+        )
+        .await?;
+    let response = Json(json!({
+        "token": tokens.access_token.expose_secret(),
+        "refresh_token": tokens.refresh_token.expose_secret(),
+    }));
+    Ok(no_store(response.into_response()))
+}
+
+async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let token =
+        authorization_token(&headers).ok_or_else(|| ApiError::missing_token(&state.public_url))?;
+    let keyring = tenant_of(&state, token.expose_secret())
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid_token(
+                &state.public_url,
+                "the token's issuer is not a tenant of this service",
+            )
+        })?;
+    let (token, _ttl) = state
+        .auth
+        .reissue_access_token(&keyring, token.expose_secret())
+        .await
+        .map_err(|e| match e {
+            gatehouse_core::Error::InvalidToken(m) => ApiError::invalid_token(&keyring.issuer, m),
+            other => other.into(),
+        })?;
+    Ok(no_store(
+        Json(json!({ "token": token.expose_secret() })).into_response(),
+    ))
+}
+
+async fn auth(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let denied = |reason: String| ApiError::new(StatusCode::FORBIDDEN, "access_denied", reason);
+    let token = authorization_token(&headers)
+        .ok_or_else(|| denied("this request needs a token in the Authorization header".into()))?;
+    let keyring = tenant_of(&state, token.expose_secret())
+        .await?
+        .ok_or_else(|| denied("the token's issuer is not a tenant of this service".into()))?;
+    let claims = state
+        .auth
+        .verify(&keyring, token.expose_secret())
+        .map_err(|e| denied(e.to_string()))?;
+    Ok(identity_response(&claims, keyring.tenant.name.as_str()))
+}
+
+/// `Authorization: Bearer <token>`, or the bare token.
+fn authorization_token(headers: &HeaderMap) -> Option<SecretString> {
+    if let Some(token) = bearer_token(headers) {
+        return Some(token);
+    }
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    (!value.is_empty() && !value.contains(' ')).then(|| SecretString::from(value.to_string()))
+}
+
+/// The tenant whose issuer the token names, if it is one of ours. Only a
+/// store failure is an error.
+async fn tenant_of(state: &AppState, token: &str) -> ApiResult<Option<Arc<TenantKeyring>>> {
+    let Some(iss) = unverified_issuer(token) else {
+        return Ok(None);
+    };
+    let Some(name) = iss.strip_prefix(&format!("{}/t/", state.public_url)) else {
+        return Ok(None);
+    };
+    if name.is_empty() || name.contains('/') {
+        return Ok(None);
+    }
+    match state
+        .keyrings
+        .get(&state.auth, &state.public_url, name)
+        .await
+    {
+        Ok(keyring) => Ok(Some(keyring)),
+        Err(gatehouse_core::Error::TenantNotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,97 @@
+//! The Rails knock gem's token endpoint: `POST /user_token` (tenant
+//! `default`) and `POST {iss}/user_token`, with
+//! `{"auth": {"email": …, "password": …}}` → 201 `{"jwt": …}`.
+//!
+//! As knock does, wrong credentials get 404 (knock's `head :not_found`);
+//! here with a JSON body, which knock clients ignore. The token's `sub` is
+//! the user's id, which an import keeps from the old system, so Rails code
+//! that looked users up by `sub` keeps working. It lives a day, knock's
+//! default (`compat_knock_token_ttl`), and has no refresh token: knock had
+//! none.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use gatehouse_core::Error;
+use gatehouse_core::keyring::TenantKeyring;
+use gatehouse_core::tenant::DEFAULT_TENANT;
+use gatehouse_core::user::LoginName;
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{lenient_json, no_store};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AppBytes, TenantKeys};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/user_token", post(default_tenant))
+        .route("/t/{tenant}/user_token", post(named_tenant))
+}
+
+#[derive(Deserialize)]
+struct Body {
+    auth: Credentials,
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    email: String,
+    password: SecretString,
+}
+
+async fn default_tenant(
+    State(state): State<AppState>,
+    AppBytes(body): AppBytes,
+) -> ApiResult<Response> {
+    let keyring = state
+        .keyrings
+        .get(&state.auth, &state.public_url, DEFAULT_TENANT)
+        .await?;
+    user_token(&state, keyring, &body).await
+}
+
+async fn named_tenant(
+    State(state): State<AppState>,
+    TenantKeys(keyring): TenantKeys,
+    AppBytes(body): AppBytes,
+) -> ApiResult<Response> {
+    user_token(&state, keyring, &body).await
+}
+
+async fn user_token(
+    state: &AppState,
+    keyring: Arc<TenantKeyring>,
+    body: &[u8],
+) -> ApiResult<Response> {
+    let body: Body = lenient_json(body).map_err(ApiError::bad_request)?;
+    let name = LoginName::Email(body.auth.email);
+    let user = match state
+        .auth
+        .authenticate(&keyring.tenant, &name, body.auth.password)
+        .await
+    {
+        Ok(user) => user,
+        Err(Error::InvalidCredentials) => {
+            return Err(ApiError::not_found(
+                "no user has this email and password (knock answers 404)",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let claims =
+        state
+            .auth
+            .stateless_claims(&keyring, &user, state.compat.knock_token_ttl_secs, 0)?;
+    let jwt = keyring.sign(&claims)?;
+    Ok(no_store(
+        (StatusCode::CREATED, Json(json!({ "jwt": jwt }))).into_response(),
+    ))
+}
