@@ -62,6 +62,9 @@ impl PasswordHasher for CountingHasher {
     fn dummy_hash(&self) -> &PasswordHash {
         self.inner.dummy_hash()
     }
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        self.inner.needs_rehash(hash)
+    }
 }
 
 pub struct TestApp {

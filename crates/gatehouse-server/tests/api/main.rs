@@ -4,6 +4,7 @@
 
 mod admin;
 mod backends;
+mod compat;
 mod discovery;
 mod faults;
 mod faulty_store;
