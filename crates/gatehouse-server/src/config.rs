@@ -75,6 +75,11 @@ pub struct Config {
     /// Lifetime of knock's tokens (`/user_token`); knock's default is a day.
     #[serde(with = "humantime_serde")]
     pub compat_knock_token_ttl: Duration,
+    /// `gatehouse lambda` refuses SQLite (each Lambda instance would have
+    /// its own users and keys on its own ephemeral disk) unless this is set.
+    pub lambda_allow_sqlite: bool,
+    /// The tenant whose tokens `gatehouse lambda-authorizer` accepts.
+    pub authorizer_tenant: String,
 }
 
 impl Default for Config {
@@ -99,6 +104,8 @@ impl Default for Config {
             log: "info".into(),
             compat_openfaas_token_ttl: Duration::from_secs(4 * 3600),
             compat_knock_token_ttl: Duration::from_secs(24 * 3600),
+            lambda_allow_sqlite: false,
+            authorizer_tenant: "default".into(),
         }
     }
 }
@@ -231,6 +238,8 @@ fn known_key(key: &str) -> bool {
         "compat_openfaas_token_ttl",
         "compat_knock_token_ttl",
         "secrets_dir",
+        "lambda_allow_sqlite",
+        "authorizer_tenant",
     ];
     let top = key
         .split("__")

@@ -55,6 +55,66 @@ pub enum Command {
     /// Work with tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Import users with the password hashes of the system they come from
+    /// (SHA-256 hex, bcrypt, Django PBKDF2 or scrypt, scrypt or argon2 PHC);
+    /// each hash is upgraded to argon2id at the user's first login.
+    Import(ImportArgs),
+    /// Answer one OpenFaaS request: JSON on stdin, JSON on stdout (the
+    /// classic watchdog's protocol, as the Ruby functions spoke it).
+    Invoke {
+        action: InvokeAction,
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Serve the HTTP API as an AWS Lambda function behind API Gateway.
+    Lambda,
+    /// Answer API Gateway Lambda authorizer events (REST TOKEN/REQUEST,
+    /// HTTP API payload 2.0) for GATEHOUSE_AUTHORIZER_TENANT.
+    LambdaAuthorizer,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tenant the users join.
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+    /// A .jsonl or .csv file (fields: username, password_hash, and
+    /// optionally id, email, first_name, last_name, roles).
+    #[arg(conflicts_with = "from_mysql")]
+    pub file: Option<PathBuf>,
+    /// The file's format, when its extension does not tell.
+    #[arg(long, value_enum)]
+    pub format: Option<ImportFormat>,
+    /// Read the Ruby functions' users table from this MySQL/MariaDB URL.
+    #[arg(long)]
+    pub from_mysql: Option<String>,
+    /// The table to read with --from-mysql.
+    #[arg(long, requires = "from_mysql")]
+    pub table: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ImportFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum InvokeAction {
+    Register,
+    Login,
+    Verify,
+}
+
+impl InvokeAction {
+    /// The compat route it stands for: `{iss}/compat/openfaas/{path}`.
+    pub fn path(self) -> &'static str {
+        match self {
+            InvokeAction::Register => "register",
+            InvokeAction::Login => "login",
+            InvokeAction::Verify => "verify",
+        }
+    }
 }
 
 #[derive(Debug, Args, Serialize)]

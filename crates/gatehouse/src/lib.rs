@@ -3,6 +3,8 @@
 
 pub mod cli;
 mod commands;
+pub mod import;
+pub mod lambda;
 mod master_key;
 
 use std::sync::Arc;
@@ -48,6 +50,10 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         Command::User(cmd) => commands::user::run(&config, cmd).await,
         Command::Key(cmd) => commands::key::run(&config, cmd).await,
         Command::Token(cmd) => commands::token::run(&config, cmd).await,
+        Command::Import(args) => commands::import::run(&config, args).await,
+        Command::Invoke { action, tenant } => commands::invoke::run(&config, action, &tenant).await,
+        Command::Lambda => lambda::run_http(&config).await,
+        Command::LambdaAuthorizer => lambda::run_authorizer(&config).await,
     }
 }
 

@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub mod import;
+pub mod invoke;
 pub mod key;
 pub mod serve;
 pub mod tenant;

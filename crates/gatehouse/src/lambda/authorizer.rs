@@ -1,0 +1,156 @@
+//! The API Gateway Lambda authorizer: verifies the bearer token offline
+//! against the tenant's keys (cached; no database read per request) and
+//! answers in the form the event's API type expects.
+//!
+//! - REST API, `TOKEN` type (`authorizationToken`, `methodArn`) and
+//!   `REQUEST` type (`headers`, `methodArn`): an IAM policy with
+//!   `principalId` = `sub` and a `context` of identity claims. A missing or
+//!   invalid token fails the invocation with `Unauthorized`, which API
+//!   Gateway turns into a 401 (a Deny policy would be a 403, meant for a
+//!   known caller who may not pass).
+//! - HTTP API, payload 2.0 (`version: "2.0"`): the simple response
+//!   `{isAuthorized, context}` (the authorizer needs
+//!   `EnableSimpleResponses: true`).
+//!
+//! The Allow policy covers every method and path of the stage, not just
+//! `methodArn`: API Gateway caches the policy by token, and a policy naming
+//! one route would deny the same token on the next route it calls.
+
+use gatehouse_core::token::AccessClaims;
+use gatehouse_server::AppState;
+use serde_json::{Map, Value, json};
+
+use crate::CliResult;
+
+/// The failure API Gateway maps to 401 (its exact text is the contract).
+pub const UNAUTHORIZED: &str = "Unauthorized";
+
+/// Answers one authorizer event for `tenant`. `Err(Unauthorized)` for a
+/// REST API caller without a valid token; other errors are faults (the
+/// tenant or the store is unavailable).
+pub async fn handle(state: &AppState, tenant: &str, event: &Value) -> CliResult<Value> {
+    let keyring = state
+        .keyrings
+        .get(&state.auth, &state.public_url, tenant)
+        .await?;
+    let verify = |token: Option<String>| -> Option<AccessClaims> {
+        state.auth.verify(&keyring, &token?).ok()
+    };
+
+    if event["version"] == "2.0" {
+        // HTTP API: the identity source, else the header itself.
+        let token = event["identitySource"]
+            .as_array()
+            .and_then(|sources| sources.first())
+            .and_then(Value::as_str)
+            .or_else(|| header(event, "authorization"))
+            .and_then(bearer);
+        return Ok(match verify(token) {
+            Some(claims) => json!({ "isAuthorized": true, "context": context(&claims, tenant) }),
+            None => json!({ "isAuthorized": false }),
+        });
+    }
+
+    let token = match event["type"].as_str() {
+        Some("TOKEN") => event["authorizationToken"].as_str().and_then(bearer),
+        Some("REQUEST") => header(event, "authorization").and_then(bearer),
+        _ => {
+            return Err(
+                "not an API Gateway authorizer event (no TOKEN, REQUEST or 2.0 payload)".into(),
+            );
+        }
+    };
+    let method_arn = event["methodArn"]
+        .as_str()
+        .ok_or("the authorizer event has no methodArn")?;
+    let Some(claims) = verify(token) else {
+        return Err(UNAUTHORIZED.into());
+    };
+    Ok(json!({
+        "principalId": claims.sub,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Action": "execute-api:Invoke",
+                "Effect": "Allow",
+                "Resource": stage_wildcard(method_arn),
+            }],
+        },
+        "context": context(&claims, tenant),
+    }))
+}
+
+/// A header by name, case-insensitively (REST sends them as the client
+/// wrote them; HTTP API lowercases them).
+fn header<'e>(event: &'e Value, name: &str) -> Option<&'e str> {
+    event["headers"]
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.as_str())
+}
+
+/// `Bearer <token>` (scheme case-insensitive) or the bare token.
+fn bearer(value: &str) -> Option<String> {
+    let value = value.trim();
+    let token = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some(_) => return None,
+        None => value,
+    };
+    (!token.is_empty()).then(|| token.to_string())
+}
+
+/// `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH` →
+/// `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/*/*`.
+fn stage_wildcard(method_arn: &str) -> String {
+    let mut parts = method_arn.splitn(3, '/');
+    match (parts.next(), parts.next()) {
+        (Some(api), Some(stage)) => format!("{api}/{stage}/*/*"),
+        _ => method_arn.to_string(),
+    }
+}
+
+/// What the integration receives as `$context.authorizer.*` (REST) or
+/// `requestContext.authorizer.lambda` (HTTP API). API Gateway accepts only
+/// strings, numbers and booleans here, so roles are joined with spaces.
+fn context(claims: &AccessClaims, tenant: &str) -> Value {
+    let mut c = Map::new();
+    c.insert("sub".into(), claims.sub.clone().into());
+    c.insert("tenant".into(), tenant.into());
+    c.insert("scope".into(), claims.scope.clone().into());
+    c.insert("roles".into(), claims.roles.join(" ").into());
+    c.insert("exp".into(), claims.exp.into());
+    for (name, value) in [
+        ("username", &claims.preferred_username),
+        ("email", &claims.email),
+        ("sid", &claims.sid),
+    ] {
+        if let Some(v) = value {
+            c.insert(name.into(), v.clone().into());
+        }
+    }
+    Value::Object(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_covers_the_stage() {
+        assert_eq!(
+            stage_wildcard("arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/orders/7"),
+            "arn:aws:execute-api:us-east-1:123456789012:abc/prod/*/*"
+        );
+    }
+
+    #[test]
+    fn bearer_forms() {
+        assert_eq!(bearer("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(bearer("bearer  abc ").as_deref(), Some("abc"));
+        assert_eq!(bearer("abc").as_deref(), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer(""), None);
+    }
+}
