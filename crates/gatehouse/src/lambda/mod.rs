@@ -73,7 +73,7 @@ fn require_runtime() -> CliResult<()> {
 pub async fn run_http(config: &Config) -> CliResult<()> {
     require_runtime()?;
     let state = state(config).await?;
-    lambda_http::run(gatehouse_server::app(state))
+    lambda_http::run(http::service(gatehouse_server::app(state)))
         .await
         .map_err(|e| format!("the Lambda runtime stopped: {e}").into())
 }

@@ -67,3 +67,13 @@ pub fn serve(dir: &Path, extra_args: &[&str], extra_env: &[(&str, &str)]) -> Ser
         base: format!("http://127.0.0.1:{port}"),
     }
 }
+
+/// The claims of a JWT, decoded without verification (for assertions only).
+pub fn claims_of(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
