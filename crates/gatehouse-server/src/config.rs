@@ -129,11 +129,10 @@ impl Config {
         let config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
             .merge(Serialized::defaults(secret_files(&secrets_dir())))
-            .merge(
-                Env::prefixed(ENV_PREFIX)
-                    .split("__")
-                    .filter(|k| known_key(&k.as_str().to_ascii_lowercase())),
-            )
+            .merge(Env::prefixed(ENV_PREFIX).split("__").filter(|k| {
+                let key = k.as_str().to_ascii_lowercase();
+                known_key(&key) && key != SECRETS_DIR_KEY
+            }))
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| ConfigError(e.to_string()))?;
@@ -192,6 +191,10 @@ const SECRET_FILES: &[(&str, &str)] = &[
     ("admin_token", "gatehouse-admin-token"),
 ];
 
+/// `GATEHOUSE_SECRETS_DIR` is read before the configuration is built (it
+/// says where part of it lives), so it is not a `Config` field.
+const SECRETS_DIR_KEY: &str = "secrets_dir";
+
 /// `GATEHOUSE_SECRETS_DIR`, else the OpenFaaS mount point.
 fn secrets_dir() -> std::path::PathBuf {
     std::env::var_os("GATEHOUSE_SECRETS_DIR")
@@ -237,7 +240,7 @@ fn known_key(key: &str) -> bool {
         "log",
         "compat_openfaas_token_ttl",
         "compat_knock_token_ttl",
-        "secrets_dir",
+        SECRETS_DIR_KEY,
         "lambda_allow_sqlite",
         "authorizer_tenant",
     ];

@@ -90,6 +90,19 @@ struct OpenFaasClaims<'a> {
     user: OpenFaasUser<'a>,
 }
 
+/// The originals' answers, fields in their order.
+#[derive(Serialize)]
+struct Created<'a> {
+    username: &'a str,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct LoggedIn<'a> {
+    username: &'a str,
+    token: &'a str,
+}
+
 /// `{"error": sentence}` with a status: the originals' error shape.
 fn error(status: StatusCode, sentence: impl Into<String>) -> Response {
     (status, Json(json!({ "error": sentence.into() }))).into_response()
@@ -125,7 +138,11 @@ async fn register(
         last_name: body.last_name,
     };
     match state.auth.register(&keyring.tenant, registration).await {
-        Ok(user) => Json(json!({ "username": user.username, "status": "created" })).into_response(),
+        Ok(user) => Json(Created {
+            username: &user.username,
+            status: "created",
+        })
+        .into_response(),
         Err(Error::Conflict(_)) => error(StatusCode::OK, TAKEN),
         Err(Error::InvalidInput { message, .. }) => error(StatusCode::BAD_REQUEST, message),
         Err(e) => fault(e),
@@ -152,9 +169,13 @@ async fn login(
         Err(e) => return fault(e),
     };
     match sign_token(&state, &keyring, &user) {
-        Ok(token) => {
-            no_store(Json(json!({ "username": user.username, "token": token })).into_response())
-        }
+        Ok(token) => no_store(
+            Json(LoggedIn {
+                username: &user.username,
+                token: &token,
+            })
+            .into_response(),
+        ),
         Err(e) => fault(e),
     }
 }
