@@ -220,6 +220,52 @@ async fn users_are_unique_per_tenant_case_insensitively() {
 }
 
 #[tokio::test]
+async fn password_hash_upgrade_is_conditional_on_the_old_hash() {
+    for_each_backend(|name, store| async move {
+        let t = new_tenant(&*store, "t").await;
+        let mut u = user(&t, "legacy", Some("legacy@example.com"));
+        u.password_hash = PasswordHash("$2b$10$legacy".into());
+        store.create_user(&u).await.unwrap();
+        let new = PasswordHash("$argon2id$new".into());
+        let stale = PasswordHash("something else".into());
+        assert!(
+            !store
+                .update_password_hash(&t.id, &u.id, &stale, &new)
+                .await
+                .unwrap(),
+            "{name}: a stale old hash must not be overwritten"
+        );
+        assert!(
+            store
+                .update_password_hash(&t.id, &u.id, &u.password_hash, &new)
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        // A second upgrader racing the first finds the work done.
+        assert!(
+            !store
+                .update_password_hash(&t.id, &u.id, &u.password_hash, &new)
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        let got = store.user_by_id(&t.id, &u.id).await.unwrap().unwrap();
+        assert_eq!(got.password_hash, new, "{name}");
+
+        // An imported id that is already taken is a conflict, not an email clash.
+        let mut twin = user(&t, "other-name", Some("other@example.com"));
+        twin.id = u.id.clone();
+        assert_eq!(
+            conflict(store.create_user(&twin).await),
+            UniqueField::Other,
+            "{name}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn deleting_a_user_takes_their_sessions_along() {
     for_each_backend(|name, store| async move {
         let t = new_tenant(&*store, "t").await;
