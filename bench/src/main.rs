@@ -5,6 +5,7 @@
 //!   verifications per second, on one thread and on all cores.
 //! * `http`   — load against a running server: `/auth` and `/login`
 //!   requests per second at a fixed concurrency.
+//! * `coldstart` — from spawning `gatehouse serve` to its first 200.
 //! * `report` — joins the two JSON outputs of one run into a table, the
 //!   ratios, and one JSON document.
 //!
@@ -14,6 +15,7 @@
 // No unwrap/expect (the workspace denies them): bad flags, server answers
 // and I/O failures all surface as one-line errors from `main`.
 
+mod coldstart;
 mod http;
 mod raw;
 mod report;
@@ -94,6 +96,31 @@ enum Command {
         #[arg(long, default_value = "30", value_parser = seconds)]
         request_timeout: Duration,
         /// Write the results here as JSON (default: stdout).
+        #[arg(long)]
+        json_out: Option<PathBuf>,
+    },
+    /// From spawning `gatehouse serve` to its first successful answer, and
+    /// its resident memory then (see `bench/coldstart.sh`).
+    Coldstart {
+        /// The `gatehouse` binary to start.
+        #[arg(long)]
+        bin: PathBuf,
+        /// Its database; `{run}` is replaced by the run number.
+        #[arg(long)]
+        database_url: String,
+        /// `login` (an existing user) or `jwks` (a database made at start).
+        #[arg(long, value_enum, default_value = "login")]
+        probe: coldstart::Probe,
+        /// Starts measured; the median is reported.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+        runs: u32,
+        #[arg(long, default_value = "bench-user")]
+        username: String,
+        #[arg(long, env = "BENCH_PASSWORD", default_value = "bench-password-123")]
+        password: String,
+        /// Seconds one start may take before the run fails.
+        #[arg(long, default_value = "30", value_parser = seconds)]
+        timeout: Duration,
         #[arg(long)]
         json_out: Option<PathBuf>,
     },
@@ -214,6 +241,31 @@ fn run(cli: Cli) -> BenchResult<()> {
                 .enable_all()
                 .build()?;
             let results = runtime.block_on(http::run(&opts))?;
+            write_json(&results, json_out.as_deref())
+        }
+        Command::Coldstart {
+            bin,
+            database_url,
+            probe,
+            runs,
+            username,
+            password,
+            timeout,
+            json_out,
+        } => {
+            let opts = coldstart::Options {
+                bin,
+                database_url,
+                probe,
+                runs,
+                username,
+                password,
+                timeout,
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let results = runtime.block_on(coldstart::run(&opts))?;
             write_json(&results, json_out.as_deref())
         }
         Command::Report {
