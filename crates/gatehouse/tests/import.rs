@@ -346,3 +346,69 @@ async fn import_from_the_ruby_functions_mysql_table() {
     drop(conn);
     legacy.cleanup().await;
 }
+
+/// A store that stops answering mid-import: the import stops at that line
+/// and says how much it wrote, and a rerun finishes the job.
+#[test]
+fn a_failing_store_stops_the_import_with_what_was_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let sha = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+    let line = |name: &str| format!("{{\"username\":\"{name}\",\"password_hash\":\"{sha}\"}}\n");
+    std::fs::write(dir.path().join("one.jsonl"), line("u1")).unwrap();
+    std::fs::write(
+        dir.path().join("more.jsonl"),
+        [line("u1"), line("u2"), line("u3")].concat(),
+    )
+    .unwrap();
+    let first = gatehouse(dir.path(), &["import", "one.jsonl"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+
+    // Another process holds SQLite's write lock for a while.
+    let mut locker = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sqlite3, sys, time\n\
+             c = sqlite3.connect('gatehouse.db', isolation_level=None)\n\
+             c.execute('BEGIN IMMEDIATE')\n\
+             print('locked', flush=True)\n\
+             time.sleep(8)\n",
+        )
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(locker.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready.trim(), "locked");
+
+    let stopped = Command::new(common::BIN)
+        .args(["import", "more.jsonl"])
+        .current_dir(dir.path())
+        .env_remove("GATEHOUSE_DATABASE_URL")
+        .env("GATEHOUSE_DB_TIMEOUT", "1s")
+        .output()
+        .unwrap();
+    let _ = locker.kill();
+    let _ = locker.wait();
+    assert!(!stopped.status.success());
+    let stderr = text(&stopped.stderr);
+    // Line 1 (u1) is already there, so the first write is line 2.
+    assert!(
+        stderr.contains("stopped at line 2:") && stderr.contains("0 users were written before it"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run the same command again"), "{stderr}");
+
+    let rerun = gatehouse(dir.path(), &["import", "more.jsonl"]);
+    assert!(rerun.status.success(), "{}", text(&rerun.stderr));
+    assert!(
+        text(&rerun.stdout)
+            .starts_with("imported 2 users into tenant default (sha256 2); 1 already present"),
+        "{}",
+        text(&rerun.stdout)
+    );
+}

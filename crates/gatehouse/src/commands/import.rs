@@ -61,6 +61,12 @@ pub async fn run(config: &Config, args: ImportArgs) -> CliResult<()> {
                 eprintln!("line {line}: refused: {message}");
             }
             Err(fatal) => {
+                let fatal = match fatal {
+                    Error::Unavailable(_) => {
+                        "the database is unavailable or did not answer in time".to_string()
+                    }
+                    other => other.to_string(),
+                };
                 let written: usize = created.values().sum();
                 let upto =
                     last_written.map_or(String::new(), |l| format!(", the last at line {l}"));
