@@ -438,6 +438,10 @@ impl Auth {
     /// argon2 hash under other parameters is replaced by a fresh argon2id
     /// hash once the password has matched: the only moment the password is
     /// known. An imported user's first login therefore costs one extra hash.
+    /// A legacy check also runs the dummy argon2 verification, so it is
+    /// never cheaper than the answer for an unknown user (slower legacy
+    /// hashes, such as bcrypt at cost 12, can still be told apart by time
+    /// until their first login upgrades them).
     pub async fn authenticate(
         &self,
         tenant: &Tenant,
@@ -453,6 +457,10 @@ impl Auth {
         let stored = hash.clone();
         let (matches, upgraded) = blocking(move || {
             let (matches, stale) = if legacy_hash::is_legacy(&hash.0) {
+                // An unsalted SHA-256 check takes microseconds; without the
+                // dummy argon2 run beside it, a quick "no" would tell that an
+                // imported user of that name exists.
+                let _ = hasher.verify(&password, hasher.dummy_hash());
                 (legacy_hash::verify(&password, &hash.0), true)
             } else {
                 let ok = hasher.verify(&password, &hash);

@@ -355,8 +355,14 @@ async fn legacy_hash_is_upgraded_to_argon2id_at_first_login() {
     };
 
     let wrong = r#"{"username": "olduser", "password": "NotThePassword"}"#;
+    let before = app.hasher.verify_count();
     let r = post_raw(&app, &format!("{OPENFAAS}/login"), wrong).await;
     assert_eq!(json_of(r).await["error"], "Invalid username/password");
+    assert_eq!(
+        app.hasher.verify_count() - before,
+        1,
+        "a SHA-256 check costs an argon2 run too, like an unknown user's"
+    );
     assert_eq!(stored(&app).await, legacy, "a failed login changes nothing");
 
     let right = r#"{"username": "olduser", "password": "TestPassword"}"#;
