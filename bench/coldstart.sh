@@ -5,7 +5,9 @@
 #      argon2id verification at the default cost), on SQLite and PostgreSQL;
 #   3. process start -> first JWKS answer on a database that does not exist
 #      yet (schema creation and the first RSA key count);
-#   4. resident memory (VmRSS) right after that first answer.
+#   4. resident memory (VmRSS) right after that first answer;
+#   5. `gatehouse invoke login` (OpenFaaS classic: one process per request),
+#      exec to exit, on SQLite and PostgreSQL.
 # Medians of RUNS starts each; results in bench/results/coldstart-<UTC>.json.
 #
 # Usage: RUNS=7 BUILD=1 bench/coldstart.sh
@@ -65,13 +67,39 @@ measure sqlite_login --database-url "$SQLITE_URL" --probe login
 measure postgres_login --database-url "$PG_URL" --probe login
 measure sqlite_empty_jwks --database-url "sqlite://$TMP/empty-{run}.db" --probe jwks
 
+# The classic watchdog forks one process per request: `gatehouse invoke
+# login` from exec to exit, stdin to stdout, is its whole request latency.
+measure_invoke() { # name, url
+    echo "==> $1" >&2
+    (cd "$TMP" && python3 - "$BIN/gatehouse" "$2" "$RUNS" "$TMP/$1.json" <<'PY'
+import json, statistics, subprocess, sys, time
+binary, url, runs, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+body = json.dumps({"username": "bench-user", "password": "bench-password-123"}).encode()
+times = []
+for _ in range(runs):
+    start = time.perf_counter()
+    done = subprocess.run([binary, "--database-url", url, "invoke", "login"],
+                          input=body, capture_output=True, check=True)
+    times.append((time.perf_counter() - start) * 1000)
+    if b'"token"' not in done.stdout:
+        sys.exit(f"invoke login did not answer a token: {done.stdout[:200]!r}")
+json.dump({"first_ok_ms": times, "first_ok_ms_median": statistics.median(times),
+           "first_ok_ms_min": min(times), "first_ok_ms_max": max(times),
+           "rss_kib_median": float("nan")}, open(out, "w"))
+PY
+    )
+}
+measure_invoke sqlite_invoke_login "$SQLITE_URL"
+measure_invoke postgres_invoke_login "$PG_URL"
+
 SIZE=$(stat -c %s "$BIN/gatehouse")
 mkdir -p bench/results
 OUT="bench/results/coldstart-$TIMESTAMP.json"
 python3 - "$TMP" "$SIZE" "$OUT" "$TIMESTAMP" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" <<'PY'
 import json, sys
 tmp, size, out, ts, commit = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-rows = {n: json.load(open(f"{tmp}/{n}.json")) for n in ("sqlite_login", "postgres_login", "sqlite_empty_jwks")}
+names = ("sqlite_login", "postgres_login", "sqlite_empty_jwks", "sqlite_invoke_login", "postgres_invoke_login")
+rows = {n: json.load(open(f"{tmp}/{n}.json")) for n in names}
 doc = {"timestamp": ts, "commit": commit, "binary_bytes": size, "results": rows}
 json.dump(doc, open(out, "w"), indent=2)
 print(f"binary: {size / 1e6:.1f} MB (stripped release)")
