@@ -328,18 +328,8 @@ impl Auth {
     // ---- users ---------------------------------------------------------
 
     pub async fn register(&self, tenant: &Tenant, reg: Registration) -> Result<User> {
-        user::validate_username(&reg.username)?;
-        let email = user::non_empty(reg.email);
-        if let Some(email) = &email {
-            user::validate_email(email)?;
-        }
-        let first_name = user::non_empty(reg.first_name);
-        let last_name = user::non_empty(reg.last_name);
-        for (field, value) in [("first_name", &first_name), ("last_name", &last_name)] {
-            if let Some(v) = value {
-                user::validate_name(field, v)?;
-            }
-        }
+        let (email, first_name, last_name) =
+            user::validate_profile(&reg.username, reg.email, reg.first_name, reg.last_name)?;
         validate_password(&reg.password)?;
 
         let hasher = self.hasher.clone();
@@ -366,18 +356,12 @@ impl Auth {
     /// stays what downstream services know). Rerunning an import is safe: a
     /// user whose username is already present is left as it is.
     pub async fn import_user(&self, tenant: &Tenant, import: ImportedUser) -> Result<Imported> {
-        user::validate_username(&import.username)?;
-        let email = user::non_empty(import.email);
-        if let Some(email) = &email {
-            user::validate_email(email)?;
-        }
-        let first_name = user::non_empty(import.first_name);
-        let last_name = user::non_empty(import.last_name);
-        for (field, value) in [("first_name", &first_name), ("last_name", &last_name)] {
-            if let Some(v) = value {
-                user::validate_name(field, v)?;
-            }
-        }
+        let (email, first_name, last_name) = user::validate_profile(
+            &import.username,
+            import.email,
+            import.first_name,
+            import.last_name,
+        )?;
         let id = match user::non_empty(import.id) {
             Some(id) => {
                 user::validate_user_id(&id)?;
@@ -454,7 +438,6 @@ impl Auth {
             None => self.hasher.dummy_hash().clone(),
         };
         let hasher = self.hasher.clone();
-        let stored = hash.clone();
         let (matches, upgraded) = blocking(move || {
             let (matches, stale) = if legacy_hash::is_legacy(&hash.0) {
                 // An unsalted SHA-256 check takes microseconds; without the
@@ -475,24 +458,18 @@ impl Auth {
             _ => return Err(Error::InvalidCredentials),
         };
         if let Some(new_hash) = upgraded {
-            self.upgrade_hash(tenant, &mut user, &stored, new_hash?)
-                .await;
+            self.upgrade_hash(tenant, &mut user, new_hash?).await;
         }
         Ok(user)
     }
 
     /// Stores an upgraded hash. A failure is logged, not returned: the
     /// login itself succeeded, and the next one tries again.
-    async fn upgrade_hash(
-        &self,
-        tenant: &Tenant,
-        user: &mut User,
-        old: &PasswordHash,
-        new: PasswordHash,
-    ) {
+    async fn upgrade_hash(&self, tenant: &Tenant, user: &mut User, new: PasswordHash) {
+        // Conditional on the hash this login verified (the one `user` holds).
         match self
             .store
-            .update_password_hash(&tenant.id, &user.id, old, &new)
+            .update_password_hash(&tenant.id, &user.id, &user.password_hash, &new)
             .await
         {
             Ok(true) => {

@@ -130,6 +130,29 @@ pub(crate) fn validate_name(field: &'static str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks what a new user (registered or imported) says about themselves;
+/// returns the optional fields with empty ones made absent.
+pub(crate) fn validate_profile(
+    username: &str,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+) -> Result<(Option<String>, Option<String>, Option<String>)> {
+    validate_username(username)?;
+    let email = non_empty(email);
+    if let Some(email) = &email {
+        validate_email(email)?;
+    }
+    let first_name = non_empty(first_name);
+    let last_name = non_empty(last_name);
+    for (field, value) in [("first_name", &first_name), ("last_name", &last_name)] {
+        if let Some(v) = value {
+            validate_name(field, v)?;
+        }
+    }
+    Ok((email, first_name, last_name))
+}
+
 /// Empty optional fields are treated as absent, so `"email": ""` does not
 /// claim the empty address for one user of the tenant.
 pub(crate) fn non_empty(value: Option<String>) -> Option<String> {

@@ -190,6 +190,21 @@ impl FromRequestParts<AppState> for TenantKeys {
 pub fn bearer_token(headers: &HeaderMap) -> Option<SecretString> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
+    bearer_scheme(scheme, token)
+}
+
+/// The token of `Bearer <token>`, or of a bare token with no scheme, as the
+/// replaced systems' clients sent it (the root-level compatibility routes,
+/// the Lambda authorizer). Another scheme is no token.
+pub fn bearer_or_bare(value: &str) -> Option<SecretString> {
+    let value = value.trim();
+    match value.split_once(' ') {
+        Some((scheme, token)) => bearer_scheme(scheme, token),
+        None => (!value.is_empty()).then(|| SecretString::from(value.to_string())),
+    }
+}
+
+fn bearer_scheme(scheme: &str, token: &str) -> Option<SecretString> {
     // RFC 7235 §2.1: the scheme is case-insensitive.
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
@@ -226,5 +241,20 @@ impl FromRequestParts<AppState> for AdminAccess {
                 "the admin token is not valid",
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_forms() {
+        let token = |v: &str| bearer_or_bare(v).map(|t| t.expose_secret().to_string());
+        assert_eq!(token("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(token("bearer  abc ").as_deref(), Some("abc"));
+        assert_eq!(token("abc").as_deref(), Some("abc"));
+        assert_eq!(token("Basic abc"), None);
+        assert_eq!(token(""), None);
     }
 }

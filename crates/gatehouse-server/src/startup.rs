@@ -134,11 +134,9 @@ pub async fn prepare_state(
         parts.master,
         auth_settings(config),
     );
-    // Before anything is written: every stored key must open with the
-    // configured master key, or the node refuses to start.
-    auth.check_master_keys()
-        .await
-        .map_err(StartError::MasterKey)?;
+    // Before anything is written, `rewrap_keys` opens every stored key with
+    // the configured master key (a wrong one stops the node, changing
+    // nothing); then it seals keys an older version stored in the clear.
     let sealed = auth
         .rewrap_keys(true)
         .await

@@ -17,13 +17,7 @@ use sqlx::{Connection, Row};
 const REQUIRE_VAR: &str = "GATEHOUSE_TEST_REQUIRE_LEGACY_TOOLS";
 
 fn gatehouse(dir: &Path, args: &[&str]) -> Output {
-    Command::new(common::BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GATEHOUSE_DATABASE_URL")
-        .env("GATEHOUSE_SECRETS_DIR", dir.join("no-secrets"))
-        .output()
-        .unwrap()
+    common::run(dir, args, &[], "")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -385,13 +379,12 @@ fn a_failing_store_stops_the_import_with_what_was_written() {
     .unwrap();
     assert_eq!(ready.trim(), "locked");
 
-    let stopped = Command::new(common::BIN)
-        .args(["import", "more.jsonl"])
-        .current_dir(dir.path())
-        .env_remove("GATEHOUSE_DATABASE_URL")
-        .env("GATEHOUSE_DB_TIMEOUT", "1s")
-        .output()
-        .unwrap();
+    let stopped = common::run(
+        dir.path(),
+        &["import", "more.jsonl"],
+        &[("GATEHOUSE_DB_TIMEOUT", "1s")],
+        "",
+    );
     let _ = locker.kill();
     let _ = locker.wait();
     assert!(!stopped.status.success());

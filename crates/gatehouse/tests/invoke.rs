@@ -5,34 +5,24 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
 /// Runs `gatehouse invoke <action>` with `input` on stdin; returns the exit
 /// success and stdout.
 fn invoke(dir: &Path, action: &str, input: &str) -> (bool, String) {
-    let mut child = Command::new(common::BIN)
-        .args(["invoke", action])
-        .current_dir(dir)
-        .env_remove("GATEHOUSE_DATABASE_URL")
-        .env("GATEHOUSE_SECRETS_DIR", dir.join("secrets"))
-        .env("GATEHOUSE_ARGON2__MEMORY_KIB", "1024")
-        .env("GATEHOUSE_ARGON2__ITERATIONS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let secrets = dir.join("secrets").display().to_string();
+    let output = common::run(
+        dir,
+        &["invoke", action],
+        &[
+            ("GATEHOUSE_SECRETS_DIR", &secrets),
+            ("GATEHOUSE_ARGON2__MEMORY_KIB", "1024"),
+            ("GATEHOUSE_ARGON2__ITERATIONS", "1"),
+        ],
+        input,
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(
         output.status.success() || !stdout.is_empty(),

@@ -18,6 +18,8 @@
 
 use gatehouse_core::token::AccessClaims;
 use gatehouse_server::AppState;
+use gatehouse_server::extract::bearer_or_bare;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
 use crate::CliResult;
@@ -33,8 +35,8 @@ pub async fn handle(state: &AppState, tenant: &str, event: &Value) -> CliResult<
         .keyrings
         .get(&state.auth, &state.public_url, tenant)
         .await?;
-    let verify = |token: Option<String>| -> Option<AccessClaims> {
-        state.auth.verify(&keyring, &token?).ok()
+    let verify = |token: Option<SecretString>| -> Option<AccessClaims> {
+        state.auth.verify(&keyring, token?.expose_secret()).ok()
     };
 
     if event["version"] == "2.0" {
@@ -44,7 +46,7 @@ pub async fn handle(state: &AppState, tenant: &str, event: &Value) -> CliResult<
             .and_then(|sources| sources.first())
             .and_then(Value::as_str)
             .or_else(|| header(event, "authorization"))
-            .and_then(bearer);
+            .and_then(bearer_or_bare);
         return Ok(match verify(token) {
             Some(claims) => json!({ "isAuthorized": true, "context": context(&claims, tenant) }),
             None => json!({ "isAuthorized": false }),
@@ -52,8 +54,10 @@ pub async fn handle(state: &AppState, tenant: &str, event: &Value) -> CliResult<
     }
 
     let token = match event["type"].as_str() {
-        Some("TOKEN") => event["authorizationToken"].as_str().and_then(bearer),
-        Some("REQUEST") => header(event, "authorization").and_then(bearer),
+        Some("TOKEN") => event["authorizationToken"]
+            .as_str()
+            .and_then(bearer_or_bare),
+        Some("REQUEST") => header(event, "authorization").and_then(bearer_or_bare),
         _ => {
             return Err(
                 "not an API Gateway authorizer event (no TOKEN, REQUEST or 2.0 payload)".into(),
@@ -88,17 +92,6 @@ fn header<'e>(event: &'e Value, name: &str) -> Option<&'e str> {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .and_then(|(_, v)| v.as_str())
-}
-
-/// `Bearer <token>` (scheme case-insensitive) or the bare token.
-fn bearer(value: &str) -> Option<String> {
-    let value = value.trim();
-    let token = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        Some(_) => return None,
-        None => value,
-    };
-    (!token.is_empty()).then(|| token.to_string())
 }
 
 /// `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH` →
@@ -143,14 +136,5 @@ mod tests {
             stage_wildcard("arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/orders/7"),
             "arn:aws:execute-api:us-east-1:123456789012:abc/prod/*/*"
         );
-    }
-
-    #[test]
-    fn bearer_forms() {
-        assert_eq!(bearer("Bearer abc").as_deref(), Some("abc"));
-        assert_eq!(bearer("bearer  abc ").as_deref(), Some("abc"));
-        assert_eq!(bearer("abc").as_deref(), Some("abc"));
-        assert_eq!(bearer("Basic abc"), None);
-        assert_eq!(bearer(""), None);
     }
 }

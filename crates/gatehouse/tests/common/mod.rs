@@ -2,9 +2,10 @@
 //! the real binary (CLI, many nodes, crash recovery).
 #![allow(dead_code)] // each test binary uses a different part
 
+use std::io::Write;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
@@ -76,4 +77,30 @@ pub fn claims_of(jwt: &str) -> serde_json::Value {
         .decode(part)
         .unwrap();
     serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Runs `gatehouse ARGS` in `dir` (where `gatehouse.db` lives) with `env`
+/// set and `stdin` piped in. The caller's `RUST_LOG`, database URL and
+/// secret files do not reach it: only what the test sets does.
+pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env_remove("GATEHOUSE_DATABASE_URL")
+        .env("GATEHOUSE_SECRETS_DIR", dir.join("no-secrets"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }

@@ -29,7 +29,7 @@ use serde_json::json;
 
 use super::{lenient_json, no_store};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AppBytes, bearer_token};
+use crate::extract::{AppBytes, bearer_or_bare};
 use crate::routes::forward_auth::identity_response;
 use crate::state::AppState;
 
@@ -109,11 +109,7 @@ async fn auth(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Re
 
 /// `Authorization: Bearer <token>`, or the bare token.
 fn authorization_token(headers: &HeaderMap) -> Option<SecretString> {
-    if let Some(token) = bearer_token(headers) {
-        return Some(token);
-    }
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    (!value.is_empty() && !value.contains(' ')).then(|| SecretString::from(value.to_string()))
+    bearer_or_bare(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
 /// The tenant whose issuer the token names, if it is one of ours. Only a
