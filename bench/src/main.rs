@@ -17,6 +17,7 @@
 
 mod coldstart;
 mod http;
+mod legacy;
 mod raw;
 mod report;
 mod stats;
@@ -124,6 +125,12 @@ enum Command {
         #[arg(long)]
         json_out: Option<PathBuf>,
     },
+    /// What one password check costs at each imported-hash cap, one thread.
+    LegacyCaps {
+        /// Checks per kind; the median is reported.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+        runs: u32,
+    },
     /// Join the JSON of `raw` and `http` into the table, ratios and one JSON file.
     Report {
         #[arg(long)]
@@ -194,6 +201,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> BenchResult<()> {
     match cli.command {
+        Command::LegacyCaps { runs } => {
+            println!("| check | median ms |\n|---|---|");
+            for (name, ms) in legacy::run(runs as usize)? {
+                println!("| {name} | {ms:.1} |");
+            }
+            Ok(())
+        }
         Command::Raw {
             algorithm,
             duration,

@@ -8,6 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::algorithm::SigningAlgorithm;
 use crate::clock::{Clock, UnixTime};
+use crate::crypto::password::release_thread_memory;
+use crate::crypto::pool::{HashingPool, PoolSettings};
 use crate::id::{new_id, random_token};
 use crate::keyring::TenantKeyring;
 use crate::keys::{KeyState, SigningKeyRecord};
@@ -43,6 +45,8 @@ pub struct AuthSettings {
     pub leeway_secs: i64,
     /// How signing keys age.
     pub rotation: RotationPolicy,
+    /// The password-hashing pool's size and patience.
+    pub pool: PoolSettings,
 }
 
 impl Default for AuthSettings {
@@ -52,6 +56,7 @@ impl Default for AuthSettings {
             session_ttl_secs: DEFAULT_SESSION_TTL_SECS,
             leeway_secs: DEFAULT_LEEWAY_SECS,
             rotation: RotationPolicy::default(),
+            pool: PoolSettings::default(),
         }
     }
 }
@@ -64,6 +69,8 @@ pub struct Auth {
     clock: Arc<dyn Clock>,
     /// Seals new private keys and opens stored ones.
     master: Arc<MasterKeys>,
+    /// Where every password check and hash runs: bounded CPU and memory.
+    pool: Arc<HashingPool>,
     settings: AuthSettings,
 }
 
@@ -74,14 +81,32 @@ impl Auth {
         clock: Arc<dyn Clock>,
         master: Arc<MasterKeys>,
         settings: AuthSettings,
-    ) -> Self {
-        Self {
+    ) -> Result<Self> {
+        let pool = Arc::new(HashingPool::start(settings.pool, release_thread_memory)?);
+        Ok(Self {
             store,
             hasher,
             clock,
             master,
+            pool,
             settings,
-        }
+        })
+    }
+
+    /// The hashing pool, for its counters.
+    pub fn hashing_pool(&self) -> &HashingPool {
+        &self.pool
+    }
+
+    /// Computes the dummy hash on the pool (once), so the first unknown-user
+    /// login does not pay for it and the timing rule holds from the start.
+    pub async fn warm_up(&self) -> Result<()> {
+        let hasher = self.hasher.clone();
+        self.pool
+            .run(move || {
+                hasher.dummy_hash();
+            })
+            .await
     }
 
     pub fn settings(&self) -> &AuthSettings {
@@ -334,7 +359,7 @@ impl Auth {
 
         let hasher = self.hasher.clone();
         let password = reg.password;
-        let password_hash = blocking(move || hasher.hash(&password)).await??;
+        let password_hash = self.pool.run(move || hasher.hash(&password)).await??;
         let user = User {
             id: new_id(),
             tenant_id: tenant.id.clone(),
@@ -433,26 +458,27 @@ impl Auth {
         password: SecretString,
     ) -> Result<User> {
         let user = self.store.user_by_login(&tenant.id, login).await?;
-        let hash: PasswordHash = match &user {
-            Some(u) => u.password_hash.clone(),
-            None => self.hasher.dummy_hash().clone(),
-        };
+        let stored: Option<PasswordHash> = user.as_ref().map(|u| u.password_hash.clone());
         let hasher = self.hasher.clone();
-        let (matches, upgraded) = blocking(move || {
-            let (matches, stale) = if legacy_hash::is_legacy(&hash.0) {
-                // An unsalted SHA-256 check takes microseconds; without the
-                // dummy argon2 run beside it, a quick "no" would tell that an
-                // imported user of that name exists.
-                let _ = hasher.verify(&password, hasher.dummy_hash());
-                (legacy_hash::verify(&password, &hash.0), true)
-            } else {
-                let ok = hasher.verify(&password, &hash);
-                (ok, ok && hasher.needs_rehash(&hash))
-            };
-            let upgraded = (matches && stale).then(|| hasher.hash(&password));
-            (matches, upgraded)
-        })
-        .await?;
+        let (matches, upgraded) = self
+            .pool
+            .run(move || {
+                // The dummy is read here, on the worker: the first call hashes.
+                let hash = stored.as_ref().unwrap_or_else(|| hasher.dummy_hash());
+                let (matches, stale) = if legacy_hash::is_legacy(&hash.0) {
+                    // An unsalted SHA-256 check takes microseconds; without the
+                    // dummy argon2 run beside it, a quick "no" would tell that an
+                    // imported user of that name exists.
+                    let _ = hasher.verify(&password, hasher.dummy_hash());
+                    (legacy_hash::verify(&password, &hash.0), true)
+                } else {
+                    let ok = hasher.verify(&password, hash);
+                    (ok, ok && hasher.needs_rehash(hash))
+                };
+                let upgraded = (matches && stale).then(|| hasher.hash(&password));
+                (matches, upgraded)
+            })
+            .await?;
         let mut user = match user {
             Some(u) if matches => u,
             _ => return Err(Error::InvalidCredentials),
@@ -735,7 +761,8 @@ pub enum Imported {
     AlreadyPresent,
 }
 
-/// Runs CPU-heavy work (argon2, RSA key generation) off the async workers.
+/// Runs rare CPU-heavy work (RSA key generation at a rotation) off the
+/// async workers. Password work goes to the bounded pool instead.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await

@@ -43,6 +43,12 @@ pub enum Error {
     #[error("{0}")]
     MasterKey(String),
 
+    /// Too much work is waiting (the password-hashing pool is full, or this
+    /// request waited too long for it): refused at once rather than left to
+    /// time out. The client may retry after `retry_after_secs`.
+    #[error("the service is busy; retry in {retry_after_secs} s")]
+    Overloaded { retry_after_secs: u64 },
+
     /// The store cannot be reached right now; the request may be retried.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),

@@ -9,13 +9,12 @@
 pub mod algorithm;
 pub mod auth;
 pub mod clock;
+pub mod crypto;
 pub mod error;
 pub mod id;
 pub mod jws;
 pub mod keyring;
 pub mod keys;
-pub mod legacy_hash;
-pub mod password;
 pub mod refresh;
 pub mod rotation;
 pub mod sealing;
@@ -26,4 +25,5 @@ pub mod token;
 pub mod user;
 pub mod verify;
 
+pub use crypto::{legacy_hash, password};
 pub use error::{Error, Result};

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use gatehouse_core::crypto::pool::PoolSettings;
 use gatehouse_core::password::Argon2Params;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,11 @@ pub struct Config {
     pub key_check_interval: Duration,
     /// Password hashing cost.
     pub argon2: Argon2Params,
+    /// The fixed pool every password check runs on (`[hash_pool]`,
+    /// `GATEHOUSE_HASH_POOL__WORKERS`, `__QUEUE`, `__MAX_WAIT`): at most
+    /// `workers` checks at once, each holding the argon2 memory; beyond the
+    /// queue, requests get 503 with `Retry-After` at once.
+    pub hash_pool: PoolSettings,
     /// Lifetime of one refresh token (each rotation issues a fresh one).
     #[serde(with = "humantime_serde")]
     pub refresh_ttl: Duration,
@@ -95,6 +101,7 @@ impl Default for Config {
             key_prepublish: Duration::from_secs(24 * 3600),
             key_check_interval: Duration::from_secs(60),
             argon2: Argon2Params::default(),
+            hash_pool: PoolSettings::default(),
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             leeway: Duration::from_secs(30),
@@ -159,6 +166,11 @@ impl Config {
         if self.key_rotation_period <= self.key_prepublish {
             return Err(ConfigError(
                 "key_rotation_period must be longer than key_prepublish".into(),
+            ));
+        }
+        if self.hash_pool.queue == 0 {
+            return Err(ConfigError(
+                "hash_pool.queue must be at least 1 (GATEHOUSE_HASH_POOL__QUEUE)".into(),
             ));
         }
         if self.db_max_connections == 0 {
@@ -231,6 +243,7 @@ fn known_key(key: &str) -> bool {
         "key_prepublish",
         "key_check_interval",
         "argon2",
+        "hash_pool",
         "refresh_ttl",
         "session_ttl",
         "leeway",

@@ -20,6 +20,9 @@ pub struct ApiError {
     /// For 401s: the challenge. Filled in by [`ApiError::into_response`]
     /// when a 401 has none.
     pub challenge: Option<String>,
+    /// For 503s: how many seconds the client should wait (`Retry-After`,
+    /// RFC 9110 §10.2.3).
+    pub retry_after: Option<u64>,
     /// For 5xx: what really happened, for the log only.
     pub detail: Option<String>,
 }
@@ -35,6 +38,7 @@ impl ApiError {
             code,
             description: description.into(),
             challenge: None,
+            retry_after: None,
             detail: None,
         }
     }
@@ -85,6 +89,10 @@ impl ApiError {
     }
 }
 
+/// What a client is told to wait when the store is away: long enough for a
+/// failover, short enough not to strand a login.
+const STORE_RETRY_AFTER_SECS: u64 = 2;
+
 /// Characters that would break out of a quoted-string in a header.
 fn quote_safe(s: &str) -> String {
     s.chars()
@@ -111,10 +119,23 @@ impl From<Error> for ApiError {
             Error::InvalidToken(message) => ApiError::invalid_token("gatehouse", message),
             Error::Unavailable(detail) => ApiError {
                 detail: Some(detail),
+                retry_after: Some(STORE_RETRY_AFTER_SECS),
                 ..ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily_unavailable",
                     "the service is temporarily unavailable; retry shortly",
+                )
+            },
+            // Load shedding: no detail worth logging per request (the pool
+            // logs a warning), the client is told when to come back.
+            Error::Overloaded { retry_after_secs } => ApiError {
+                retry_after: Some(retry_after_secs),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    format!(
+                        "the server is busy checking other passwords; retry in {retry_after_secs} s"
+                    ),
                 )
             },
             Error::Internal(detail) | Error::MasterKey(detail) => ApiError::internal(detail),
@@ -136,6 +157,11 @@ impl IntoResponse for ApiError {
             if let Ok(v) = HeaderValue::from_str(&challenge) {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
             }
+        }
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         if let Some(detail) = self.detail {
             response.extensions_mut().insert(ServerFault(detail));

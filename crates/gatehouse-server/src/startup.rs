@@ -47,6 +47,8 @@ pub enum StartError {
     DefaultTenant(gatehouse_core::Error),
     #[error("{0}")]
     MasterKey(gatehouse_core::Error),
+    #[error("cannot start the password-hashing pool: {0}")]
+    HashingPool(gatehouse_core::Error),
 }
 
 fn secs(d: std::time::Duration) -> i64 {
@@ -133,7 +135,8 @@ pub async fn prepare_state(
         parts.clock,
         parts.master,
         auth_settings(config),
-    );
+    )
+    .map_err(StartError::HashingPool)?;
     // Before anything is written, `rewrap_keys` opens every stored key with
     // the configured master key (a wrong one stops the node, changing
     // nothing); then it seals keys an older version stored in the clear.
@@ -150,6 +153,7 @@ pub async fn prepare_state(
     auth.ensure_tenant(DEFAULT_TENANT)
         .await
         .map_err(StartError::DefaultTenant)?;
+    auth.warm_up().await.map_err(StartError::HashingPool)?;
     Ok(AppState::new(Inner {
         auth,
         keyrings: KeyringCache::new(config.keyring_cache_ttl),
@@ -200,6 +204,7 @@ pub fn auth_settings(config: &Config) -> AuthSettings {
             prepublish_secs: secs(config.key_prepublish),
             leeway_secs: secs(config.leeway),
         },
+        pool: config.hash_pool,
     }
 }
 

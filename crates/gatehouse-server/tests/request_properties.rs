@@ -81,7 +81,8 @@ impl Fixture {
                 Arc::new(SystemClock),
                 Arc::new(master),
                 AuthSettings::default(),
-            );
+            )
+            .unwrap();
             auth.ensure_tenant("default").await.unwrap();
             gatehouse_server::app(AppState::new(Inner {
                 auth,

@@ -83,7 +83,7 @@ pub(crate) async fn parts(config: &Config) -> CliResult<Parts> {
 /// a fresh database before the server ever ran.
 pub(crate) async fn auth(config: &Config) -> CliResult<Auth> {
     let p = parts(config).await?;
-    let auth = Auth::new(p.store, p.hasher, p.clock, p.master, auth_settings(config));
+    let auth = Auth::new(p.store, p.hasher, p.clock, p.master, auth_settings(config))?;
     auth.check_master_keys().await?;
     auth.ensure_tenant(DEFAULT_TENANT).await?;
     Ok(auth)

@@ -22,12 +22,27 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// Imported cost parameters above these are refused: a hash is data from
-/// another system, and one absurd iteration count must not let a login
-/// request pin a CPU for minutes.
-const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
-const MAX_SCRYPT_LOG_N: u8 = 20;
-const MAX_SCRYPT_R_TIMES_P: u64 = 64;
+/// Imported cost parameters above these are refused at import, with the
+/// reason: a hash is data from another system, and one absurd cost must not
+/// let a login request pin a hashing worker for seconds (or, for scrypt and
+/// argon2, take hundreds of MiB). Each cap is the current default of the
+/// ecosystem the hashes come from, so real exports import; the time one
+/// check takes at each cap is measured in bench/README.md ("Legacy hash
+/// caps"). Every check runs on the bounded hashing pool.
+///
+/// Django 6.0's default (Django 5.2: 1,000,000).
+pub const MAX_PBKDF2_ITERATIONS: u32 = 1_200_000;
+/// Rails' `has_secure_password` and knock default to 12; Node and PHP to 10.
+pub const MAX_BCRYPT_COST: u32 = 12;
+/// scrypt's work is `N × r × p` and its memory `128 × N × r` bytes: Django's
+/// default (N = 2^15, r = 8, p = 1) is 32 MiB; twice that work is allowed.
+pub const MAX_SCRYPT_N_R_P: u64 = (1 << 15) * 8 * 2;
+/// Memory of one scrypt check: 64 MiB (N = 2^16 at r = 8).
+pub const MAX_SCRYPT_MEMORY_BYTES: u64 = 64 << 20;
+/// argon2-cffi's default is m = 64 MiB, t = 3 (p = 4, computed one lane
+/// after another here).
+pub const MAX_ARGON2_MEMORY_KIB: u32 = 64 * 1024;
+pub const MAX_ARGON2_MEMORY_TIMES_ITERATIONS: u64 = 64 * 1024 * 3;
 
 /// The family a stored hash belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,15 +95,30 @@ pub fn classify(hash: &str) -> Result<HashKind, String> {
     if hash.starts_with("$argon2") {
         let parsed = argon2::password_hash::PasswordHash::new(hash)
             .map_err(|e| format!("the argon2 PHC string is malformed ({e})"))?;
+        let params = argon2::Params::try_from(&parsed);
         let complete = argon2::Algorithm::try_from(parsed.algorithm).is_ok()
-            && argon2::Params::try_from(&parsed).is_ok()
+            && params.is_ok()
             && parsed.salt.is_some()
             && parsed.hash.is_some();
-        return if complete {
-            Ok(HashKind::Argon2)
-        } else {
-            Err("the argon2 PHC string lacks its algorithm, parameters, salt or hash".into())
-        };
+        if !complete {
+            return Err(
+                "the argon2 PHC string lacks its algorithm, parameters, salt or hash".into(),
+            );
+        }
+        if let Ok(p) = params
+            && (p.m_cost() > MAX_ARGON2_MEMORY_KIB
+                || u64::from(p.m_cost()) * u64::from(p.t_cost())
+                    > MAX_ARGON2_MEMORY_TIMES_ITERATIONS)
+        {
+            return Err(format!(
+                "the argon2 cost (m={} KiB, t={}) is above what Gatehouse accepts \
+                 (m at most {MAX_ARGON2_MEMORY_KIB} KiB, m×t at most \
+                 {MAX_ARGON2_MEMORY_TIMES_ITERATIONS})",
+                p.m_cost(),
+                p.t_cost()
+            ));
+        }
+        return Ok(HashKind::Argon2);
     }
     parse(hash).map(|legacy| match legacy {
         Legacy::Sha256(_) => HashKind::Sha256,
@@ -160,6 +190,13 @@ fn parse(hash: &str) -> Result<Legacy, String> {
         if hash.len() != 60 || !cost_ok || hash.as_bytes().get(6) != Some(&b'$') {
             return Err("the bcrypt hash is malformed (expected 60 characters)".into());
         }
+        if let Some(cost) = hash.get(4..6).and_then(|c| c.parse::<u32>().ok())
+            && cost > MAX_BCRYPT_COST
+        {
+            return Err(format!(
+                "the bcrypt cost {cost} is above what Gatehouse accepts (at most {MAX_BCRYPT_COST})"
+            ));
+        }
         return Ok(Legacy::Bcrypt(hash.to_string()));
     }
     if let Some(rest) = hash.strip_prefix("pbkdf2_sha256$") {
@@ -174,7 +211,10 @@ fn parse(hash: &str) -> Result<Legacy, String> {
             .ok()
             .filter(|i| (1..=MAX_PBKDF2_ITERATIONS).contains(i))
             .ok_or_else(|| {
-                format!("the pbkdf2_sha256 iteration count must be 1 to {MAX_PBKDF2_ITERATIONS}")
+                format!(
+                    "the pbkdf2_sha256 iteration count must be 1 to {MAX_PBKDF2_ITERATIONS} \
+                     (higher costs are above what Gatehouse accepts)"
+                )
             })?;
         let hash = decode_digest(b64, "pbkdf2_sha256")?;
         return Ok(Legacy::Pbkdf2Sha256 {
@@ -210,11 +250,7 @@ fn parse(hash: &str) -> Result<Legacy, String> {
             .map_err(|e| format!("the scrypt PHC string is malformed ({e})"))?;
         let params = scrypt::Params::try_from(&parsed)
             .map_err(|e| format!("the scrypt PHC parameters are not accepted ({e})"))?;
-        if params.log_n() > MAX_SCRYPT_LOG_N
-            || u64::from(params.r()) * u64::from(params.p()) > MAX_SCRYPT_R_TIMES_P
-        {
-            return Err("the scrypt cost parameters are larger than Gatehouse accepts".into());
-        }
+        check_scrypt_cost(params.log_n(), params.r(), params.p())?;
         return Ok(Legacy::ScryptPhc(hash.to_string()));
     }
     Err(format!(
@@ -227,14 +263,25 @@ fn scrypt_log_n(n: u64, r: u32, p: u32) -> Result<u8, String> {
         return Err("the scrypt work factor must be a power of two".into());
     }
     let log_n = u8::try_from(n.trailing_zeros()).map_err(|_| "scrypt n is too large")?;
-    if log_n > MAX_SCRYPT_LOG_N
-        || r == 0
-        || p == 0
-        || u64::from(r) * u64::from(p) > MAX_SCRYPT_R_TIMES_P
-    {
-        return Err("the scrypt cost parameters are larger than Gatehouse accepts".into());
+    if r == 0 || p == 0 {
+        return Err("the scrypt block size and parallelism must be at least 1".into());
     }
+    check_scrypt_cost(log_n, r, p)?;
     Ok(log_n)
+}
+
+/// The caps on scrypt's work (`N·r·p`) and memory (`128·N·r` bytes).
+fn check_scrypt_cost(log_n: u8, r: u32, p: u32) -> Result<(), String> {
+    let n = 1u64.checked_shl(u32::from(log_n)).unwrap_or(u64::MAX);
+    let work = n.saturating_mul(u64::from(r)).saturating_mul(u64::from(p));
+    let memory = n.saturating_mul(u64::from(r)).saturating_mul(128);
+    if work > MAX_SCRYPT_N_R_P || memory > MAX_SCRYPT_MEMORY_BYTES {
+        return Err(format!(
+            "the scrypt cost (N={n}, r={r}, p={p}) is above what Gatehouse accepts \
+             (N·r·p at most {MAX_SCRYPT_N_R_P}, 128·N·r at most {MAX_SCRYPT_MEMORY_BYTES} bytes)"
+        ));
+    }
+    Ok(())
 }
 
 fn decode_digest(b64: &str, kind: &str) -> Result<Vec<u8>, String> {
@@ -308,11 +355,34 @@ mod tests {
             "pbkdf2_sha256$1000$salt$not base64!",
             "scrypt$1000$salt$8$1$AAAAAAAAAAAAAAAAAAAAAA==",
             "scrypt$2097152$salt$8$1$AAAAAAAAAAAAAAAAAAAAAA==",
+            // Just above each cap.
+            "pbkdf2_sha256$1200001$salt$AAAAAAAAAAAAAAAAAAAAAA==",
+            "scrypt$131072$salt$8$1$AAAAAAAAAAAAAAAAAAAAAA==",
+            "scrypt$32768$salt$8$3$AAAAAAAAAAAAAAAAAAAAAA==",
+            "$2b$13$abcdefghijklmnopqrstuu5l6nKx8NbjZNAYT0dQzr6Ka3zt5tZa2",
+            "$argon2id$v=19$m=131072,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+            "$argon2id$v=19$m=65536,t=4,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
             "$argon2id$nonsense",
         ] {
             assert!(classify(bad).is_err(), "{bad}");
             assert!(!verify(&pw("whatever1"), bad), "{bad}");
         }
+        // At each cap: accepted.
+        for ok in [
+            "pbkdf2_sha256$1200000$salt$AAAAAAAAAAAAAAAAAAAAAA==",
+            "scrypt$32768$salt$8$2$AAAAAAAAAAAAAAAAAAAAAA==",
+            "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+        ] {
+            assert!(classify(ok).is_ok(), "{ok}: {:?}", classify(ok));
+        }
+        let bcrypt_12 = format!("$2b$12${}", &bcrypt::hash("x", 4).unwrap()[7..]);
+        assert_eq!(classify(&bcrypt_12), Ok(HashKind::Bcrypt));
+        let reason =
+            classify("$2b$13$abcdefghijklmnopqrstuu5l6nKx8NbjZNAYT0dQzr6Ka3zt5tZa2").unwrap_err();
+        assert!(
+            reason.contains("cost 13") && reason.contains("at most 12"),
+            "{reason}"
+        );
         let msg = classify("md5$abc$def").unwrap_err();
         assert!(msg.contains("not in a supported format") && !msg.contains("abc"));
     }

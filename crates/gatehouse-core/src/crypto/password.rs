@@ -4,15 +4,18 @@
 //! (no composition rules). Hashes are argon2id PHC strings at the OWASP
 //! parameters by default (m = 19456 KiB, t = 2, p = 1).
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash as PhcHash, SaltString};
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash as PhcHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
+use super::legacy_hash::MAX_ARGON2_MEMORY_KIB;
 use crate::{Error, Result};
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -47,8 +50,9 @@ impl fmt::Debug for PasswordHash {
 /// login path must do exactly one verification whether or not the user
 /// exists) and lower the cost.
 ///
-/// Both methods are CPU-bound for tens of milliseconds; callers run them on
-/// a blocking thread (see [`crate::auth`]).
+/// Both methods are CPU-bound for tens of milliseconds and hold the argon2
+/// memory while they run; callers run them on the hashing pool
+/// ([`super::pool`]), never on an async worker or an unbounded thread pool.
 pub trait PasswordHasher: Send + Sync + 'static {
     fn hash(&self, password: &SecretString) -> Result<PasswordHash>;
     /// `true` only if `password` matches `hash`. A malformed hash is `false`.
@@ -91,6 +95,59 @@ pub struct Argon2Hasher {
     dummy: OnceLock<PasswordHash>,
 }
 
+thread_local! {
+    /// This thread's argon2 working memory, kept between hashes so that a
+    /// hashing worker allocates it once, not 19 MiB per login (which the
+    /// allocator would then keep in per-thread arenas). The pool's workers
+    /// are the only threads that hash under load; each frees its memory
+    /// after an idle spell ([`release_thread_memory`]).
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The smallest reservation for the working memory: 32 MiB of address
+/// space, of which only the blocks a hash uses are ever touched (RSS).
+///
+/// Why: glibc serves requests at or above its mmap threshold with their
+/// own mapping, and gives a freed mapping straight back to the system. But
+/// it raises that threshold to the size of each mapping freed, so the next
+/// 19 MiB request would come from a per-thread arena instead, and arenas
+/// keep freed memory: measured, RSS stayed at the peak of a login burst.
+/// The threshold never rises above 32 MiB on 64-bit systems
+/// (`DEFAULT_MMAP_THRESHOLD_MAX`, mallopt(3)), so a reservation of at least
+/// that much is always its own mapping, and releasing it returns the memory.
+const MIN_RESERVED_BLOCKS: usize = (32 << 20) / Block::SIZE;
+
+/// Runs `f` over `count` blocks of this thread's working memory, growing it
+/// if needed.
+fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+    BLOCKS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut blocks) => {
+            if blocks.len() < count {
+                if blocks.capacity() < count {
+                    // Reserve, then touch only what this hash needs.
+                    *blocks = Vec::with_capacity(count.max(MIN_RESERVED_BLOCKS));
+                }
+                blocks.resize(count, Block::default());
+            }
+            f(&mut blocks[..count])
+        }
+        // Not reachable (hashing does not re-enter itself); a fresh buffer
+        // keeps it correct if it ever is.
+        Err(_) => f(&mut vec![Block::default(); count]),
+    })
+}
+
+/// Frees this thread's argon2 working memory; the hashing pool calls it on
+/// a worker that has been idle for a while, so memory goes back to the
+/// system after a burst.
+pub fn release_thread_memory() {
+    BLOCKS.with(|cell| {
+        if let Ok(mut blocks) = cell.try_borrow_mut() {
+            *blocks = Vec::new();
+        }
+    });
+}
+
 impl Argon2Hasher {
     pub fn new(params: Argon2Params) -> Result<Self> {
         let params = Params::new(
@@ -108,13 +165,61 @@ impl Argon2Hasher {
     }
 }
 
+/// Checks `password` against a parsed argon2 PHC hash with the parameters
+/// it carries, in this thread's reused memory. A hash that would need more
+/// than `max_memory_kib` is refused unchecked: no stored row may make one
+/// check take gigabytes.
+fn verify_phc(password: &[u8], parsed: &PhcHash<'_>, max_memory_kib: u32) -> bool {
+    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(parsed),
+        parsed.salt,
+        parsed.hash,
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    if params.m_cost() > max_memory_kib {
+        return false;
+    }
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    let computed = with_blocks(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(password, salt, &mut out, blocks)
+    });
+    computed.is_ok() && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
+}
+
 impl PasswordHasher for Argon2Hasher {
     fn hash(&self, password: &SecretString) -> Result<PasswordHash> {
+        let failed = |e: &dyn fmt::Display| Error::Internal(format!("argon2 hashing failed: {e}"));
         let salt = SaltString::generate(&mut OsRng);
-        let phc = self
-            .argon2
-            .hash_password(password.expose_secret().as_bytes(), &salt)
-            .map_err(|e| Error::Internal(format!("argon2 hashing failed: {e}")))?;
+        let mut salt_buf = [0u8; 64];
+        let raw_salt = salt.decode_b64(&mut salt_buf).map_err(|e| failed(&e))?;
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        with_blocks(self.params.block_count(), |blocks| {
+            self.argon2.hash_password_into_with_memory(
+                password.expose_secret().as_bytes(),
+                raw_salt,
+                &mut out,
+                blocks,
+            )
+        })
+        .map_err(|e| failed(&e))?;
+        let phc = PhcHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(|e| failed(&e))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+        };
         Ok(PasswordHash(phc.to_string()))
     }
 
@@ -122,10 +227,11 @@ impl PasswordHasher for Argon2Hasher {
         // The parameters come from the PHC string, so hashes made under
         // older settings keep verifying after the cost is raised.
         match PhcHash::new(&hash.0) {
-            Ok(parsed) => self
-                .argon2
-                .verify_password(password.expose_secret().as_bytes(), &parsed)
-                .is_ok(),
+            Ok(parsed) => verify_phc(
+                password.expose_secret().as_bytes(),
+                &parsed,
+                self.params.m_cost().max(MAX_ARGON2_MEMORY_KIB),
+            ),
             Err(_) => false,
         }
     }
@@ -186,6 +292,16 @@ mod tests {
         assert!(!hasher.verify(&secret("correct horse"), hasher.dummy_hash()));
         assert_eq!(format!("{hash:?}"), "PasswordHash([redacted])");
         assert!(!hasher.needs_rehash(&hash));
+        // What the reused-memory path writes, the crate's own verifier reads.
+        use argon2::PasswordVerifier;
+        let parsed = PhcHash::new(&hash.0).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
+        release_thread_memory();
+        assert!(hasher.verify(&secret("correct horse"), &hash));
         // The same password under a lower cost verifies, and asks to be
         // upgraded to the configured one.
         let cheap = Argon2Hasher::new(Argon2Params {
