@@ -167,11 +167,7 @@ impl Auth {
 
     /// Loads a tenant and its keys, ready to sign and verify.
     pub async fn load_keyring(&self, name: &str, public_url: &str) -> Result<TenantKeyring> {
-        let tenant = self
-            .store
-            .tenant_by_name(name)
-            .await?
-            .ok_or_else(|| Error::TenantNotFound(name.to_string()))?;
+        let tenant = self.tenant(name).await?;
         let records = self.store.keys_for_tenant(&tenant.id).await?;
         let issuer = issuer_url(public_url, &tenant.name);
         // Loading parses PEM and derives public keys: CPU work, but short.
@@ -195,6 +191,8 @@ impl Auth {
     }
 
     async fn tenant(&self, name: &str) -> Result<Tenant> {
+        // A name no tenant can have (raw path text: a NUL, a slash) is not looked up.
+        TenantName::parse(name).map_err(|_| Error::TenantNotFound(name.to_string()))?;
         self.store
             .tenant_by_name(name)
             .await?
@@ -353,7 +351,7 @@ impl Auth {
     // ---- users ---------------------------------------------------------
 
     pub async fn register(&self, tenant: &Tenant, reg: Registration) -> Result<User> {
-        let (email, first_name, last_name) =
+        let (username, email, first_name, last_name) =
             user::validate_profile(&reg.username, reg.email, reg.first_name, reg.last_name)?;
         validate_password(&reg.password)?;
 
@@ -363,7 +361,7 @@ impl Auth {
         let user = User {
             id: new_id(),
             tenant_id: tenant.id.clone(),
-            username: reg.username,
+            username,
             email,
             first_name,
             last_name,
@@ -381,7 +379,7 @@ impl Auth {
     /// stays what downstream services know). Rerunning an import is safe: a
     /// user whose username is already present is left as it is.
     pub async fn import_user(&self, tenant: &Tenant, import: ImportedUser) -> Result<Imported> {
-        let (email, first_name, last_name) = user::validate_profile(
+        let (username, email, first_name, last_name) = user::validate_profile(
             &import.username,
             import.email,
             import.first_name,
@@ -396,7 +394,7 @@ impl Auth {
         };
         let kind = legacy_hash::classify(&import.password_hash)
             .map_err(|m| Error::invalid("password_hash", m))?;
-        let login = LoginName::Username(import.username.clone());
+        let login = LoginName::Username(username.clone());
         if self
             .store
             .user_by_login(&tenant.id, &login)
@@ -408,7 +406,7 @@ impl Auth {
         let user = User {
             id,
             tenant_id: tenant.id.clone(),
-            username: import.username,
+            username,
             email,
             first_name,
             last_name,
@@ -457,7 +455,11 @@ impl Auth {
         login: &LoginName,
         password: SecretString,
     ) -> Result<User> {
-        let user = self.store.user_by_login(&tenant.id, login).await?;
+        // A name no user can have is an unknown user's, without a lookup.
+        let user = match login.lookup_key() {
+            Some(_) => self.store.user_by_login(&tenant.id, login).await?,
+            None => None,
+        };
         let stored: Option<PasswordHash> = user.as_ref().map(|u| u.password_hash.clone());
         let hasher = self.hasher.clone();
         let (matches, upgraded) = self

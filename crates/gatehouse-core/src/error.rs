@@ -80,6 +80,12 @@ impl From<StoreError> for Error {
                 .to_string(),
             ),
             StoreError::Unavailable(detail) => Error::Unavailable(detail),
+            // Bad input that got past the checks of core: still the
+            // caller's, so a 400, never a 500.
+            StoreError::Unstorable(what) => Error::invalid(
+                "input",
+                format!("the request holds {what}, which cannot be stored"),
+            ),
             StoreError::Backend(detail) => Error::Internal(detail),
         }
     }

@@ -37,6 +37,13 @@ pub enum StoreError {
     /// Connection refused, pool timed out, database shutting down.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A value the database cannot hold (a NUL, which PostgreSQL refuses;
+    /// text longer than its column), refused before it reached the
+    /// driver or as the driver reported it. Names what it was, never the
+    /// value (it may be a secret). Core checks input before it gets here;
+    /// this is the store's own line of defence.
+    #[error("the database cannot store {0}")]
+    Unstorable(&'static str),
     /// Anything else: a bug or a corrupt row.
     #[error("store error: {0}")]
     Backend(String),

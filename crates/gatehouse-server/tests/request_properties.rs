@@ -1,13 +1,21 @@
 //! Property tests of the HTTP surface with arbitrary input: the real router
-//! (`gatehouse_server::app`) on a real SQLite store, driven in-process with
+//! (`gatehouse_server::app`) on a real store, driven in-process with
 //! `tower::ServiceExt::oneshot` (no sockets), argon2id at its minimum cost.
+//! Every property runs on each configured backend: SQLite always,
+//! PostgreSQL and MySQL/MariaDB when `GATEHOUSE_TEST_POSTGRES_URL` /
+//! `GATEHOUSE_TEST_MYSQL_URL` name test servers (with fewer cases there, to
+//! keep the file near a minute per backend).
 //!
 //! Properties, for every request: the status is never 5xx, and every 4xx
 //! is `application/json` with non-empty string `error` and
 //! `error_description`. Inputs are JSON objects with each endpoint's field
 //! names holding values of random types, random bytes and random strings
 //! as bodies, under right and wrong content types, and random bearer tokens
-//! (also valid tokens with one part replaced). The fuzz target
+//! (also valid tokens with one part replaced), and text no database
+//! column or name profile should meet unchecked (NUL and other controls,
+//! bidi controls, default-ignorable characters, JSON lone-surrogate
+//! escapes, over-long values) in names, passwords and tenant path
+//! segments. The fuzz target
 //! `fuzz/fuzz_targets/request_bodies.rs` explores the same surface without
 //! bounds; these run in CI.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -37,13 +45,14 @@ const PASSWORD: &str = "correct horse battery staple";
 const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";
 
-/// One server per test: its runtime, router, database and a valid login.
+/// One server per test and backend: its runtime, router and a valid login.
 struct Fixture {
-    rt: tokio::runtime::Runtime,
+    rt: Arc<tokio::runtime::Runtime>,
+    /// Which backend, for failure messages.
+    backend: &'static str,
     app: Router,
     access_token: String,
     refresh_token: String,
-    _dir: tempfile::TempDir,
 }
 
 struct Answer {
@@ -52,18 +61,30 @@ struct Answer {
     body: Vec<u8>,
 }
 
-impl Fixture {
-    fn new() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
+/// Runs `test` once per configured backend, each on a fresh database.
+fn on_every_backend(test: impl Fn(&Fixture)) {
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+            .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let databases = rt.block_on(gatehouse_store::testing::test_databases(dir.path()));
+    for (backend, db) in databases {
+        let fx = Fixture::new(rt.clone(), backend, &db.url);
+        test(&fx);
+        drop(fx);
+        rt.block_on(db.cleanup());
+    }
+}
+
+impl Fixture {
+    fn new(rt: Arc<tokio::runtime::Runtime>, backend: &'static str, url: &str) -> Self {
         let app = rt.block_on(async {
             let store =
-                gatehouse_store::open(&DatabaseUrl::parse(&url).unwrap(), &StoreOptions::default())
+                gatehouse_store::open(&DatabaseUrl::parse(url).unwrap(), &StoreOptions::default())
                     .await
                     .unwrap();
             // argon2's minimum memory is 8 KiB per lane; 64 KiB keeps every
@@ -97,10 +118,10 @@ impl Fixture {
         });
         let mut fx = Self {
             rt,
+            backend,
             app,
             access_token: String::new(),
             refresh_token: String::new(),
-            _dir: dir,
         };
         let body = json!({"username": "prop-user", "password": PASSWORD}).to_string();
         let r = fx.send(
@@ -172,9 +193,22 @@ impl Fixture {
     }
 }
 
+/// The first property alone, for the compat routes, whose errors keep the
+/// replaced systems' `{"error": …}` shape.
+fn no_server_error(what: &str, a: &Answer) -> Result<(), TestCaseError> {
+    prop_assert!(
+        !a.status.is_server_error(),
+        "{what} -> {}: {}",
+        a.status,
+        String::from_utf8_lossy(&a.body)
+    );
+    Ok(())
+}
+
 /// The two properties.
 fn check(what: &str, a: &Answer) -> Result<(), TestCaseError> {
     let body = String::from_utf8_lossy(&a.body);
+    no_server_error(what, a)?;
     prop_assert!(
         !a.status.is_server_error(),
         "{what} -> {}: {body}",
@@ -204,7 +238,14 @@ fn check(what: &str, a: &Answer) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn runner(cases: u32) -> TestRunner {
+/// A runner of `cases` cases on SQLite, half as many on a database
+/// server, where each request is a network round trip or more.
+fn runner(fx: &Fixture, cases: u32) -> TestRunner {
+    let cases = if fx.backend == "sqlite" {
+        cases
+    } else {
+        (cases / 2).max(16)
+    };
     TestRunner::new(Config {
         cases,
         // Nothing is written next to the sources; a failure prints its input.
@@ -254,9 +295,89 @@ fn field_value(name: &'static str) -> BoxedStrategy<Value> {
     };
     prop_oneof![
         3 => plausible.prop_map(Value::String),
+        1 => hostile_text().prop_map(Value::String),
         1 => any_json(),
     ]
     .boxed()
+}
+
+/// Text that no database column or name profile should meet unchecked:
+/// pieces of NUL and other controls, bidi controls, default-ignorable and
+/// combining characters, non-BMP and fullwidth letters, spaces, quotes;
+/// or values far over every length limit.
+fn hostile_text() -> BoxedStrategy<String> {
+    let piece = prop_oneof![
+        3 => select(vec![
+            "\0", "\u{1}", "\u{1b}[31m", "\t", "\n", "\u{7f}", "\u{85}", "\u{202e}",
+            "\u{2066}", "\u{200e}", "\u{200b}", "\u{feff}", "\u{ad}", "\u{2028}", "\u{301}",
+            "\u{20000}", "😀", "ａ", "İ", "ß", "Σ", " ", "\u{3000}", "%", "%00", "'", "\\", "\"",
+            "\u{fffd}", "\u{10ffff}", "@",
+        ])
+        .prop_map(str::to_string),
+        2 => "[a-zA-Z0-9]{1,6}",
+    ];
+    prop_oneof![
+        8 => prop::collection::vec(piece, 1..8).prop_map(|p| p.concat()),
+        1 => (65usize..400).prop_map(|n| "x".repeat(n)),
+        1 => (1usize..40).prop_map(|n| "é\0😀".repeat(n * 50)),
+    ]
+    .boxed()
+}
+
+/// A JSON object with each of `fields` (most of the time), holding hostile
+/// text, written out by hand so that it can also carry escapes that no
+/// Rust string holds (`\ud800`, a lone surrogate).
+fn hostile_json_body(fields: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
+    let value = prop_oneof![
+        4 => hostile_text().prop_map(|t| Value::String(t).to_string()),
+        1 => hostile_text().prop_map(|t| Value::String(format!("{t}@example.com")).to_string()),
+        1 => select(vec![
+            r#""a\ud800b""#,
+            r#""\udfff""#,
+            r#""\ud800\u0041""#,
+            r#""\udbff\udfffok""#,
+            r#""\u0000""#,
+            r#""ad\u202emin""#,
+        ])
+        .prop_map(str::to_string),
+        2 => Just(json!(PASSWORD).to_string()),
+    ]
+    .boxed();
+    let entries: Vec<_> = fields
+        .iter()
+        .map(|f| {
+            // The domain service's `domain` names the tenant: mostly a real one,
+            // so that the rest of the body is read.
+            let value = if *f == "domain" {
+                prop_oneof![3 => Just(json!("default").to_string()), 1 => value.clone()].boxed()
+            } else {
+                value.clone()
+            };
+            prop::option::weighted(0.8, value.prop_map(move |v| (*f, v)))
+        })
+        .collect();
+    entries.prop_map(|entries| {
+        let members: Vec<String> = entries
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{}:{v}", json!(k)))
+            .collect();
+        format!("{{{}}}", members.join(",")).into_bytes()
+    })
+}
+
+/// `text` as one path segment: every byte but RFC 3986 unreserved ones
+/// percent-encoded, so the server decodes exactly `text`.
+fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// An object whose keys are mostly the endpoint's own field names.
@@ -352,18 +473,23 @@ fn bearer_of(fx: &Fixture, input: &BearerInput) -> String {
 
 /// Random JSON bodies built around `fields`, POSTed to `path`.
 fn json_route_never_fails(path: &str, fields: &'static [&'static str]) {
-    let fx = Fixture::new();
-    runner(200)
-        .run(&(json_body(fields), content_type(JSON)), |(body, ct)| {
-            let Some(a) = fx.send(Method::POST, path, ct, None, &body) else {
-                return Ok(());
-            };
-            check(
-                &format!("{path} {ct:?} {}", String::from_utf8_lossy(&body)),
-                &a,
-            )
-        })
-        .unwrap();
+    on_every_backend(|fx| {
+        runner(fx, 200)
+            .run(&(json_body(fields), content_type(JSON)), |(body, ct)| {
+                let Some(a) = fx.send(Method::POST, path, ct, None, &body) else {
+                    return Ok(());
+                };
+                check(
+                    &format!(
+                        "{} {path} {ct:?} {}",
+                        fx.backend,
+                        String::from_utf8_lossy(&body)
+                    ),
+                    &a,
+                )
+            })
+            .unwrap();
+    });
 }
 
 #[test]
@@ -382,159 +508,331 @@ fn login_never_fails_on_the_server_side() {
     );
 }
 
+/// Hostile text in every field of the routes that take names and
+/// passwords (the compat ones too), as the JSON body would carry it.
+#[test]
+fn hostile_names_and_passwords_never_fail_on_the_server_side() {
+    const ROUTES: &[(&str, &[&str], bool)] = &[
+        (
+            "/t/default/register",
+            &["username", "password", "email", "first_name", "last_name"],
+            true,
+        ),
+        ("/t/default/login", &["username", "email", "password"], true),
+        ("/t/default/login", &["email", "password"], true),
+        (
+            "/t/default/compat/openfaas/register",
+            &["username", "password", "email", "first_name", "last_name"],
+            false,
+        ),
+        (
+            "/t/default/compat/openfaas/login",
+            &["username", "password"],
+            false,
+        ),
+        ("/login", &["domain", "username", "password"], true),
+    ];
+    on_every_backend(|fx| {
+        for &(path, fields, json_errors) in ROUTES {
+            runner(fx, 48)
+                .run(&hostile_json_body(fields), |body| {
+                    let Some(a) = fx.send(Method::POST, path, Some(JSON), None, &body) else {
+                        return Ok(());
+                    };
+                    let what = format!("{} {path} {}", fx.backend, String::from_utf8_lossy(&body));
+                    if json_errors {
+                        check(&what, &a)
+                    } else {
+                        no_server_error(&what, &a)
+                    }
+                })
+                .unwrap();
+        }
+        // knock's body nests the credentials.
+        runner(fx, 48)
+            .run(&hostile_json_body(&["email", "password"]), |auth| {
+                let body = [b"{\"auth\":".as_slice(), &auth, b"}"].concat();
+                let Some(a) = fx.send(Method::POST, "/user_token", Some(JSON), None, &body) else {
+                    return Ok(());
+                };
+                check(
+                    &format!(
+                        "{} /user_token {}",
+                        fx.backend,
+                        String::from_utf8_lossy(&body)
+                    ),
+                    &a,
+                )
+            })
+            .unwrap();
+        // The password grant, form-encoded.
+        let form = (
+            hostile_text(),
+            prop_oneof![hostile_text(), Just(PASSWORD.to_string())],
+        );
+        runner(fx, 48)
+            .run(&form, |(username, password)| {
+                let body = serde_urlencoded::to_string([
+                    ("grant_type", "password"),
+                    ("username", &username),
+                    ("password", &password),
+                ])
+                .unwrap();
+                let Some(a) = fx.send(
+                    Method::POST,
+                    "/t/default/token",
+                    Some(FORM),
+                    None,
+                    body.as_bytes(),
+                ) else {
+                    return Ok(());
+                };
+                check(&format!("{} token {body}", fx.backend), &a)
+            })
+            .unwrap();
+    });
+}
+
+/// One request to send: method, path, content type, bearer token, body.
+type Probe<'a> = (Method, String, Option<&'a str>, Option<&'a str>, &'a [u8]);
+
+/// Hostile text as the tenant of a path: at most "no such tenant".
+#[test]
+fn hostile_tenant_path_segments_never_fail_on_the_server_side() {
+    on_every_backend(|fx| {
+        let login = json!({"username": "prop-user", "password": PASSWORD}).to_string();
+        runner(fx, 48)
+            .run(&hostile_text(), |tenant| {
+                let seg = path_segment(&tenant);
+                let what = |route: &str| format!("{} {route} {tenant:?}", fx.backend);
+                let requests: [Probe<'_>; 6] = [
+                    (
+                        Method::POST,
+                        format!("/t/{seg}/login"),
+                        Some(JSON),
+                        None,
+                        login.as_bytes(),
+                    ),
+                    (
+                        Method::POST,
+                        format!("/t/{seg}/register"),
+                        Some(JSON),
+                        None,
+                        login.as_bytes(),
+                    ),
+                    (
+                        Method::GET,
+                        format!("/t/{seg}/auth"),
+                        None,
+                        Some(&fx.access_token),
+                        &[],
+                    ),
+                    (
+                        Method::GET,
+                        format!("/t/{seg}/.well-known/jwks.json"),
+                        None,
+                        None,
+                        &[],
+                    ),
+                    (
+                        Method::GET,
+                        format!("/admin/t/{seg}/keys"),
+                        None,
+                        Some(ADMIN_TOKEN),
+                        &[],
+                    ),
+                    (
+                        Method::POST,
+                        format!("/admin/t/{seg}/keys/rotate"),
+                        None,
+                        Some(ADMIN_TOKEN),
+                        &[],
+                    ),
+                ];
+                for (method, path, ct, bearer, body) in requests {
+                    if let Some(a) = fx.send(method, &path, ct, bearer, body) {
+                        check(&what(&path), &a)?;
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+    });
+}
+
 #[test]
 fn token_endpoint_never_fails_on_the_server_side() {
-    let fx = Fixture::new();
-    runner(200)
-        .run(&(form_body(), content_type(FORM)), |(body, ct)| {
-            let Some(a) = fx.send(Method::POST, "/t/default/token", ct, None, &body) else {
-                return Ok(());
-            };
-            check(
-                &format!("token {ct:?} {}", String::from_utf8_lossy(&body)),
-                &a,
-            )
-        })
-        .unwrap();
+    on_every_backend(|fx| {
+        runner(fx, 200)
+            .run(&(form_body(), content_type(FORM)), |(body, ct)| {
+                let Some(a) = fx.send(Method::POST, "/t/default/token", ct, None, &body) else {
+                    return Ok(());
+                };
+                check(
+                    &format!(
+                        "{} token {ct:?} {}",
+                        fx.backend,
+                        String::from_utf8_lossy(&body)
+                    ),
+                    &a,
+                )
+            })
+            .unwrap();
+    });
 }
 
 #[test]
 fn logout_never_fails_on_the_server_side() {
-    let fx = Fixture::new();
-    let strategy = prop_oneof![
-        (bearer_input(), Just(Vec::new()), Just(None)).prop_map(|(b, body, ct)| (
-            Some(b),
-            body,
-            ct
-        )),
-        (json_body(&["refresh_token"]), content_type(JSON)).prop_map(|(body, ct)| (None, body, ct)),
-    ];
-    runner(200)
-        .run(&strategy, |(bearer, body, ct)| {
-            let token = bearer.as_ref().map(|b| bearer_of(&fx, b));
-            let Some(a) = fx.send(
-                Method::POST,
-                "/t/default/logout",
-                ct,
-                token.as_deref(),
-                &body,
-            ) else {
-                return Ok(());
-            };
-            check(
-                &format!("logout {token:?} {}", String::from_utf8_lossy(&body)),
-                &a,
-            )
-        })
-        .unwrap();
+    on_every_backend(|fx| {
+        let strategy = prop_oneof![
+            (bearer_input(), Just(Vec::new()), Just(None)).prop_map(|(b, body, ct)| (
+                Some(b),
+                body,
+                ct
+            )),
+            (json_body(&["refresh_token"]), content_type(JSON))
+                .prop_map(|(body, ct)| (None, body, ct)),
+        ];
+        runner(fx, 200)
+            .run(&strategy, |(bearer, body, ct)| {
+                let token = bearer.as_ref().map(|b| bearer_of(fx, b));
+                let Some(a) = fx.send(
+                    Method::POST,
+                    "/t/default/logout",
+                    ct,
+                    token.as_deref(),
+                    &body,
+                ) else {
+                    return Ok(());
+                };
+                check(
+                    &format!(
+                        "{} logout {token:?} {}",
+                        fx.backend,
+                        String::from_utf8_lossy(&body)
+                    ),
+                    &a,
+                )
+            })
+            .unwrap();
+    });
 }
 
 #[test]
 fn forward_auth_never_fails_on_the_server_side() {
-    let fx = Fixture::new();
-    let query = prop_oneof![
-        3 => Just(String::new()),
-        1 => Just("?session=check".to_string()),
-        1 => "\\?[a-z=&%0-9]{0,20}",
-    ];
-    runner(200)
-        .run(&(bearer_input(), query), |(bearer, query)| {
-            let token = bearer_of(&fx, &bearer);
-            let path = format!("/t/default/auth{query}");
-            let Some(a) = fx.send(Method::GET, &path, None, Some(&token), &[]) else {
-                return Ok(());
-            };
-            check(&format!("auth{query} {token:?}"), &a)
-        })
-        .unwrap();
+    on_every_backend(|fx| {
+        let query = prop_oneof![
+            3 => Just(String::new()),
+            1 => Just("?session=check".to_string()),
+            1 => "\\?[a-z=&%0-9]{0,20}",
+        ];
+        runner(fx, 200)
+            .run(&(bearer_input(), query), |(bearer, query)| {
+                let token = bearer_of(fx, &bearer);
+                let path = format!("/t/default/auth{query}");
+                let Some(a) = fx.send(Method::GET, &path, None, Some(&token), &[]) else {
+                    return Ok(());
+                };
+                check(&format!("{} auth{query} {token:?}", fx.backend), &a)
+            })
+            .unwrap();
+    });
 }
 
 #[test]
 fn admin_tenants_never_fail_on_the_server_side() {
-    let fx = Fixture::new();
-    const FIELDS: &[&str] = &["name", "algorithm", "access_ttl", "audiences"];
-    // Each valid name costs a key generation (RSA when no algorithm is
-    // named), so fewer cases here.
-    runner(64)
-        .run(&(json_body(FIELDS), content_type(JSON)), |(body, ct)| {
-            let Some(a) = fx.send(Method::POST, "/admin/tenants", ct, Some(ADMIN_TOKEN), &body)
-            else {
-                return Ok(());
-            };
-            check(
-                &format!("admin {ct:?} {}", String::from_utf8_lossy(&body)),
-                &a,
-            )
-        })
-        .unwrap();
-    runner(100)
-        .run(&bearer_input(), |bearer| {
-            let token = bearer_of(&fx, &bearer);
-            let Some(a) = fx.send(Method::GET, "/admin/tenants", None, Some(&token), &[]) else {
-                return Ok(());
-            };
-            check(&format!("admin list {token:?}"), &a)
-        })
-        .unwrap();
+    on_every_backend(|fx| {
+        const FIELDS: &[&str] = &["name", "algorithm", "access_ttl", "audiences"];
+        // Each valid name costs a key generation (RSA when no algorithm is
+        // named), so fewer cases here.
+        runner(fx, 64)
+            .run(&(json_body(FIELDS), content_type(JSON)), |(body, ct)| {
+                let Some(a) = fx.send(Method::POST, "/admin/tenants", ct, Some(ADMIN_TOKEN), &body)
+                else {
+                    return Ok(());
+                };
+                check(
+                    &format!(
+                        "{} admin {ct:?} {}",
+                        fx.backend,
+                        String::from_utf8_lossy(&body)
+                    ),
+                    &a,
+                )
+            })
+            .unwrap();
+        runner(fx, 100)
+            .run(&bearer_input(), |bearer| {
+                let token = bearer_of(fx, &bearer);
+                let Some(a) = fx.send(Method::GET, "/admin/tenants", None, Some(&token), &[])
+                else {
+                    return Ok(());
+                };
+                check(&format!("{} admin list {token:?}", fx.backend), &a)
+            })
+            .unwrap();
+    });
 }
 
 /// A refresh token, once used, must not work again; the second use is a
 /// client error (and revokes the session), never a server error.
 #[test]
 fn refresh_token_reuse_is_a_client_error() {
-    let fx = Fixture::new();
-    let form = |t: &str| format!("grant_type=refresh_token&refresh_token={t}");
-    let first = fx
-        .send(
-            Method::POST,
-            "/t/default/token",
-            Some(FORM),
-            None,
-            form(&fx.refresh_token).as_bytes(),
-        )
-        .unwrap();
-    assert_eq!(first.status, StatusCode::OK);
-    let again = fx
-        .send(
-            Method::POST,
-            "/t/default/token",
-            Some(FORM),
-            None,
-            form(&fx.refresh_token).as_bytes(),
-        )
-        .unwrap();
-    assert_eq!(again.status, StatusCode::BAD_REQUEST);
-    check("refresh reuse", &again).unwrap();
+    on_every_backend(|fx| {
+        let form = |t: &str| format!("grant_type=refresh_token&refresh_token={t}");
+        let first = fx
+            .send(
+                Method::POST,
+                "/t/default/token",
+                Some(FORM),
+                None,
+                form(&fx.refresh_token).as_bytes(),
+            )
+            .unwrap();
+        assert_eq!(first.status, StatusCode::OK, "{}", fx.backend);
+        let again = fx
+            .send(
+                Method::POST,
+                "/t/default/token",
+                Some(FORM),
+                None,
+                form(&fx.refresh_token).as_bytes(),
+            )
+            .unwrap();
+        assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", fx.backend);
+        check("refresh reuse", &again).unwrap();
+    });
 }
 
 /// Findings of the fuzzer (fuzz/README.md, GH-FUZZ-1 and -2), now fixed:
 /// axum's own body and path rejections used to bypass the JSON error format.
 #[test]
 fn extractor_rejections_are_json_errors() {
-    let fx = Fixture::new();
-    let big = vec![b'x'; 64 * 1024 + 1];
-    let a = fx
-        .send(Method::POST, "/t/default/logout", Some(JSON), None, &big)
-        .unwrap();
-    check("logout with a 64 KiB + 1 body", &a).unwrap();
-    let a = fx
-        .send(
-            Method::POST,
-            "/admin/t/default/keys/rotate",
-            Some(JSON),
-            Some(ADMIN_TOKEN),
-            &big,
-        )
-        .unwrap();
-    check("rotate with a 64 KiB + 1 body", &a).unwrap();
-    let a = fx
-        .send(
-            Method::GET,
-            "/admin/t/%ff/keys",
-            None,
-            Some(ADMIN_TOKEN),
-            &[],
-        )
-        .unwrap();
-    check("GET /admin/t/%ff/keys", &a).unwrap();
+    on_every_backend(|fx| {
+        let big = vec![b'x'; 64 * 1024 + 1];
+        let a = fx
+            .send(Method::POST, "/t/default/logout", Some(JSON), None, &big)
+            .unwrap();
+        check("logout with a 64 KiB + 1 body", &a).unwrap();
+        let a = fx
+            .send(
+                Method::POST,
+                "/admin/t/default/keys/rotate",
+                Some(JSON),
+                Some(ADMIN_TOKEN),
+                &big,
+            )
+            .unwrap();
+        check("rotate with a 64 KiB + 1 body", &a).unwrap();
+        let a = fx
+            .send(
+                Method::GET,
+                "/admin/t/%ff/keys",
+                None,
+                Some(ADMIN_TOKEN),
+                &[],
+            )
+            .unwrap();
+        check("GET /admin/t/%ff/keys", &a).unwrap();
+    });
 }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 use gatehouse_core::token::AccessClaims;
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
@@ -64,8 +65,26 @@ async fn forward_auth(
     Ok(identity_response(&claims, keyring.tenant.name.as_str()))
 }
 
+/// What a header value may carry as it is: printable ASCII and the space.
+/// Everything else (controls, DEL, every byte of a non-ASCII character)
+/// and `%` itself become `%XX` of the UTF-8 bytes, uppercase hex
+/// (RFC 3986 §2.1). HTTP carries header bytes, and proxies and frameworks
+/// read them as Latin-1 (RFC 9110 §5.5), so raw UTF-8 arrives upstream
+/// garbled: `ü-user` as `Ã¼-user`. Encoded, it arrives as `%C3%BC-user`,
+/// which any URL decoder turns back into `ü-user`; the JSON body keeps the
+/// raw value.
+const HEADER_ESCAPES: &AsciiSet = &CONTROLS.add(b'%');
+
+/// `value` in the ASCII-safe form of [`HEADER_ESCAPES`].
+pub(crate) fn header_safe(value: &str) -> HeaderValue {
+    let encoded = utf8_percent_encode(value, HEADER_ESCAPES).to_string();
+    // Only printable ASCII and spaces remain, which a header always holds.
+    HeaderValue::from_str(&encoded).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 /// 200 with the verified claims as the body and the identity headers a
-/// gateway copies to the upstream.
+/// gateway copies to the upstream, each in the ASCII-safe form of
+/// [`header_safe`].
 pub(crate) fn identity_response(claims: &AccessClaims, tenant: &str) -> Response {
     let identity: [(&str, Option<&str>); 5] = [
         ("x-auth-subject", Some(&claims.sub)),
@@ -77,10 +96,8 @@ pub(crate) fn identity_response(claims: &AccessClaims, tenant: &str) -> Response
     let mut response = Json(claims).into_response();
     let out = response.headers_mut();
     for (name, value) in identity {
-        // Values are validated at registration (no control characters), so
-        // this only skips what a header cannot carry at all.
-        if let Some(v) = value.and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok()) {
-            out.insert(HeaderName::from_static(name), v);
+        if let Some(v) = value {
+            out.insert(HeaderName::from_static(name), header_safe(v));
         }
     }
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

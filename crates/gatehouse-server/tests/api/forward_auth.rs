@@ -157,3 +157,30 @@ async fn auth_does_not_read_the_database_on_the_happy_path() {
         "temporarily_unavailable"
     );
 }
+
+/// Header bytes are read as Latin-1 by proxies and frameworks, so a
+/// non-ASCII identity travels percent-encoded (README, "nginx in front of
+/// a function"); the JSON body keeps the raw value.
+#[tokio::test]
+async fn non_ascii_identities_travel_percent_encoded_in_headers() {
+    let app = spawn_app().await;
+    let tokens = app.user_with_tokens("default", "ü-user").await;
+    let jwt = tokens["access_token"].as_str().unwrap();
+    let r = app.get_with_bearer("/t/default/auth", jwt).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let h = r.headers().clone();
+    assert_eq!(h["x-auth-username"], "%C3%BC-user");
+    assert_eq!(h["x-auth-email"], "%C3%BC-user@example.com");
+    // ASCII values, spaces included, are unchanged.
+    assert_eq!(h["x-auth-scope"], "openid profile email");
+    let claims: Value = r.json().await.unwrap();
+    assert_eq!(claims["preferred_username"], "ü-user");
+    assert_eq!(claims["email"], "ü-user@example.com");
+
+    // `%` itself is escaped, so decoding is never ambiguous.
+    let tokens = app.user_with_tokens("default", "100%").await;
+    let r = app
+        .get_with_bearer("/t/default/auth", tokens["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(r.headers()["x-auth-username"], "100%25");
+}

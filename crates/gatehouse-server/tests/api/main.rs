@@ -19,3 +19,4 @@ mod logout;
 mod proxy;
 mod register;
 mod token_endpoint;
+mod unstorable_input;

@@ -6,6 +6,7 @@
 
 use std::str::FromStr;
 
+use gatehouse_core::store::StoreError;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPoolOptions};
 
 use super::{ErrorClass, as_written, classify, sqlx_driver};
@@ -24,7 +25,16 @@ sqlx_driver!(
 
 /// InnoDB deadlocks (1213) and lock-wait timeouts (1205) are worth a
 /// retry; concurrent inserts of one unique key can deadlock in InnoDB.
+/// Data too long for its column (1406) and a string the column's
+/// character set cannot hold (1366) are the caller's input, refused.
 fn classify_mysql(e: &sqlx::Error) -> ErrorClass {
+    if let sqlx::Error::Database(db) = e
+        && db
+            .try_downcast_ref::<MySqlDatabaseError>()
+            .is_some_and(|m| matches!(m.number(), 1406 | 1366))
+    {
+        return ErrorClass::Final(StoreError::Unstorable("text MySQL cannot store"));
+    }
     classify(e, |db| {
         db.try_downcast_ref::<MySqlDatabaseError>()
             .is_some_and(|m| matches!(m.number(), 1213 | 1205))
@@ -42,6 +52,19 @@ pub(crate) async fn open(url: &DatabaseUrl, options: &StoreOptions) -> Result<Sq
     let pool = MySqlPoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)
+        // Outside strict mode MySQL truncates an over-long value with a
+        // mere warning: a truncated `username_key` could make two names
+        // one. Strict mode for every table turns that into an error.
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::query(
+                    "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'STRICT_ALL_TABLES')",
+                )
+                .execute(conn)
+                .await
+                .map(drop)
+            })
+        })
         .connect_with(connect)
         .await
         .map_err(connect_err)?;

@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use gatehouse_core::store::StoreError;
+
 use super::{ErrorClass, classify, sqlx_driver};
 use crate::sql::SqlStore;
 use crate::{DatabaseUrl, OpenError, StoreOptions};
@@ -22,7 +24,19 @@ sqlx_driver!(
 );
 
 /// Serialization failure (40001) and deadlock (40P01) are worth a retry.
+/// Text PostgreSQL cannot hold (22021: a NUL in `text`; 22P05; 22001: too
+/// long; 54000: an index entry over its size limit) is the caller's input,
+/// refused (the store keeps NULs from the driver already; this is the line
+/// behind that).
 fn classify_pg(e: &sqlx::Error) -> ErrorClass {
+    if let sqlx::Error::Database(db) = e
+        && matches!(
+            db.code().as_deref(),
+            Some("22021" | "22P05" | "22001" | "54000")
+        )
+    {
+        return ErrorClass::Final(StoreError::Unstorable("text PostgreSQL cannot store"));
+    }
     classify(e, |db| {
         matches!(db.code().as_deref(), Some("40001" | "40P01"))
     })

@@ -121,7 +121,94 @@ pub struct SqlStore {
 
 impl SqlStore {
     pub(crate) fn new(db: Box<dyn Db>) -> Self {
-        Self { db }
+        Self {
+            db: Box::new(Storable(db)),
+        }
+    }
+}
+
+/// What no backend may be sent, whichever it is: text holding a NUL
+/// (PostgreSQL refuses it in `text`, with an error that would read as a
+/// fault of ours; SQLite and MySQL would keep it, so the rule is the same
+/// everywhere). Core checks its input first; this is the line behind it,
+/// for every statement of the store.
+fn unstorable(args: &[Arg]) -> Option<&'static str> {
+    let has_nul = |s: &str| s.contains('\0');
+    args.iter()
+        .any(|arg| match arg {
+            Arg::Text(s) | Arg::OptText(Some(s)) => has_nul(s),
+            Arg::OptText(None) | Arg::Int(_) | Arg::OptInt(_) => false,
+        })
+        .then_some("text with a NUL character")
+}
+
+/// A [`Db`] that keeps [`unstorable`] statements from the driver: a
+/// lookup by such a value finds nothing (no row can hold it), a write is
+/// refused with [`StoreError::Unstorable`].
+struct Storable(Box<dyn Db>);
+
+#[async_trait]
+impl Db for Storable {
+    async fn execute(&self, statement: Statement) -> StoreResult<u64> {
+        match unstorable(&statement.args) {
+            Some(what) => Err(StoreError::Unstorable(what)),
+            None => self.0.execute(statement).await,
+        }
+    }
+
+    async fn fetch_optional(&self, statement: Statement) -> StoreResult<Option<BoxRow>> {
+        match unstorable(&statement.args) {
+            Some(_) => Ok(None),
+            None => self.0.fetch_optional(statement).await,
+        }
+    }
+
+    async fn fetch_all(&self, statement: Statement) -> StoreResult<Vec<BoxRow>> {
+        match unstorable(&statement.args) {
+            Some(_) => Ok(Vec::new()),
+            None => self.0.fetch_all(statement).await,
+        }
+    }
+
+    async fn transaction(
+        &self,
+        statements: Vec<Statement>,
+        require_one_row_each: bool,
+    ) -> StoreResult<bool> {
+        if let Some(what) = statements.iter().find_map(|s| unstorable(&s.args)) {
+            return Err(StoreError::Unstorable(what));
+        }
+        self.0.transaction(statements, require_one_row_each).await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.0.ping().await
+    }
+}
+
+/// The widths of the text columns a caller's data can reach, as the MySQL
+/// schema declares them (in characters; PostgreSQL and SQLite use
+/// unbounded `TEXT`). A longer value is refused before the statement is
+/// sent, in every backend, so the rule is the same everywhere and MySQL's
+/// "data too long" (or, outside strict mode, silent truncation) is never met.
+pub(crate) mod width {
+    pub const ID: usize = 36;
+    pub const USERNAME: usize = 255;
+    pub const EMAIL: usize = 320;
+    pub const NAME: usize = 512;
+    /// MySQL `TEXT`: 65,535 bytes.
+    pub const TEXT_BYTES: usize = 65_535;
+}
+
+/// `Err(Unstorable)` if `value` is longer than `chars` characters.
+pub(crate) fn fits(value: Option<&str>, chars: usize) -> StoreResult<()> {
+    match value {
+        // Bytes bound characters from above: the count is only needed
+        // for values near the limit.
+        Some(v) if v.len() > chars && v.chars().count() > chars => Err(StoreError::Unstorable(
+            "a value longer than its column holds",
+        )),
+        _ => Ok(()),
     }
 }
 

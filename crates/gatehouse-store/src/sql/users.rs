@@ -1,12 +1,16 @@
-//! Users, looked up case-insensitively through the lowercased `*_key`
-//! columns (lowercased by core, so no database collation is relied on).
+//! Users, looked up case-insensitively through the `*_key` columns, which
+//! hold core's [`username_key`] and [`email_key`] (so no database collation
+//! is relied on, and store and core agree on what one name is).
+//!
+//! Text that cannot be any user's name or id is not sent to the database:
+//! a lookup by it finds no one, a write of it is refused as unstorable.
 
 use async_trait::async_trait;
 use gatehouse_core::password::PasswordHash;
 use gatehouse_core::store::{StoreError, StoreResult, UniqueField, UserStore};
-use gatehouse_core::user::{LoginName, User, lookup_key};
+use gatehouse_core::user::{LoginName, User, email_key, is_possible_user_id, username_key};
 
-use super::{Row, SqlStore, stmt, to_json_list};
+use super::{Row, SqlStore, fits, stmt, to_json_list, width};
 
 const COLUMNS: &str =
     "id, tenant_id, username, email, first_name, last_name, roles, password_hash, created_at";
@@ -14,6 +18,24 @@ const COLUMNS: &str =
 #[async_trait]
 impl UserStore for SqlStore {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
+        let (username_key, email_key) = keys_of(user)?;
+        let roles = to_json_list(&user.roles);
+        for (value, chars) in [
+            (Some(user.id.as_str()), width::ID),
+            (Some(user.username.as_str()), width::USERNAME),
+            (Some(username_key.as_str()), width::USERNAME),
+            (user.email.as_deref(), width::EMAIL),
+            (email_key.as_deref(), width::EMAIL),
+            (user.first_name.as_deref(), width::NAME),
+            (user.last_name.as_deref(), width::NAME),
+        ] {
+            fits(value, chars)?;
+        }
+        if roles.len() > width::TEXT_BYTES || user.password_hash.0.len() > width::TEXT_BYTES {
+            return Err(StoreError::Unstorable(
+                "a value longer than its column holds",
+            ));
+        }
         let result = self
             .db
             .execute(stmt!(
@@ -23,29 +45,34 @@ impl UserStore for SqlStore {
                 &user.id,
                 &user.tenant_id,
                 &user.username,
-                lookup_key(&user.username),
+                &username_key,
                 &user.email,
-                user.email.as_deref().map(lookup_key),
+                &email_key,
                 &user.first_name,
                 &user.last_name,
-                to_json_list(&user.roles),
+                roles,
                 &user.password_hash.0,
                 user.created_at,
             ))
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(StoreError::Conflict(UniqueField::Other)) => {
-                Err(StoreError::Conflict(self.which_conflict(user).await))
-            }
+            Err(StoreError::Conflict(UniqueField::Other)) => Err(StoreError::Conflict(
+                self.which_conflict(&user.tenant_id, &username_key, email_key.as_deref())
+                    .await,
+            )),
             Err(e) => Err(e),
         }
     }
 
     async fn user_by_login(&self, tenant_id: &str, login: &LoginName) -> StoreResult<Option<User>> {
-        let (column, value) = match login {
-            LoginName::Username(u) => ("username_key", lookup_key(u)),
-            LoginName::Email(e) => ("email_key", lookup_key(e)),
+        let column = match login {
+            LoginName::Username(_) => "username_key",
+            LoginName::Email(_) => "email_key",
+        };
+        // Not a name any user can have: no one has it.
+        let Some(value) = login.lookup_key() else {
+            return Ok(None);
         };
         let row = self
             .db
@@ -59,6 +86,10 @@ impl UserStore for SqlStore {
     }
 
     async fn user_by_id(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>> {
+        // Also keeps MySQL's PAD SPACE comparison from finding `42` by `42 `.
+        if !is_possible_user_id(user_id) {
+            return Ok(None);
+        }
         let row = self
             .db
             .fetch_optional(stmt!(
@@ -88,6 +119,9 @@ impl UserStore for SqlStore {
         old: &PasswordHash,
         new: &PasswordHash,
     ) -> StoreResult<bool> {
+        if !is_possible_user_id(user_id) {
+            return Ok(false);
+        }
         // Conditional on the old hash: of two logins upgrading at once, one
         // writes and the other finds the work done.
         let n = self
@@ -105,6 +139,9 @@ impl UserStore for SqlStore {
     }
 
     async fn delete_user(&self, tenant_id: &str, user_id: &str) -> StoreResult<bool> {
+        if !is_possible_user_id(user_id) {
+            return Ok(false);
+        }
         // Sessions and refresh tokens go with the user (ON DELETE CASCADE).
         let n = self
             .db
@@ -122,13 +159,18 @@ impl SqlStore {
     /// For backends that do not name the violated index (SQLite, MySQL):
     /// ask which rule the row breaks. The conflicting row is committed, so
     /// this read sees it.
-    async fn which_conflict(&self, user: &User) -> UniqueField {
+    async fn which_conflict(
+        &self,
+        tenant_id: &str,
+        username_key: &str,
+        email_key: Option<&str>,
+    ) -> UniqueField {
         let taken = self
             .db
             .fetch_optional(stmt!(
                 "SELECT id FROM users WHERE tenant_id = ? AND username_key = ?",
-                &user.tenant_id,
-                lookup_key(&user.username)
+                tenant_id,
+                username_key
             ))
             .await;
         match taken {
@@ -136,7 +178,7 @@ impl SqlStore {
             Ok(None) => {}
             Err(_) => return UniqueField::Other,
         }
-        let Some(email) = &user.email else {
+        let Some(email_key) = email_key else {
             // Neither name: the id itself (an imported legacy id) is taken.
             return UniqueField::Other;
         };
@@ -144,8 +186,8 @@ impl SqlStore {
             .db
             .fetch_optional(stmt!(
                 "SELECT id FROM users WHERE tenant_id = ? AND email_key = ?",
-                &user.tenant_id,
-                lookup_key(email)
+                tenant_id,
+                email_key
             ))
             .await
         {
@@ -153,6 +195,22 @@ impl SqlStore {
             _ => UniqueField::Other,
         }
     }
+}
+
+/// The lookup keys of a user about to be written. A name without one
+/// (outside the username profile, or not an address) could never be found
+/// again, so it is refused rather than stored.
+fn keys_of(user: &User) -> StoreResult<(String, Option<String>)> {
+    let username = username_key(&user.username).ok_or(StoreError::Unstorable(
+        "a username outside the username profile (RFC 8265)",
+    ))?;
+    let email = match &user.email {
+        Some(e) => {
+            Some(email_key(e).ok_or(StoreError::Unstorable("an email address that is not one"))?)
+        }
+        None => None,
+    };
+    Ok((username, email))
 }
 
 fn user_from_row(row: &dyn Row) -> StoreResult<User> {

@@ -495,3 +495,127 @@ async fn key_lifecycle_steps_apply_once() {
     })
     .await;
 }
+
+/// Text a backend cannot hold, or that no name can be: a NUL (PostgreSQL
+/// refuses it in `text`), a value longer than any column, characters
+/// outside the BMP, combining characters, bidi controls, trailing spaces
+/// (MySQL's PAD SPACE would ignore them).
+fn hostile_texts() -> Vec<String> {
+    vec![
+        "a\0b".into(),
+        "\0".into(),
+        "admin\0".into(),
+        "x".repeat(10_000),
+        "é".repeat(300),
+        "😀".repeat(70),
+        "\u{20000}user".into(),
+        "e\u{301}\u{301}\u{301}".into(),
+        "\u{301}lice".into(),
+        "admin\u{202e}".into(),
+        "ad\u{200b}min".into(),
+        "a\u{7}b".into(),
+        "grace ".into(),
+        "grace\u{3000}".into(),
+    ]
+}
+
+/// Only a clean answer may come back: a lookup finds no one, a write is
+/// either stored or refused as unstorable (or a conflict); never a
+/// backend error.
+fn clean_write(r: Result<(), StoreError>, what: &str) {
+    match r {
+        Ok(()) | Err(StoreError::Unstorable(_)) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => panic!("{what}: {e:?}"),
+    }
+}
+
+#[tokio::test]
+async fn text_no_backend_can_hold_is_refused_cleanly() {
+    for_each_backend(|name, store| async move {
+        let t = new_tenant(&*store, "t").await;
+        store
+            .create_user(&user(&t, "grace", Some("grace@example.com")))
+            .await
+            .unwrap();
+        for text in hostile_texts() {
+            let what = format!("{name}: {text:?}");
+            let what = what.chars().take(80).collect::<String>();
+            for login in [
+                LoginName::Username(text.clone()),
+                LoginName::Email(text.clone()),
+                LoginName::Email(format!("{text}@example.com")),
+            ] {
+                let found = store.user_by_login(&t.id, &login).await;
+                assert!(matches!(found, Ok(None)), "{what}: {login:?} -> {found:?}");
+            }
+            assert!(
+                matches!(store.user_by_id(&t.id, &text).await, Ok(None)),
+                "{what}"
+            );
+            assert!(
+                matches!(store.tenant_by_name(&text).await, Ok(None)),
+                "{what}"
+            );
+            assert!(
+                matches!(store.delete_user(&t.id, &text).await, Ok(false)),
+                "{what}"
+            );
+            assert!(matches!(store.session(&text).await, Ok(None)), "{what}");
+            // Writes of it: stored as given (when it is only odd, such as
+            // a combining accent in a last name), or refused; never a
+            // driver error.
+            let mut u = user(&t, &text, None);
+            clean_write(store.create_user(&u).await, &format!("{what} as username"));
+            u = user(
+                &t,
+                &format!("n{}", gatehouse_core::id::new_id()),
+                Some(&text),
+            );
+            clean_write(store.create_user(&u).await, &format!("{what} as email"));
+            u = user(&t, &format!("n{}", gatehouse_core::id::new_id()), None);
+            u.first_name = Some(text.clone());
+            u.last_name = Some(text.clone());
+            clean_write(store.create_user(&u).await, &format!("{what} as names"));
+            u = user(&t, &format!("n{}", gatehouse_core::id::new_id()), None);
+            u.id = text.clone();
+            clean_write(store.create_user(&u).await, &format!("{what} as id"));
+            u = user(&t, &format!("n{}", gatehouse_core::id::new_id()), None);
+            u.roles = vec![text.clone()];
+            clean_write(store.create_user(&u).await, &format!("{what} as role"));
+        }
+        // Names of the profile's forms all find the one user stored.
+        for same in ["GRACE", "ｇｒａｃｅ", "Grace"] {
+            let found = store
+                .user_by_login(&t.id, &LoginName::Username(same.into()))
+                .await
+                .unwrap();
+            assert!(found.is_some(), "{name}: {same}");
+        }
+        // A NUL never reached PostgreSQL: the refusal is the store's own.
+        let mut u = user(&t, "nul-name", None);
+        u.first_name = Some("a\0b".into());
+        assert!(
+            matches!(store.create_user(&u).await, Err(StoreError::Unstorable(_))),
+            "{name}"
+        );
+        // Combining and non-BMP text that is valid round-trips unchanged.
+        let mut u = user(&t, "\u{20000}é", Some("ü\u{20000}@example.com"));
+        u.first_name = Some("Zoe\u{308}😀".into());
+        store.create_user(&u).await.unwrap();
+        let got = store
+            .user_by_login(&t.id, &LoginName::Email("Ü\u{20000}@EXAMPLE.com".into()))
+            .await
+            .unwrap()
+            .expect(name);
+        assert_eq!(
+            (got.username.as_str(), got.first_name.as_deref()),
+            ("\u{20000}é", Some("Zoe\u{308}😀")),
+            "{name}"
+        );
+        // What was refused left nothing behind but the two good users and
+        // whatever odd-but-storable rows went in.
+        assert!(store.list_users(&t.id).await.is_ok(), "{name}");
+        store.ping().await.unwrap();
+    })
+    .await;
+}
