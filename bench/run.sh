@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gatehouse throughput benchmark, in one run:
-#   1. raw JWT verifications/s (in-process, gatehouse_core::verify)
+#   1. raw JWT verifications/s (in-process, gatehouse_jwt::verify_access_token)
 #   2. /auth requests/s over HTTP against a real server
 #   3. raw argon2id verifications/s at the default (OWASP) cost, 1 and N threads
 #   4. /login requests/s over HTTP against the same server

@@ -1,10 +1,14 @@
-//! Fuzzes offline token verification: `gatehouse_core::verify::verify_access_token`
-//! and the signature layer under it, `gatehouse_core::jws::verify_compact`.
+//! Fuzzes offline token verification: `gatehouse_jwt::verify_access_token`
+//! and the signature layer under it, `gatehouse_jwt::verify_compact`.
 //!
-//! Fixtures (built once): one signing key per algorithm (RS256, ES256,
-//! EdDSA, HS256), a single-key keyring for each, a "mixed" keyring that
-//! publishes all four at once (RS256 current, the others next/retired, as
-//! during an algorithm change), and one valid access token per keyring.
+//! Fixtures (built once, from the fixed keys in `fixtures/`, no master key):
+//! one signing key per algorithm (RS256, ES256, EdDSA, HS256), a single-key
+//! `KeySet` for each, a "mixed" key set that holds all four at once (RS256
+//! signing, the others published too, as during an algorithm change), and
+//! one valid access token per key set, signed as Gatehouse's keyring signs.
+//! The public keys reach their key sets as a JWKS document, through
+//! `KeySet::from_jwks`, as a downstream verifier's would; the HS256 secret,
+//! never published, through `VerifyingKey::hs256`.
 //!
 //! The first input byte picks a mode (byte % 5):
 //!
@@ -26,7 +30,7 @@
 //! * nothing panics;
 //! * in modes 0, 1, 2, 4 no string other than the genuine tokens verifies:
 //!   `verify_access_token(k, t)` is `Ok` only if `t` is one of the tokens
-//!   minted for keyring `k`, and `verify_compact(t, key)` is `Ok` only if
+//!   minted for key set `k`, and `verify_compact(t, key)` is `Ok` only if
 //!   `t` is a token minted by `key`;
 //! * in mode 3 (genuinely signed, attacker-chosen header and claims) a
 //!   verified token satisfies every rule checked independently here: the
@@ -40,17 +44,13 @@ use std::sync::OnceLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gatehouse_core::algorithm::SigningAlgorithm;
-use gatehouse_core::jws::verify_compact;
-use gatehouse_core::keyring::TenantKeyring;
-use gatehouse_core::keys::{KeyState, SigningKeyRecord};
-use gatehouse_core::sealing::MasterKeys;
-use gatehouse_core::tenant::{Tenant, TenantName};
-use gatehouse_core::token::{AccessClaims, Audience};
-use gatehouse_core::verify::verify_access_token;
-use jsonwebtoken::EncodingKey;
+use gatehouse_jwt::{
+    ACCESS_TOKEN_TYP, AccessClaims, Audience, KeySet, SigningAlgorithm, VerifyingKey,
+    verify_access_token, verify_compact,
+};
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{EncodingKey, Header};
 use libfuzzer_sys::fuzz_target;
-use secrecy::SecretString;
 use serde_json::Value;
 
 /// The fixed "now" of every verification.
@@ -70,20 +70,27 @@ struct Key {
     alg: SigningAlgorithm,
     /// For re-signing fuzzer-chosen headers and payloads.
     encoding: EncodingKey,
+    /// The published JWK (`None` for HS256, which is never published).
+    public_jwk: Option<Jwk>,
+    /// The verifier, as its key set holds it.
+    verifying: VerifyingKey,
 }
 
 struct Fixture {
     keys: Vec<Key>,
-    /// keyrings[0..4]: one key each (the key of the same index);
-    /// keyrings[4]: all four keys.
-    keyrings: Vec<TenantKeyring>,
-    /// tokens[i] was minted by keyrings[i] (so tokens[4] by key 0, RS256).
+    /// key_sets[0..4]: one key each (the key of the same index);
+    /// key_sets[4]: all four keys.
+    key_sets: Vec<KeySet>,
+    /// The JWKS document of the mixed key set (its three public keys), as
+    /// Gatehouse would serve it.
+    mixed_jwks_json: String,
+    /// tokens[i] was minted for key_sets[i] (so tokens[4] by key 0, RS256).
     tokens: Vec<String>,
 }
 
 impl Fixture {
-    /// Indices of the tokens keyring `k` must accept.
-    fn accepted_by_keyring(&self, k: usize) -> &'static [usize] {
+    /// Indices of the tokens key set `k` must accept.
+    fn accepted_by_key_set(&self, k: usize) -> &'static [usize] {
         match k {
             // Token 4 is signed by key 0 for the same issuer.
             0 => &[0, 4],
@@ -102,17 +109,6 @@ impl Fixture {
             2 => &[2],
             _ => &[3],
         }
-    }
-}
-
-fn tenant() -> Tenant {
-    Tenant {
-        id: "tenant-fuzz".into(),
-        name: TenantName::parse("fuzz").expect("valid tenant name"),
-        algorithm: SigningAlgorithm::RS256,
-        access_ttl_secs: 900,
-        audiences: Vec::new(),
-        created_at: NOW - 1000,
     }
 }
 
@@ -146,73 +142,92 @@ const KEY_MATERIAL: [(&str, &str); 4] = [
     ("kid-hs256", include_str!("../fixtures/hs256.txt")),
 ];
 
+/// A key from its fixture, published as Gatehouse publishes it (a JWK with
+/// `kid` and `use: sig`).
+fn load_key(alg: SigningAlgorithm, kid: &str, material: &str) -> Key {
+    let material = material.trim().as_bytes();
+    if alg == SigningAlgorithm::HS256 {
+        let secret = URL_SAFE_NO_PAD.decode(material).expect("hs secret");
+        return Key {
+            kid: kid.to_string(),
+            alg,
+            encoding: EncodingKey::from_secret(&secret),
+            public_jwk: None,
+            verifying: VerifyingKey::hs256(Some(kid.to_string()), &secret).expect("hs key"),
+        };
+    }
+    let encoding = match alg {
+        SigningAlgorithm::ES256 => EncodingKey::from_ec_pem(material).expect("ec pem"),
+        SigningAlgorithm::EdDSA => EncodingKey::from_ed_pem(material).expect("ed pem"),
+        _ => EncodingKey::from_rsa_pem(material).expect("rsa pem"),
+    };
+    let mut jwk = Jwk::from_encoding_key(&encoding, alg.jsonwebtoken()).expect("jwk");
+    jwk.common.key_id = Some(kid.to_string());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    Key {
+        kid: kid.to_string(),
+        alg,
+        encoding,
+        verifying: VerifyingKey::from_jwk(&jwk).expect("verifying key"),
+        public_jwk: Some(jwk),
+    }
+}
+
+/// The key set of `keys` as a downstream verifier would fill it: the
+/// public keys through a JWKS document, the HS256 secret directly.
+fn key_set(keys: &[&Key]) -> (KeySet, String) {
+    let jwks = JwkSet {
+        keys: keys.iter().filter_map(|k| k.public_jwk.clone()).collect(),
+    };
+    let jwks_json = serde_json::to_string(&jwks).expect("jwks json");
+    let parsed: JwkSet = serde_json::from_str(&jwks_json).expect("jwks parse");
+    let mut set = KeySet::from_jwks(ISSUER, vec![ISSUER.to_string()], &parsed);
+    assert_eq!(set.keys.len(), jwks.keys.len(), "every published key is usable");
+    set.keys.extend(
+        keys.iter()
+            .filter(|k| k.alg.is_symmetric())
+            .map(|k| k.verifying.clone()),
+    );
+    (set, jwks_json)
+}
+
+/// Signs `claims` as Gatehouse's keyring does (`typ: at+jwt`, `kid`).
+fn sign(key: &Key, claims: &AccessClaims) -> String {
+    let mut header = Header::new(key.alg.jsonwebtoken());
+    header.typ = Some(ACCESS_TOKEN_TYP.to_string());
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&header, claims, &key.encoding).expect("sign")
+}
+
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let master =
-            MasterKeys::parse(&MasterKeys::generate_text().expect("master key")).expect("parse");
-        let t = tenant();
-        let mut records = Vec::new();
-        let mut keys = Vec::new();
-        for (alg, (kid, pem)) in ALGS.into_iter().zip(KEY_MATERIAL) {
-            let material = pem.trim().as_bytes();
-            let encoding = match alg {
-                SigningAlgorithm::RS256 | SigningAlgorithm::PS256 => {
-                    EncodingKey::from_rsa_pem(material).expect("rsa pem")
-                }
-                SigningAlgorithm::ES256 => EncodingKey::from_ec_pem(material).expect("ec pem"),
-                SigningAlgorithm::EdDSA => EncodingKey::from_ed_pem(material).expect("ed pem"),
-                SigningAlgorithm::HS256 => {
-                    EncodingKey::from_secret(&URL_SAFE_NO_PAD.decode(material).expect("hs secret"))
-                }
-            };
-            keys.push(Key {
-                kid: kid.to_string(),
-                alg,
-                encoding,
-            });
-            // Unsealed material is accepted (as stored by older versions).
-            records.push(SigningKeyRecord {
-                kid: kid.to_string(),
-                tenant_id: t.id.clone(),
-                algorithm: alg,
-                state: KeyState::Current,
-                private_material: SecretString::from(pem.trim().to_string()),
-                created_at: NOW - 1000,
-                activated_at: Some(NOW - 1000),
-                retired_at: None,
-            });
-        }
-        let mut keyrings = Vec::new();
-        for r in &records {
-            keyrings.push(
-                TenantKeyring::new(t.clone(), ISSUER.into(), std::slice::from_ref(r), &master)
-                    .expect("keyring"),
-            );
-        }
-        // The mixed keyring: RS256 signs, the others are published too.
-        let mut mixed = records.clone();
-        mixed[1].state = KeyState::Next;
-        mixed[2].state = KeyState::Retired;
-        mixed[3].state = KeyState::Retired;
-        keyrings.push(TenantKeyring::new(t, ISSUER.into(), &mixed, &master).expect("keyring"));
+        let keys: Vec<Key> = ALGS
+            .into_iter()
+            .zip(KEY_MATERIAL)
+            .map(|(alg, (kid, material))| load_key(alg, kid, material))
+            .collect();
+        let mut key_sets: Vec<KeySet> = keys.iter().map(|k| key_set(&[k]).0).collect();
+        // The mixed key set: RS256 signs, the others are published too.
+        let (mixed, mixed_jwks_json) = key_set(&keys.iter().collect::<Vec<_>>());
+        key_sets.push(mixed);
 
-        let tokens: Vec<String> = keyrings
-            .iter()
-            .enumerate()
-            .map(|(i, k)| k.sign(&claims(&format!("jti-{i}"))).expect("sign"))
+        // tokens[i] for key set i; the mixed set's token by its first key.
+        let tokens: Vec<String> = (0..key_sets.len())
+            .map(|i| sign(&keys[i % keys.len()], &claims(&format!("jti-{i}"))))
             .collect();
         // Sanity: the fixture itself must verify, or the oracle is void.
-        for (k, keyring) in keyrings.iter().enumerate() {
+        for (k, set) in key_sets.iter().enumerate() {
             for (i, token) in tokens.iter().enumerate() {
-                let ok = verify_access_token(keyring, token, NOW, LEEWAY).is_ok();
+                let ok = verify_access_token(set, token, NOW, LEEWAY).is_ok();
                 let expected = k == 4 || k == i || (k == 0 && i == 4);
-                assert_eq!(ok, expected, "fixture: keyring {k} token {i}");
+                assert_eq!(ok, expected, "fixture: key set {k} token {i}");
             }
         }
         let f = Fixture {
             keys,
-            keyrings,
+            key_sets,
+            mixed_jwks_json,
             tokens,
         };
         if let Some(dir) = std::env::var_os("GATEHOUSE_FUZZ_WRITE_SEEDS") {
@@ -404,21 +419,21 @@ fn is_genuine(f: &Fixture, token: &str, indices: &[usize]) -> bool {
     })
 }
 
-/// Runs `token` through every keyring and every key and checks that only
+/// Runs `token` through every key set and every key and checks that only
 /// genuine tokens pass.
 fn check_forgery(f: &Fixture, token: &str) {
-    for (k, keyring) in f.keyrings.iter().enumerate() {
-        if let Ok(claims) = verify_access_token(keyring, token, NOW, LEEWAY) {
+    for (k, set) in f.key_sets.iter().enumerate() {
+        if let Ok(claims) = verify_access_token(set, token, NOW, LEEWAY) {
             if std::env::var_os("GATEHOUSE_FUZZ_DEBUG").is_some()
                 && !f.tokens.iter().any(|t| t == token)
             {
                 eprintln!(
-                    "note: keyring {k} accepted another signature over a minted token's content: {token}"
+                    "note: key set {k} accepted another signature over a minted token's content: {token}"
                 );
             }
-            if !is_genuine(f, token, f.accepted_by_keyring(k)) {
+            if !is_genuine(f, token, f.accepted_by_key_set(k)) {
                 panic!(
-                    "FORGERY: keyring {k} ({:?}) accepted a token that was never minted\n\
+                    "FORGERY: key set {k} ({:?}) accepted a token that was never minted\n\
                      token: {token:?}\nclaims: {claims:?}",
                     f.keys.get(k).map(|key| key.alg)
                 );
@@ -426,8 +441,7 @@ fn check_forgery(f: &Fixture, token: &str) {
         }
     }
     for (n, key) in f.keys.iter().enumerate() {
-        let verifying = &f.keyrings[n].keys()[0].verifying;
-        if let Ok(jws) = verify_compact(token, |_| Ok(verifying)) {
+        if let Ok(jws) = verify_compact(token, |_| Ok(&key.verifying)) {
             if !is_genuine(f, token, f.signed_by_key(n)) {
                 panic!(
                     "FORGERY: verify_compact with the {} key {} accepted a token it never signed\n\
@@ -483,17 +497,10 @@ fn resign(f: &Fixture, selector: u8, rest: &[u8]) {
     let signature = if confusion {
         // HS256 keyed with what a verifier publishes: if any path took the
         // algorithm from the header, this would pass.
-        let secret = EncodingKey::from_secret(f.keyrings[4].jwks_json().as_bytes());
+        let secret = EncodingKey::from_secret(f.mixed_jwks_json.as_bytes());
         jsonwebtoken::crypto::sign(message.as_bytes(), &secret, jsonwebtoken::Algorithm::HS256)
     } else {
-        let alg = match key.alg {
-            SigningAlgorithm::RS256 => jsonwebtoken::Algorithm::RS256,
-            SigningAlgorithm::PS256 => jsonwebtoken::Algorithm::PS256,
-            SigningAlgorithm::ES256 => jsonwebtoken::Algorithm::ES256,
-            SigningAlgorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
-            SigningAlgorithm::HS256 => jsonwebtoken::Algorithm::HS256,
-        };
-        jsonwebtoken::crypto::sign(message.as_bytes(), &key.encoding, alg)
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key.encoding, key.alg.jsonwebtoken())
     };
     let Ok(signature) = signature else { return };
     let token = format!("{message}.{signature}");
@@ -508,7 +515,7 @@ fn resign(f: &Fixture, selector: u8, rest: &[u8]) {
 
     // The signature layer alone: a pass needs the key's alg and no
     // forbidden parameter.
-    let verifying = &f.keyrings[n].keys()[0].verifying;
+    let verifying = &key.verifying;
     let header: Option<serde_json::Map<String, Value>> = serde_json::from_slice(&header_json).ok();
     let forbidden = [
         "jwk", "jku", "x5u", "x5c", "crit", "zip", "enc", "cty", "b64",
@@ -529,19 +536,19 @@ fn resign(f: &Fixture, selector: u8, rest: &[u8]) {
         }
     }
 
-    // The whole access-token check, against the key's own keyring and the
+    // The whole access-token check, against the key's own key set and the
     // mixed one.
     for k in [n, 4] {
-        let keyring = &f.keyrings[k];
-        let Ok(claims) = verify_access_token(keyring, &token, NOW, LEEWAY) else {
+        let set = &f.key_sets[k];
+        let Ok(claims) = verify_access_token(set, &token, NOW, LEEWAY) else {
             continue;
         };
         if std::env::var_os("GATEHOUSE_FUZZ_DEBUG").is_some() {
-            eprintln!("resign: keyring {k} accepted {token}");
+            eprintln!("resign: key set {k} accepted {token}");
         }
         let fail = |why: &str| -> ! {
             panic!(
-                "verify_access_token (keyring {k}) accepted a token that {why}\ntoken: {token:?}\nclaims: {claims:?}"
+                "verify_access_token (key set {k}) accepted a token that {why}\ntoken: {token:?}\nclaims: {claims:?}"
             )
         };
         let Some(h) = &header else {
@@ -565,10 +572,10 @@ fn resign(f: &Fixture, selector: u8, rest: &[u8]) {
         let Ok(Value::Object(p)) = serde_json::from_slice::<Value>(payload_json) else {
             fail("has a payload that is not a JSON object");
         };
-        if p.get("iss").and_then(Value::as_str) != Some(keyring.issuer.as_str()) {
+        if p.get("iss").and_then(Value::as_str) != Some(set.issuer.as_str()) {
             fail("has the wrong issuer");
         }
-        let accepted = keyring.audiences();
+        let accepted = &set.audiences;
         let aud_ok = match p.get("aud") {
             Some(Value::String(a)) => accepted.contains(a),
             Some(Value::Array(list)) => list
@@ -595,7 +602,7 @@ fn resign(f: &Fixture, selector: u8, rest: &[u8]) {
         if claims.exp != exp
             || claims.nbf != nbf
             || claims.iat != iat
-            || claims.iss != keyring.issuer
+            || claims.iss != set.issuer
         {
             fail("was decoded into claims that differ from its payload");
         }

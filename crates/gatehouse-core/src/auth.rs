@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use gatehouse_jwt::{DEFAULT_LEEWAY_SECS, verify_access_token};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::algorithm::SigningAlgorithm;
@@ -23,8 +24,7 @@ use crate::store::{Store, StoreError, UniqueField};
 use crate::tenant::{DEFAULT_ACCESS_TTL_SECS, Tenant, TenantName, TenantSpec, issuer_url};
 use crate::token::{AccessClaims, Audience, TokenResponse, is_valid_scope};
 use crate::user::{self, ImportedUser, LoginName, Registration, User};
-use crate::verify::{DEFAULT_LEEWAY_SECS, verify_access_token};
-use crate::{Error, Result};
+use crate::{Error, Result, TokenUnusable};
 
 /// The `client_id` of tokens from the first-party `/login` and password
 /// grant, until OAuth clients are registered per tenant.
@@ -650,9 +650,11 @@ impl Auth {
             .is_some_and(|s| s.tenant_id == tenant.id && s.is_active(now)))
     }
 
-    /// Offline verification with this instance's clock and leeway.
+    /// Offline verification (`gatehouse-jwt`, over the keyring's public
+    /// key set) with this instance's clock and leeway.
     pub fn verify(&self, keyring: &TenantKeyring, token: &str) -> Result<AccessClaims> {
-        verify_access_token(keyring, token, self.clock.now(), self.settings.leeway_secs)
+        let (now, leeway) = (self.clock.now(), self.settings.leeway_secs);
+        Ok(verify_access_token(keyring.key_set(), token, now, leeway)?)
     }
 
     fn refresh_expiry(&self, session: &Session, now: UnixTime) -> UnixTime {
@@ -733,21 +735,19 @@ impl Auth {
         token: &str,
     ) -> Result<(SecretString, i64)> {
         let claims = self.verify(keyring, token)?;
-        let sid = claims
-            .sid
-            .ok_or_else(|| Error::InvalidToken("the token has no session to refresh".into()))?;
+        let sid = claims.sid.ok_or(TokenUnusable::NoSession)?;
         let now = self.clock.now();
         let session = self
             .store
             .session(&sid)
             .await?
             .filter(|s| s.tenant_id == keyring.tenant.id && s.is_active(now))
-            .ok_or_else(|| Error::InvalidToken("the token's session has ended".into()))?;
+            .ok_or(TokenUnusable::SessionEnded)?;
         let user = self
             .store
             .user_by_id(&keyring.tenant.id, &session.user_id)
             .await?
-            .ok_or_else(|| Error::InvalidToken("the user no longer exists".into()))?;
+            .ok_or(TokenUnusable::UserGone)?;
         let ttl = keyring.tenant.access_ttl_secs;
         let claims = self.claims_for(keyring, &user, Some(&session), now, now + ttl)?;
         Ok((SecretString::from(keyring.sign(&claims)?), ttl))

@@ -1,6 +1,8 @@
 //! The domain's one error type. Each variant says what went wrong in domain
 //! terms; the HTTP layer owns the mapping to statuses and error codes.
 
+use gatehouse_jwt::{TokenError, UnsupportedAlgorithm};
+
 use crate::store::{StoreError, UniqueField};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -36,8 +38,13 @@ pub enum Error {
     InvalidGrant(String),
 
     /// An access token that fails verification (RFC 6750 §3.1 `invalid_token`).
-    #[error("{0}")]
-    InvalidToken(String),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+
+    /// An access token that verifies but cannot be used for what was asked,
+    /// because what it stands for is gone (also `invalid_token`).
+    #[error(transparent)]
+    TokenUnusable(#[from] TokenUnusable),
 
     /// Stored keys cannot be opened with the configured master key(s).
     #[error("{0}")]
@@ -64,6 +71,27 @@ impl Error {
             field,
             message: message.into(),
         }
+    }
+}
+
+/// Why a verified access token still cannot be used: the domain's reasons,
+/// next to the verifier's [`TokenError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenUnusable {
+    /// A machine token (no `sid`) cannot be refreshed.
+    #[error("the token has no session to refresh")]
+    NoSession,
+    /// The token's session was ended (logout, reuse detection) or expired.
+    #[error("the token's session has ended")]
+    SessionEnded,
+    /// The user the token names was deleted.
+    #[error("the user no longer exists")]
+    UserGone,
+}
+
+impl From<UnsupportedAlgorithm> for Error {
+    fn from(e: UnsupportedAlgorithm) -> Self {
+        Error::invalid("algorithm", e.to_string())
     }
 }
 

@@ -1,7 +1,9 @@
 //! A tenant's keyring: the tenant, its issuer URL and its loaded keys. It
-//! signs with the current key and verifies against the published ones, and
-//! it is what the server caches so `/auth` needs no database read.
+//! signs with the current key, and yields the public [`KeySet`] that
+//! `gatehouse-jwt` verifies against (the published keys, HS256 secrets
+//! included). It is what the server caches so `/auth` needs no database read.
 
+use gatehouse_jwt::KeySet;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Header, encode};
 use serde::Serialize;
@@ -22,6 +24,9 @@ pub struct TenantKeyring {
     pub issuer: String,
     /// Published keys, the current one first.
     keys: Vec<LoadedKey>,
+    /// What verification needs: the issuer, the accepted audiences and the
+    /// verifying half of every published key.
+    key_set: KeySet,
     /// The JWKS document, serialised once per load, and its ETag.
     jwks_json: String,
     jwks_etag: String,
@@ -34,11 +39,12 @@ impl TenantKeyring {
         records: &[SigningKeyRecord],
         master: &MasterKeys,
     ) -> Result<Self> {
-        let mut keys = records
+        let mut loaded = records
             .iter()
             .map(|r| LoadedKey::load(r, master))
             .collect::<Result<Vec<_>>>()?;
-        keys.sort_by_key(|k| std::cmp::Reverse(k.state == KeyState::Current));
+        loaded.sort_by_key(|(k, _)| std::cmp::Reverse(k.state == KeyState::Current));
+        let (keys, verifying): (Vec<_>, Vec<_>) = loaded.into_iter().unzip();
         if keys.first().map(|k| k.state) != Some(KeyState::Current) {
             return Err(Error::Internal(format!(
                 "tenant {} has no current signing key",
@@ -51,10 +57,16 @@ impl TenantKeyring {
         let jwks_json = serde_json::to_string(&jwks)
             .map_err(|e| Error::Internal(format!("JWKS serialisation failed: {e}")))?;
         let jwks_etag = format!("\"{}\"", hex::encode(&Sha256::digest(&jwks_json)[..16]));
+        let key_set = KeySet::new(
+            issuer.clone(),
+            accepted_audiences(&tenant, &issuer),
+            verifying,
+        );
         Ok(Self {
             tenant,
             issuer,
             keys,
+            key_set,
             jwks_json,
             jwks_etag,
         })
@@ -66,25 +78,22 @@ impl TenantKeyring {
         &self.keys[0]
     }
 
-    /// A published key by `kid`; the only way a verifier finds a key.
-    pub fn key(&self, kid: &str) -> Option<&LoadedKey> {
-        self.keys.iter().find(|k| k.kid == kid)
+    /// What `gatehouse_jwt::verify_access_token` checks this tenant's
+    /// tokens against.
+    pub fn key_set(&self) -> &KeySet {
+        &self.key_set
     }
 
     /// Accepted `aud` values; the issuer when the tenant names none.
     pub fn audiences(&self) -> Vec<String> {
-        if self.tenant.audiences.is_empty() {
-            vec![self.issuer.clone()]
-        } else {
-            self.tenant.audiences.clone()
-        }
+        self.key_set.audiences.clone()
     }
 
     /// Signs an access token: [`AccessClaims`], or a compatibility format
     /// that embeds them and adds claims of its own.
     pub fn sign<C: Serialize>(&self, claims: &C) -> Result<String> {
         let key = self.signing_key();
-        let mut header = Header::new(key.algorithm.jwt());
+        let mut header = Header::new(key.algorithm.jsonwebtoken());
         header.typ = Some(ACCESS_TOKEN_TYP.to_string());
         header.kid = Some(key.kid.clone());
         encode(&header, claims, &key.encoding)
@@ -105,5 +114,15 @@ impl TenantKeyring {
     /// All published keys (any state), the current one first.
     pub fn keys(&self) -> &[LoadedKey] {
         &self.keys
+    }
+}
+
+/// The `aud` values a tenant's tokens carry and its verifier accepts: the
+/// tenant's configured audiences, or its issuer when it names none.
+fn accepted_audiences(tenant: &Tenant, issuer: &str) -> Vec<String> {
+    if tenant.audiences.is_empty() {
+        vec![issuer.to_string()]
+    } else {
+        tenant.audiences.clone()
     }
 }

@@ -12,15 +12,15 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_jwt::VerifyingKey;
+use jsonwebtoken::EncodingKey;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
-use jsonwebtoken::{DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::algorithm::SigningAlgorithm;
 use crate::clock::UnixTime;
 use crate::id::{random_bytes, random_token};
-use crate::jws::VerifyingKey;
 use crate::sealing::MasterKeys;
 use crate::{Error, Result};
 
@@ -166,14 +166,14 @@ fn pkcs8_pem(der: &[u8]) -> String {
     pem::encode(&pem::Pem::new("PRIVATE KEY", der.to_vec()))
 }
 
-/// A key ready to use: signer, verifier and (for asymmetric keys) the public
-/// JWK that the tenant's JWKS publishes.
+/// A key ready to sign, and (for asymmetric keys) the public JWK that the
+/// tenant's JWKS publishes. Its verifying half lives in the keyring's
+/// [`gatehouse_jwt::KeySet`], made by [`LoadedKey::load`] alongside it.
 pub struct LoadedKey {
     pub kid: String,
     pub algorithm: SigningAlgorithm,
     pub state: KeyState,
     pub(crate) encoding: EncodingKey,
-    pub verifying: VerifyingKey,
     /// `None` for HS256: a shared secret is never published.
     pub public_jwk: Option<Jwk>,
 }
@@ -189,7 +189,10 @@ impl fmt::Debug for LoadedKey {
 }
 
 impl LoadedKey {
-    pub fn load(record: &SigningKeyRecord, master: &MasterKeys) -> Result<Self> {
+    /// Opens `record` with the master key: the signer, and the verifier
+    /// made through `gatehouse-jwt` (from the published JWK, or from the
+    /// HS256 secret).
+    pub fn load(record: &SigningKeyRecord, master: &MasterKeys) -> Result<(Self, VerifyingKey)> {
         let corrupt = |e: jsonwebtoken::errors::Error| {
             Error::Internal(format!(
                 "signing key {} of tenant {} cannot be loaded: {e}",
@@ -198,7 +201,7 @@ impl LoadedKey {
         };
         let clear = record.open(master)?;
         let material = clear.expose_secret().as_bytes();
-        let alg = record.algorithm.jwt();
+        let alg = record.algorithm.jsonwebtoken();
         let encoding = match record.algorithm {
             SigningAlgorithm::RS256 | SigningAlgorithm::PS256 => {
                 EncodingKey::from_rsa_pem(material).map_err(corrupt)?
@@ -209,18 +212,18 @@ impl LoadedKey {
                 let secret = URL_SAFE_NO_PAD.decode(material).map_err(|e| {
                     Error::Internal(format!("HS256 secret {} is not base64url: {e}", record.kid))
                 })?;
-                return Ok(Self {
+                let verifying =
+                    VerifyingKey::hs256(Some(record.kid.clone()), &secret).map_err(|e| {
+                        Error::Internal(format!("HS256 secret {} is not usable: {e}", record.kid))
+                    })?;
+                let key = Self {
                     kid: record.kid.clone(),
                     algorithm: record.algorithm,
                     state: record.state,
                     encoding: EncodingKey::from_secret(&secret),
-                    verifying: VerifyingKey::new(
-                        Some(record.kid.clone()),
-                        record.algorithm,
-                        DecodingKey::from_secret(&secret),
-                    ),
                     public_jwk: None,
-                });
+                };
+                return Ok((key, verifying));
             }
         };
         // The verifier is built from the very JWK we publish, so what
@@ -231,14 +234,14 @@ impl LoadedKey {
         let verifying = VerifyingKey::from_jwk(&jwk).map_err(|e| {
             Error::Internal(format!("published key {} is not usable: {e}", record.kid))
         })?;
-        Ok(Self {
+        let key = Self {
             kid: record.kid.clone(),
             algorithm: record.algorithm,
             state: record.state,
             encoding,
-            verifying,
             public_jwk: Some(jwk),
-        })
+        };
+        Ok((key, verifying))
     }
 }
 
@@ -252,8 +255,10 @@ mod tests {
         for alg in SigningAlgorithm::ALL {
             let rec = SigningKeyRecord::generate("t1", alg, KeyState::Current, 0, &master).unwrap();
             assert!(MasterKeys::is_sealed(rec.private_material.expose_secret()));
-            let key = LoadedKey::load(&rec, &master).unwrap();
+            let (key, verifying) = LoadedKey::load(&rec, &master).unwrap();
             assert_eq!(key.algorithm, alg);
+            assert_eq!(verifying.algorithm(), alg);
+            assert_eq!(verifying.kid(), Some(rec.kid.as_str()));
             assert_eq!(key.public_jwk.is_none(), alg.is_symmetric(), "{alg}");
             let debug = format!("{rec:?}");
             assert!(!debug.contains(rec.private_material.expose_secret()));

@@ -5,6 +5,10 @@
 //! small traits in [`store`] (the ports), which `gatehouse-store` implements;
 //! time comes from an injected [`clock::Clock`] so expiry is testable without
 //! sleeping.
+//!
+//! Token verification itself lives in `gatehouse-jwt` (over the public
+//! [`gatehouse_jwt::KeySet`] a [`keyring::TenantKeyring`] yields); core
+//! calls it with its clock and leeway.
 
 pub mod algorithm;
 pub mod auth;
@@ -12,7 +16,6 @@ pub mod clock;
 pub mod crypto;
 pub mod error;
 pub mod id;
-pub mod jws;
 pub mod keyring;
 pub mod keys;
 pub mod refresh;
@@ -23,7 +26,8 @@ pub mod store;
 pub mod tenant;
 pub mod token;
 pub mod user;
-pub mod verify;
 
 pub use crypto::{legacy_hash, password};
-pub use error::{Error, Result};
+pub use error::{Error, Result, TokenUnusable};
+/// Verification is `gatehouse-jwt`'s; its reasons are core's token errors.
+pub use gatehouse_jwt::TokenError;

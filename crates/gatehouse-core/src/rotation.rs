@@ -30,7 +30,7 @@ impl Default for RotationPolicy {
         Self {
             period_secs: 30 * 24 * 3600,
             prepublish_secs: 24 * 3600,
-            leeway_secs: crate::verify::DEFAULT_LEEWAY_SECS,
+            leeway_secs: gatehouse_jwt::DEFAULT_LEEWAY_SECS,
         }
     }
 }

@@ -2,63 +2,12 @@
 //! response that carries them.
 
 use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
 use serde::ser::SerializeStruct;
-use serde::{Deserialize, Serialize};
 
-use crate::clock::UnixTime;
-
-/// RFC 9068 §2.1: the `typ` header of a JWT access token.
-pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
-
-/// The claims of an access token (RFC 9068 §2.2 plus OIDC profile claims).
-/// Fields without `Option` are required: a token missing one does not parse
-/// and is rejected.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct AccessClaims {
-    pub iss: String,
-    /// The user's stable id.
-    pub sub: String,
-    pub aud: Audience,
-    pub exp: UnixTime,
-    pub iat: UnixTime,
-    pub nbf: UnixTime,
-    /// Unique per token, so a token can be named in logs and revocation lists.
-    pub jti: String,
-    pub client_id: String,
-    /// The session this token descends from (absent for machine tokens).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    #[serde(default)]
-    pub scope: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preferred_username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub given_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub family_name: Option<String>,
-    #[serde(default)]
-    pub roles: Vec<String>,
-}
-
-/// RFC 7519 §4.1.3: `aud` is a string or an array of strings.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Audience {
-    pub fn from_list(mut list: Vec<String>) -> Self {
-        if list.len() == 1 {
-            Audience::One(list.remove(0))
-        } else {
-            Audience::Many(list)
-        }
-    }
-}
+/// The claims and their types are the verifier's (`gatehouse-jwt`); they are
+/// re-exported here, where the issuing side builds them.
+pub use gatehouse_jwt::claims::{ACCESS_TOKEN_TYP, AccessClaims, Audience};
 
 /// The OAuth 2.0 token response (RFC 6749 §5.1). The tokens are secrets:
 /// `Debug` hides them and only serialisation into the response shows them.

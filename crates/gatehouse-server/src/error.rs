@@ -54,14 +54,23 @@ impl ApiError {
     /// RFC 6750 §3.1 `invalid_token`, with its challenge.
     pub fn invalid_token(realm: &str, description: impl Into<String>) -> Self {
         let description = description.into();
-        let challenge = format!(
-            "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"{}\"",
-            quote_safe(realm),
-            quote_safe(&description)
-        );
         Self {
-            challenge: Some(challenge),
+            challenge: Some(invalid_token_challenge(realm, &description)),
             ..Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description)
+        }
+    }
+
+    /// The same answer, its `invalid_token` challenge naming `realm` (a
+    /// tenant's issuer) instead of the generic one; other answers are
+    /// unchanged. For handlers whose token belongs to a known tenant, so
+    /// the status still comes from the table below.
+    pub fn in_realm(self, realm: &str) -> Self {
+        if self.code != "invalid_token" {
+            return self;
+        }
+        Self {
+            challenge: Some(invalid_token_challenge(realm, &self.description)),
+            ..self
         }
     }
 
@@ -92,6 +101,13 @@ impl ApiError {
 /// What a client is told to wait when the store is away: long enough for a
 /// failover, short enough not to strand a login.
 const STORE_RETRY_AFTER_SECS: u64 = 2;
+fn invalid_token_challenge(realm: &str, description: &str) -> String {
+    format!(
+        "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"{}\"",
+        quote_safe(realm),
+        quote_safe(description)
+    )
+}
 
 /// Characters that would break out of a quoted-string in a header.
 fn quote_safe(s: &str) -> String {
@@ -116,7 +132,9 @@ impl From<Error> for ApiError {
             Error::InvalidGrant(message) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_grant", message)
             }
-            Error::InvalidToken(message) => ApiError::invalid_token("gatehouse", message),
+            Error::Token(_) | Error::TokenUnusable(_) => {
+                ApiError::invalid_token("gatehouse", e.to_string())
+            }
             Error::Unavailable(detail) => ApiError {
                 detail: Some(detail),
                 retry_after: Some(STORE_RETRY_AFTER_SECS),

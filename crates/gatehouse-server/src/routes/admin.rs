@@ -55,7 +55,12 @@ async fn create_tenant(
     State(state): State<AppState>,
     AppJson(body): AppJson<CreateTenant>,
 ) -> ApiResult<(StatusCode, Json<TenantView>)> {
-    let algorithm = body.algorithm.as_deref().map(str::parse).transpose()?;
+    let algorithm = body
+        .algorithm
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(gatehouse_core::Error::from)?;
     let access_ttl_secs = body.access_ttl.as_deref().map(parse_ttl).transpose()?;
     let spec = TenantSpec {
         algorithm,

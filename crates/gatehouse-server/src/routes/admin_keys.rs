@@ -80,7 +80,12 @@ async fn rotate(
             ))
         })?
     };
-    let algorithm = body.algorithm.as_deref().map(str::parse).transpose()?;
+    let algorithm = body
+        .algorithm
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(gatehouse_core::Error::from)?;
     let next = state
         .auth
         .rotate_key(&tenant, algorithm, body.immediately)

@@ -44,7 +44,7 @@ async fn forward_auth(
     let claims = state
         .auth
         .verify(&keyring, token.expose_secret())
-        .map_err(|e| ApiError::invalid_token(&keyring.issuer, e.to_string()))?;
+        .map_err(|e| ApiError::from(e).in_realm(&keyring.issuer))?;
     match query.session.as_deref() {
         None => {}
         Some("check") => {
@@ -53,10 +53,9 @@ async fn forward_auth(
                 None => false,
             };
             if !active {
-                return Err(ApiError::invalid_token(
-                    &keyring.issuer,
-                    "the token's session has ended",
-                ));
+                let ended =
+                    gatehouse_core::Error::from(gatehouse_core::TokenUnusable::SessionEnded);
+                return Err(ApiError::from(ended).in_realm(&keyring.issuer));
             }
         }
         Some(_) => return Err(ApiError::bad_request("`session` accepts only `check`")),

@@ -37,7 +37,7 @@ async fn logout(
             let claims = state
                 .auth
                 .verify(&keyring, token.expose_secret())
-                .map_err(|e| ApiError::invalid_token(&keyring.issuer, e.to_string()))?;
+                .map_err(|e| ApiError::from(e).in_realm(&keyring.issuer))?;
             if let Some(sid) = claims.sid {
                 state.auth.logout_session(&sid).await?;
             }

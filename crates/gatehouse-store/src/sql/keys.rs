@@ -1,6 +1,7 @@
 //! Signing keys and the conditional steps of their lifecycle.
 
 use async_trait::async_trait;
+use gatehouse_core::algorithm::SigningAlgorithm;
 use gatehouse_core::clock::UnixTime;
 use gatehouse_core::keys::{KeyState, SigningKeyRecord};
 use gatehouse_core::store::{KeyStore, StoreError, StoreResult};
@@ -122,7 +123,10 @@ fn key_from_row(row: &dyn Row) -> StoreResult<SigningKeyRecord> {
     Ok(SigningKeyRecord {
         kid: row.text("kid")?,
         tenant_id: row.text("tenant_id")?,
-        algorithm: row.text("algorithm")?.parse().map_err(corrupt)?,
+        algorithm: row
+            .text("algorithm")?
+            .parse::<SigningAlgorithm>()
+            .map_err(|e| corrupt(e.into()))?,
         state: KeyState::parse(&row.text("state")?).map_err(corrupt)?,
         private_material: SecretString::from(row.text("private_material")?),
         created_at: row.int("created_at")?,

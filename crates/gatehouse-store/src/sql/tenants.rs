@@ -86,7 +86,10 @@ fn tenant_from_row(row: &dyn Row) -> StoreResult<Tenant> {
     Ok(Tenant {
         id: row.text("id")?,
         name: TenantName::parse(&row.text("name")?).map_err(corrupt)?,
-        algorithm: row.text("algorithm")?.parse().map_err(corrupt)?,
+        algorithm: row
+            .text("algorithm")?
+            .parse::<SigningAlgorithm>()
+            .map_err(|e| corrupt(e.into()))?,
         access_ttl_secs: row.int("access_ttl_secs")?,
         audiences: row.json_list("audiences")?,
         created_at: row.int("created_at")?,

@@ -20,9 +20,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use gatehouse_core::jws::unverified_issuer;
 use gatehouse_core::keyring::TenantKeyring;
 use gatehouse_core::user::LoginName;
+use gatehouse_jwt::unverified_issuer;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
@@ -84,10 +84,7 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> ApiResult
         .auth
         .reissue_access_token(&keyring, token.expose_secret())
         .await
-        .map_err(|e| match e {
-            gatehouse_core::Error::InvalidToken(m) => ApiError::invalid_token(&keyring.issuer, m),
-            other => other.into(),
-        })?;
+        .map_err(|e| ApiError::from(e).in_realm(&keyring.issuer))?;
     Ok(no_store(
         Json(json!({ "token": token.expose_secret() })).into_response(),
     ))

@@ -32,7 +32,7 @@ use axum::routing::post;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_core::Error;
-use gatehouse_core::jws::BAD_SIGNATURE;
+use gatehouse_core::TokenError;
 use gatehouse_core::token::AccessClaims;
 use gatehouse_core::user::{LoginName, Registration, User};
 use secrecy::SecretString;
@@ -224,9 +224,7 @@ async fn verify(
             Some((payload, header)) => Json(json!([payload, header])).into_response(),
             None => error(StatusCode::OK, DECODE_FAILED),
         },
-        Err(Error::InvalidToken(reason)) if reason == BAD_SIGNATURE => {
-            error(StatusCode::OK, SIGNATURE_MISMATCH)
-        }
+        Err(Error::Token(TokenError::BadSignature)) => error(StatusCode::OK, SIGNATURE_MISMATCH),
         Err(_) => error(StatusCode::OK, DECODE_FAILED),
     }
 }

@@ -11,16 +11,14 @@ use std::sync::LazyLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gatehouse_core::algorithm::SigningAlgorithm;
-use gatehouse_core::jws::{MAX_TOKEN_BYTES, verify_compact};
-use gatehouse_core::keyring::TenantKeyring;
-use gatehouse_core::keys::{KeyState, SigningKeyRecord};
-use gatehouse_core::sealing::MasterKeys;
-use gatehouse_core::tenant::{Tenant, TenantName, issuer_url};
-use gatehouse_core::token::{AccessClaims, Audience};
-use gatehouse_core::verify::{DEFAULT_LEEWAY_SECS, verify_access_token};
+use gatehouse_jwt::{
+    AccessClaims, Audience, DEFAULT_LEEWAY_SECS, KeySet, MAX_TOKEN_BYTES, SigningAlgorithm,
+    VerifyingKey, verify_access_token, verify_compact,
+};
 use proptest::prelude::*;
 use proptest::sample::Index;
+
+mod common;
 
 const NOW: i64 = 1_700_000_000;
 const CASES: u32 = 384;
@@ -31,27 +29,19 @@ const MUTATION_ALPHABET: &[u8] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=";
 
 struct Signed {
-    keyring: TenantKeyring,
+    keys: KeySet,
     token: String,
 }
 
 impl Signed {
     fn new(name: &str, alg: SigningAlgorithm) -> Self {
-        let master = MasterKeys::parse(&MasterKeys::generate_text().unwrap()).unwrap();
-        let id = format!("id-{name}");
-        let record =
-            SigningKeyRecord::generate(&id, alg, KeyState::Current, NOW - 60, &master).unwrap();
-        let tenant_name = TenantName::parse(name).unwrap();
-        let issuer = issuer_url("https://auth.example.com", &tenant_name);
-        let tenant = Tenant {
-            id,
-            name: tenant_name,
-            algorithm: alg,
-            access_ttl_secs: 900,
-            audiences: vec![],
-            created_at: NOW - 60,
-        };
-        let keyring = TenantKeyring::new(tenant, issuer.clone(), &[record], &master).unwrap();
+        let key = common::generate(alg);
+        let issuer = format!("https://auth.example.com/t/{name}");
+        let keys = KeySet::new(
+            issuer.clone(),
+            vec![issuer.clone()],
+            vec![key.verifying.clone()],
+        );
         let claims = AccessClaims {
             iss: issuer.clone(),
             sub: "user-1".into(),
@@ -69,21 +59,26 @@ impl Signed {
             family_name: None,
             roles: vec!["reader".into()],
         };
-        let token = keyring.sign(&claims).unwrap();
-        let signed = Self { keyring, token };
+        let token = key.sign(&claims);
+        let signed = Self { keys, token };
         assert!(signed.accepts(&signed.token), "{alg}: the honest token");
         signed
     }
 
     fn verify(&self, token: &str) -> bool {
-        verify_access_token(&self.keyring, token, NOW, DEFAULT_LEEWAY_SECS).is_ok()
+        verify_access_token(&self.keys, token, NOW, DEFAULT_LEEWAY_SECS).is_ok()
+    }
+
+    /// The issuer's one key, the one that signed [`Self::token`].
+    fn key(&self) -> &VerifyingKey {
+        &self.keys.keys[0]
     }
 
     /// Both entry points agree: the full check, and the signature layer
-    /// alone with the tenant's key.
+    /// alone with the issuer's key.
     fn accepts(&self, token: &str) -> bool {
         let full = self.verify(token);
-        let key = &self.keyring.signing_key().verifying;
+        let key = self.key();
         let compact = verify_compact(token, |_| Ok(key)).is_ok();
         assert!(
             !full || compact,
@@ -260,7 +255,7 @@ proptest! {
         sig_text in ".{0,400}",
         sig_bytes in proptest::collection::vec(any::<u8>(), 0..300),
     ) {
-        let key = &signed(&which).keyring.signing_key().verifying;
+        let key = signed(&which).key();
         prop_assert!(!key.verify_signature(&message, &sig_text));
         prop_assert!(!key.verify_signature(&message, &URL_SAFE_NO_PAD.encode(&sig_bytes)));
     }
@@ -274,7 +269,7 @@ proptest! {
         let t = signed(&which);
         let (input, sig) = t.token.rsplit_once('.').unwrap();
         prop_assume!(message != input.as_bytes());
-        let key = &t.keyring.signing_key().verifying;
+        let key = t.key();
         prop_assert!(key.verify_signature(input.as_bytes(), sig));
         prop_assert!(!key.verify_signature(&message, sig));
     }
