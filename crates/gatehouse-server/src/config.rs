@@ -2,6 +2,7 @@
 //! (defaults, then `gatehouse.toml`, then `GATEHOUSE_*` variables, then
 //! flags; each later layer wins).
 
+use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,12 +17,15 @@ use serde::{Deserialize, Serialize};
 /// nested fields use `__` (`GATEHOUSE_ARGON2__MEMORY_KIB`).
 pub const ENV_PREFIX: &str = "GATEHOUSE_";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `Debug` is written by hand (below) so that the database URL's password
+/// and the secrets never reach a log line or a panic message.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on. Port 0 picks a free port (tests).
     pub listen: String,
-    /// `sqlite://PATH` (default), later `postgres://…` and `mysql://…`.
+    /// `sqlite://PATH` (default), `postgres://…` or `mysql://…`. May carry
+    /// a password: `Debug` shows it as `***`.
     pub database_url: String,
     /// Base URL clients reach this node at; issuer URLs derive from it.
     /// Defaults to `http://<listen address>`.
@@ -114,6 +118,117 @@ impl Default for Config {
             lambda_allow_sqlite: false,
             authorizer_tenant: "default".into(),
         }
+    }
+}
+
+/// Every field but the secrets: the database URL with its password (and
+/// any password-like query parameter) as `***`, and only whether
+/// `admin_token` and `master_key` are set. The destructuring names every
+/// field, so a new one does not compile until someone decides here whether
+/// it may be shown.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Config {
+            listen,
+            database_url,
+            public_url,
+            admin_token,
+            master_key,
+            master_key_file,
+            key_rotation_period,
+            key_prepublish,
+            key_check_interval,
+            argon2,
+            refresh_ttl,
+            session_ttl,
+            leeway,
+            keyring_cache_ttl,
+            db_max_connections,
+            db_timeout,
+            log,
+            compat_openfaas_token_ttl,
+            compat_knock_token_ttl,
+            lambda_allow_sqlite,
+            authorizer_tenant,
+        } = self;
+        let set = |s: &Option<SecretString>| if s.is_some() { "Some(***)" } else { "None" };
+        f.debug_struct("Config")
+            .field("listen", listen)
+            .field("database_url", &redacted_url(database_url))
+            .field("public_url", &public_url.as_deref().map(redacted_url))
+            .field("admin_token", &format_args!("{}", set(admin_token)))
+            .field("master_key", &format_args!("{}", set(master_key)))
+            .field("master_key_file", master_key_file)
+            .field("key_rotation_period", key_rotation_period)
+            .field("key_prepublish", key_prepublish)
+            .field("key_check_interval", key_check_interval)
+            .field("argon2", argon2)
+            .field("refresh_ttl", refresh_ttl)
+            .field("session_ttl", session_ttl)
+            .field("leeway", leeway)
+            .field("keyring_cache_ttl", keyring_cache_ttl)
+            .field("db_max_connections", db_max_connections)
+            .field("db_timeout", db_timeout)
+            .field("log", log)
+            .field("compat_openfaas_token_ttl", compat_openfaas_token_ttl)
+            .field("compat_knock_token_ttl", compat_knock_token_ttl)
+            .field("lambda_allow_sqlite", lambda_allow_sqlite)
+            .field("authorizer_tenant", authorizer_tenant)
+            .finish()
+    }
+}
+
+/// A URL fit for logs: the password of its user info and the values of
+/// password-like query parameters (`?password=`, `sslpassword=`, …, which
+/// PostgreSQL accepts) replaced by `***`. Anything else that is not a plain
+/// `scheme://host/…` URL keeps only its scheme, since where a secret might
+/// sit in it cannot be told (`sqlite:file.db`, a path, is kept whole).
+fn redacted_url(raw: &str) -> String {
+    let scheme_only = |scheme: &str| format!("{scheme}://***");
+    let mut url = match url::Url::parse(raw) {
+        Ok(url) if !url.cannot_be_a_base() => url,
+        Ok(url) if url.scheme() == "sqlite" => return raw.to_string(),
+        Ok(url) => return scheme_only(url.scheme()),
+        Err(_) => {
+            return match raw.split_once(':') {
+                Some((scheme, _))
+                    if !scheme.is_empty()
+                        && scheme
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) =>
+                {
+                    scheme_only(scheme)
+                }
+                _ => "***".to_string(),
+            };
+        }
+    };
+    let has_password = url.password().is_some();
+    if has_password {
+        // Fails only for URLs that cannot have a password, and this one has one.
+        let _ = url.set_password(Some("***"));
+    }
+    let mut secret_in_query = false;
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let key = k.to_ascii_lowercase();
+            let secret = ["pass", "secret", "token", "key"]
+                .iter()
+                .any(|word| key.contains(word));
+            secret_in_query |= secret;
+            let v = if secret { "***".into() } else { v.into_owned() };
+            (k.into_owned(), v)
+        })
+        .collect();
+    if secret_in_query {
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    // Unchanged text stays as written (`Url` would add a trailing `/`).
+    if has_password || secret_in_query {
+        url.to_string()
+    } else {
+        raw.to_string()
     }
 }
 
@@ -321,11 +436,50 @@ mod tests {
     }
 
     #[test]
-    fn admin_token_is_not_debug_printed() {
+    fn debug_shows_no_secret() {
         let c = Config {
+            database_url: "postgres://gh:s3cret-db@db.internal:5432/gatehouse?sslmode=require"
+                .into(),
             admin_token: Some(SecretString::from("hunter2hunter2".to_string())),
+            master_key: Some(SecretString::from(
+                "bWFzdGVyLWtleS0zMi1ieXRlcy1sb25nLTAwMDAwMDA".to_string(),
+            )),
             ..Config::default()
         };
-        assert!(!format!("{c:?}").contains("hunter2"));
+        let debug = format!("{c:?}");
+        for secret in ["s3cret-db", "hunter2", "bWFzdGVyLWtleS0"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(
+            debug.contains("postgres://gh:***@db.internal:5432/gatehouse?sslmode=require"),
+            "{debug}"
+        );
+        assert!(debug.contains("admin_token: Some(***)"), "{debug}");
+        assert!(debug.contains("listen: \"127.0.0.1:8080\""), "{debug}");
+        let pretty = format!("{c:#?}");
+        assert!(!pretty.contains("s3cret-db") && !pretty.contains("hunter2"));
+    }
+
+    #[test]
+    fn urls_lose_their_passwords_wherever_they_sit() {
+        assert_eq!(
+            redacted_url("mysql://gh:p%40ss@db/gh"),
+            "mysql://gh:***@db/gh"
+        );
+        assert_eq!(
+            redacted_url("postgres://db/gh?user=gh&password=s3cret&sslmode=require"),
+            "postgres://db/gh?user=gh&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redacted_url("sqlite://gatehouse.db"),
+            "sqlite://gatehouse.db"
+        );
+        assert_eq!(redacted_url("sqlite:gatehouse.db"), "sqlite:gatehouse.db");
+        assert_eq!(
+            redacted_url("postgres://user:s3cret@[bad"),
+            "postgres://***"
+        );
+        assert_eq!(redacted_url("user:s3cret@host/db"), "user://***");
+        assert_eq!(redacted_url("s3cret"), "***");
     }
 }

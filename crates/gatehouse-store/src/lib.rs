@@ -25,6 +25,11 @@ pub struct StoreOptions {
     /// How long a request waits for a connection (or for SQLite's write
     /// lock) before the store reports itself unavailable.
     pub acquire_timeout: Duration,
+    /// Whether a missing SQLite file is created (and migrated). Commands
+    /// that only read turn this off, so pointing one at the wrong path
+    /// reports [`OpenError::NotFound`] instead of leaving an empty
+    /// database there. Server backends have no file and ignore it.
+    pub create_if_missing: bool,
 }
 
 impl Default for StoreOptions {
@@ -32,6 +37,7 @@ impl Default for StoreOptions {
         Self {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
+            create_if_missing: true,
         }
     }
 }
@@ -42,6 +48,11 @@ pub enum OpenError {
     UnsupportedScheme(String),
     #[error("the database URL is malformed: {0}")]
     MalformedUrl(String),
+    /// The SQLite file does not exist and `create_if_missing` is off.
+    /// `path` is where it was looked for, made absolute when it can be so
+    /// that a relative default (`gatehouse.db`) says which directory.
+    #[error("no database at {path} (looked for {url})")]
+    NotFound { path: String, url: String },
     #[error("cannot open the database {url}: {reason}")]
     Connect { url: String, reason: String },
     #[error("migrating the database {url} failed: {reason}")]

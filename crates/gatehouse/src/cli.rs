@@ -37,6 +37,21 @@ pub struct GlobalFlags {
     pub public_url: Option<String>,
 }
 
+/// Whether a command may create what it finds missing. Each subcommand
+/// says which it is in one exhaustive `match` below, so a new `list` or
+/// `show` has to choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Only reads: a missing SQLite file or master key file is an error
+    /// naming the path, and nothing is written, not even tenant `default`.
+    /// Run from the wrong directory, such a command would otherwise leave
+    /// an empty database there and answer from it.
+    ReadOnly,
+    /// May create the SQLite file, the master key file and tenant `default`,
+    /// so `gatehouse user add` works on a fresh install.
+    ReadWrite,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server.
@@ -71,6 +86,26 @@ pub enum Command {
     /// Answer API Gateway Lambda authorizer events (REST TOKEN/REQUEST,
     /// HTTP API payload 2.0) for GATEHOUSE_AUTHORIZER_TENANT.
     LambdaAuthorizer,
+}
+
+impl Command {
+    pub fn access(&self) -> Access {
+        match self {
+            Command::Tenant(TenantCommand::List)
+            | Command::User(UserCommand::List { .. })
+            | Command::Key(KeyCommand::List { .. } | KeyCommand::Secret { .. })
+            | Command::Token(TokenCommand::Verify { .. }) => Access::ReadOnly,
+            Command::Serve(_)
+            | Command::Migrate
+            | Command::Tenant(TenantCommand::Create { .. })
+            | Command::User(UserCommand::Add { .. } | UserCommand::Delete { .. })
+            | Command::Key(KeyCommand::Rotate { .. } | KeyCommand::Rewrap)
+            | Command::Import(_)
+            | Command::Invoke { .. }
+            | Command::Lambda
+            | Command::LambdaAuthorizer => Access::ReadWrite,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ pub mod import;
 pub mod lambda;
 mod master_key;
 
+use std::io::Write;
 use std::sync::Arc;
 
 use gatehouse_core::auth::Auth;
@@ -16,9 +17,9 @@ use gatehouse_core::store::Store;
 use gatehouse_core::tenant::DEFAULT_TENANT;
 use gatehouse_server::Config;
 use gatehouse_server::startup::{Parts, auth_settings};
-use gatehouse_store::{DatabaseUrl, StoreOptions};
+use gatehouse_store::{DatabaseUrl, OpenError, StoreOptions};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Access, Cli, Command};
 
 /// Any failure of a command, printed as one line.
 pub type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -36,56 +37,96 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         tracing::warn!(variable = %var, "unknown GATEHOUSE_* variable ignored");
     }
 
+    let access = cli.command.access();
     match cli.command {
-        Command::Serve(_) => commands::serve::run(&config).await,
+        Command::Serve(_) => commands::serve::run(&config).await?,
         Command::Migrate => {
-            open_store(&config).await?;
-            println!(
+            open_store(&config, access).await?;
+            writeln!(
+                std::io::stdout(),
                 "the database {} is up to date",
                 DatabaseUrl::parse(&config.database_url)?
-            );
-            Ok(())
+            )?;
         }
-        Command::Tenant(cmd) => commands::tenant::run(&config, cmd).await,
-        Command::User(cmd) => commands::user::run(&config, cmd).await,
-        Command::Key(cmd) => commands::key::run(&config, cmd).await,
-        Command::Token(cmd) => commands::token::run(&config, cmd).await,
-        Command::Import(args) => commands::import::run(&config, args).await,
-        Command::Invoke { action, tenant } => commands::invoke::run(&config, action, &tenant).await,
-        Command::Lambda => lambda::run_http(&config).await,
-        Command::LambdaAuthorizer => lambda::run_authorizer(&config).await,
+        Command::Tenant(cmd) => commands::tenant::run(&config, cmd, access).await?,
+        Command::User(cmd) => commands::user::run(&config, cmd, access).await?,
+        Command::Key(cmd) => commands::key::run(&config, cmd, access).await?,
+        Command::Token(cmd) => commands::token::run(&config, cmd, access).await?,
+        Command::Import(args) => commands::import::run(&config, args, access).await?,
+        Command::Invoke { action, tenant } => {
+            commands::invoke::run(&config, action, &tenant).await?
+        }
+        Command::Lambda => lambda::run_http(&config).await?,
+        Command::LambdaAuthorizer => lambda::run_authorizer(&config).await?,
     }
+    // Whatever is still buffered must reach the reader, or say why not.
+    std::io::stdout().flush()?;
+    Ok(())
+}
+
+/// Whether `error`, or any error beneath it, is a write to a pipe whose
+/// reader has gone (`gatehouse user list | head`). Rust ignores SIGPIPE,
+/// so this arrives as an error from the write instead of ending the
+/// process; `main` then exits quietly, as a command killed by SIGPIPE would.
+pub fn is_broken_pipe(error: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(io) = error.downcast_ref::<std::io::Error>() {
+        if io.kind() == std::io::ErrorKind::BrokenPipe {
+            return true;
+        }
+        // An io::Error wrapping another reports the wrapped one's source
+        // as its own, skipping the wrapped error itself: look at it here.
+        if io.get_ref().is_some_and(|inner| is_broken_pipe(inner)) {
+            return true;
+        }
+    }
+    error.source().is_some_and(is_broken_pipe)
 }
 
 /// Opens the configured store: the one place the binary names a backend.
-pub(crate) async fn open_store(config: &Config) -> CliResult<Arc<dyn Store>> {
+/// A read-only command never creates a missing SQLite file; it says where
+/// it looked and how to point it at the right one.
+pub(crate) async fn open_store(config: &Config, access: Access) -> CliResult<Arc<dyn Store>> {
     let url = DatabaseUrl::parse(&config.database_url)?;
     let options = StoreOptions {
         max_connections: config.db_max_connections,
         acquire_timeout: config.db_timeout,
+        create_if_missing: access == Access::ReadWrite,
     };
-    Ok(gatehouse_store::open(&url, &options).await?)
+    gatehouse_store::open(&url, &options)
+        .await
+        .map_err(|e| match e {
+            OpenError::NotFound { .. } => format!(
+                "{e}; point --database-url or GATEHOUSE_DATABASE_URL at the database the server uses"
+            )
+            .into(),
+            other => other.into(),
+        })
 }
 
 /// The production collaborators: the configured store, argon2id at the
-/// configured cost, the wall clock.
-pub(crate) async fn parts(config: &Config) -> CliResult<Parts> {
+/// configured cost, the wall clock, the master key. The store is opened
+/// first, so a read-only command in the wrong directory names the missing
+/// database rather than the missing key file beside it.
+pub(crate) async fn parts(config: &Config, access: Access) -> CliResult<Parts> {
     Ok(Parts {
-        store: open_store(config).await?,
+        store: open_store(config, access).await?,
         hasher: Arc::new(Argon2Hasher::new(config.argon2)?),
         clock: Arc::new(SystemClock),
-        master: Arc::new(master_key::load(config)?),
+        master: Arc::new(master_key::load(config, access)?),
     })
 }
 
-/// The domain flows for commands that run without a server. Like `serve`,
-/// it makes sure tenant `default` exists, so `gatehouse user add` works on
-/// a fresh database before the server ever ran.
-pub(crate) async fn auth(config: &Config) -> CliResult<Auth> {
-    let p = parts(config).await?;
+/// The domain flows for commands that run without a server. A command that
+/// writes makes sure tenant `default` exists, like `serve`, so `gatehouse
+/// user add` works on a fresh database before the server ever ran; one that
+/// only reads writes nothing.
+pub(crate) async fn auth(config: &Config, access: Access) -> CliResult<Auth> {
+    let p = parts(config, access).await?;
     let auth = Auth::new(p.store, p.hasher, p.clock, p.master, auth_settings(config))?;
     auth.check_master_keys().await?;
-    auth.ensure_tenant(DEFAULT_TENANT).await?;
+    if access == Access::ReadWrite {
+        auth.ensure_tenant(DEFAULT_TENANT).await?;
+    }
     Ok(auth)
 }
 
@@ -110,4 +151,24 @@ fn init_logging(config: &Config, serving: bool) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    #[test]
+    fn a_broken_pipe_is_found_however_deep() {
+        let pipe = io::Error::from(io::ErrorKind::BrokenPipe);
+        assert!(is_broken_pipe(&pipe));
+        let wrapped = io::Error::other(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(is_broken_pipe(&wrapped));
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(pipe);
+        assert!(is_broken_pipe(boxed.as_ref()));
+        assert!(!is_broken_pipe(&io::Error::from(io::ErrorKind::NotFound)));
+        let text: Box<dyn std::error::Error + Send + Sync> = "Broken pipe".into();
+        assert!(!is_broken_pipe(text.as_ref()), "only the kind counts");
+    }
 }

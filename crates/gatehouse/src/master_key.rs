@@ -1,7 +1,8 @@
 //! Finding the master key that seals private signing keys: from
 //! `GATEHOUSE_MASTER_KEY`, or from a key file (by default
 //! `gatehouse.master.key` beside the SQLite database), created with mode
-//! 0600 on first start.
+//! 0600 on first start (by a command that writes; one that only reads
+//! reports a missing file instead).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,10 +12,11 @@ use gatehouse_server::Config;
 use secrecy::ExposeSecret;
 
 use crate::CliResult;
+use crate::cli::Access;
 
 pub const DEFAULT_FILE_NAME: &str = "gatehouse.master.key";
 
-pub fn load(config: &Config) -> CliResult<MasterKeys> {
+pub fn load(config: &Config, access: Access) -> CliResult<MasterKeys> {
     if let Some(keys) = &config.master_key {
         return MasterKeys::parse(keys.expose_secret())
             .map_err(|e| format!("GATEHOUSE_MASTER_KEY: {e}").into());
@@ -24,6 +26,15 @@ pub fn load(config: &Config) -> CliResult<MasterKeys> {
         None => default_path(&config.database_url)?,
     };
     if !path.exists() {
+        if access == Access::ReadOnly {
+            let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+            return Err(format!(
+                "no master key file at {}; set GATEHOUSE_MASTER_KEY or master_key_file \
+                 to the key the server uses",
+                shown.display()
+            )
+            .into());
+        }
         create(&path)?;
         tracing::info!(path = %path.display(), "created a new master key file; back it up with the database");
     }

@@ -397,3 +397,163 @@ fn key_rotation_from_the_command_line() {
         "{list}"
     );
 }
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Run from the wrong directory, a read-only command used to leave a new
+/// `gatehouse.db` and master key there and then answer from that empty
+/// database. Now it says where it looked, and how to point it elsewhere.
+#[test]
+fn read_only_commands_create_no_database_and_say_where_they_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The child resolves its working directory as getcwd does.
+    let expected_path = d.canonicalize().unwrap().join("gatehouse.db");
+    let commands: [&[&str]; 6] = [
+        &["token", "verify", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"],
+        &["tenant", "list"],
+        &["user", "list"],
+        &["user", "list", "--tenant", "acme"],
+        &["key", "list"],
+        &["key", "secret"],
+    ];
+    for args in commands {
+        let o = gatehouse(d, args, "");
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(
+            err.starts_with(&format!(
+                "gatehouse: no database at {}",
+                expected_path.display()
+            )),
+            "{args:?}: names the path: {err}"
+        );
+        assert!(
+            err.contains("(looked for sqlite://gatehouse.db)")
+                && err.contains("--database-url")
+                && err.contains("GATEHOUSE_DATABASE_URL"),
+            "{args:?}: says how to point it elsewhere: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(entries(d), Vec::<String>::new(), "{args:?} created files");
+    }
+}
+
+/// The commands that write still start from nothing, as before.
+#[test]
+fn write_commands_still_create_the_database_in_an_empty_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = stdout(&gatehouse(
+        d,
+        &["user", "add", "alice"],
+        "a long password\n",
+    ));
+    let user: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(user["username"], "alice");
+    assert!(d.join("gatehouse.db").exists() && d.join("gatehouse.master.key").exists());
+    let list = stdout(&gatehouse(d, &["user", "list"], ""));
+    assert!(list.contains("\"alice\""), "{list}");
+
+    let other = tempfile::tempdir().unwrap();
+    let out = stdout(&gatehouse(other.path(), &["tenant", "create", "acme"], ""));
+    assert!(out.contains("created tenant acme"), "{out}");
+    let tenants = stdout(&gatehouse(other.path(), &["tenant", "list"], ""));
+    assert!(
+        tenants.contains("acme\t") && tenants.contains("default\t"),
+        "{tenants}"
+    );
+
+    // From elsewhere, a read-only command finds that database when told.
+    let url = format!("sqlite://{}", d.join("gatehouse.db").display());
+    let list = stdout(&gatehouse(
+        other.path(),
+        &["--database-url", &url, "user", "list"],
+        "",
+    ));
+    assert!(list.contains("\"alice\""), "{list}");
+}
+
+/// A read-only command neither makes a missing master key file nor the
+/// `default` tenant: `migrate` leaves a database with neither.
+#[test]
+fn read_only_commands_make_no_master_key_and_no_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    stdout(&gatehouse(d, &["migrate"], ""));
+    assert!(!d.join("gatehouse.master.key").exists());
+
+    let o = gatehouse(d, &["tenant", "list"], "");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    let key_path = d.canonicalize().unwrap().join("gatehouse.master.key");
+    assert!(
+        err.contains(&format!("no master key file at {}", key_path.display()))
+            && err.contains("GATEHOUSE_MASTER_KEY"),
+        "{err}"
+    );
+    assert!(!d.join("gatehouse.master.key").exists(), "not created");
+
+    let key = [(
+        "GATEHOUSE_MASTER_KEY",
+        "b2xkLW1hc3Rlci1rZXktMzItYnl0ZXMtbG9uZy0wMDA",
+    )];
+    for _ in 0..2 {
+        let o = gatehouse_env(d, &["tenant", "list"], &key);
+        assert_eq!(stdout(&o), "", "no tenant `default` was written");
+    }
+}
+
+/// `gatehouse ... | head`: once the reader has gone, every command stops
+/// quietly with status 0, without a panic or a "Broken pipe" message.
+#[test]
+fn commands_exit_quietly_when_their_output_pipe_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // SHA-256 hashes import without argon2: a thousand users in moments,
+    // and their listing (over 100 KiB) more than a pipe's buffer holds.
+    let sha = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+    let lines: String = (0..1000)
+        .map(|i| {
+            format!(
+                "{{\"username\":\"user-{i:04}\",\"email\":\"user-{i:04}@example.com\",\
+                 \"password_hash\":\"{sha}\"}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(d.join("users.jsonl"), lines).unwrap();
+    stdout(&gatehouse(d, &["import", "users.jsonl"], ""));
+    let listing = stdout(&gatehouse(d, &["user", "list"], ""));
+    assert!(listing.len() > 100 * 1024, "{} bytes", listing.len());
+
+    let commands: [&[&str]; 4] = [
+        &["user", "list"],
+        &["tenant", "list"],
+        &["key", "list"],
+        &["tenant", "create", "acme"],
+    ];
+    for args in commands {
+        let o = common::run_with_stdout_closed(d, args);
+        let err = stderr(&o);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err, "", "{args:?}: says nothing");
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+    }
+    // The write that found the pipe closed had already been done.
+    let tenants = stdout(&gatehouse(d, &["tenant", "list"], ""));
+    assert!(tenants.contains("acme\t"), "{tenants}");
+}

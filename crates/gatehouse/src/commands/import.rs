@@ -8,6 +8,7 @@
 //! store fails mid-way, the import stops and says how far it got.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 use gatehouse_core::Error;
@@ -15,10 +16,10 @@ use gatehouse_core::auth::Imported;
 use gatehouse_server::Config;
 
 use crate::CliResult;
-use crate::cli::{ImportArgs, ImportFormat};
+use crate::cli::{Access, ImportArgs, ImportFormat};
 use crate::import::{Record, files, mysql};
 
-pub async fn run(config: &Config, args: ImportArgs) -> CliResult<()> {
+pub async fn run(config: &Config, args: ImportArgs, access: Access) -> CliResult<()> {
     let records = match (&args.file, &args.from_mysql) {
         (Some(path), None) => read_file(path, args.format)?,
         (None, Some(url)) => {
@@ -27,7 +28,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> CliResult<()> {
         }
         _ => return Err("name one source: a FILE, or --from-mysql URL [--table users]".into()),
     };
-    let auth = crate::auth(config).await?;
+    let auth = crate::auth(config, access).await?;
     let tenant = auth
         .store()
         .tenant_by_name(&args.tenant)
@@ -54,11 +55,11 @@ pub async fn run(config: &Config, args: ImportArgs) -> CliResult<()> {
                 } else {
                     format!("{field}: ")
                 };
-                eprintln!("line {line}: refused: {field}{message}");
+                report(format_args!("line {line}: refused: {field}{message}"));
             }
             Err(Error::Conflict(message)) => {
                 refused += 1;
-                eprintln!("line {line}: refused: {message}");
+                report(format_args!("line {line}: refused: {message}"));
             }
             Err(fatal) => {
                 let fatal = match fatal {
@@ -84,7 +85,8 @@ pub async fn run(config: &Config, args: ImportArgs) -> CliResult<()> {
         .map(|(k, n)| format!("{k} {n}"))
         .collect::<Vec<_>>()
         .join(", ");
-    println!(
+    writeln!(
+        std::io::stdout(),
         "imported {written} users into tenant {}{}; {present} already present; {refused} lines refused",
         args.tenant,
         if kinds.is_empty() {
@@ -92,7 +94,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> CliResult<()> {
         } else {
             format!(" ({kinds})")
         },
-    );
+    )?;
     if refused > 0 {
         return Err(format!(
             "{refused} lines were refused (listed above); the others were imported"
@@ -100,6 +102,13 @@ pub async fn run(config: &Config, args: ImportArgs) -> CliResult<()> {
         .into());
     }
     Ok(())
+}
+
+/// One refused line, on standard error. A closed stderr must not stop an
+/// import half-way (as `eprintln!` would, by panicking), so a failed write
+/// is dropped: the summary and the exit status still say lines were refused.
+fn report(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 fn read_file(path: &Path, format: Option<ImportFormat>) -> CliResult<Vec<Record>> {

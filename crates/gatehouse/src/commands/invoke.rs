@@ -18,7 +18,7 @@ use gatehouse_server::{Config, app};
 use tower::ServiceExt;
 
 use crate::CliResult;
-use crate::cli::InvokeAction;
+use crate::cli::{Access, InvokeAction};
 
 /// The routes' own body limit; more is refused before it is read whole.
 const MAX_STDIN_BYTES: u64 = gatehouse_server::routes::MAX_BODY_BYTES as u64;
@@ -47,7 +47,12 @@ async fn answer(
     input: Vec<u8>,
 ) -> CliResult<(axum::http::StatusCode, Vec<u8>)> {
     let public_url = crate::public_url(config);
-    let state = prepare_state(config, crate::parts(config).await?, &public_url).await?;
+    let state = prepare_state(
+        config,
+        crate::parts(config, Access::ReadWrite).await?,
+        &public_url,
+    )
+    .await?;
     // No process lives long enough for the background task; one pass per
     // invocation keeps rotation going when only functions serve a tenant.
     run_key_maintenance(&state).await;

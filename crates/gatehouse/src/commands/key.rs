@@ -1,18 +1,22 @@
 //! `gatehouse key list|rotate|rewrap|secret`.
 
+use std::io::Write;
+
 use gatehouse_core::keys::KeyState;
 use gatehouse_server::Config;
 use secrecy::ExposeSecret;
 
 use crate::CliResult;
-use crate::cli::KeyCommand;
+use crate::cli::{Access, KeyCommand};
 
-pub async fn run(config: &Config, cmd: KeyCommand) -> CliResult<()> {
-    let auth = crate::auth(config).await?;
+pub async fn run(config: &Config, cmd: KeyCommand, access: Access) -> CliResult<()> {
+    let auth = crate::auth(config, access).await?;
+    let mut out = std::io::stdout();
     match cmd {
         KeyCommand::List { tenant } => {
             for k in auth.list_keys(&tenant).await? {
-                println!(
+                writeln!(
+                    out,
                     "{}\t{}\t{}\tcreated {}\tactivated {}\tretired {}",
                     k.kid,
                     k.algorithm,
@@ -20,7 +24,7 @@ pub async fn run(config: &Config, cmd: KeyCommand) -> CliResult<()> {
                     k.created_at,
                     k.activated_at.map_or("-".into(), |t| t.to_string()),
                     k.retired_at.map_or("-".into(), |t| t.to_string()),
-                );
+                )?;
             }
         }
         KeyCommand::Rotate {
@@ -31,22 +35,24 @@ pub async fn run(config: &Config, cmd: KeyCommand) -> CliResult<()> {
             let algorithm = algorithm.as_deref().map(str::parse).transpose()?;
             let next = auth.rotate_key(&tenant, algorithm, immediately).await?;
             if immediately {
-                println!(
+                writeln!(
+                    out,
                     "key {} ({}) now signs for tenant {tenant}",
                     next.kid, next.algorithm
-                );
+                )?;
             } else {
-                println!(
+                writeln!(
+                    out,
                     "key {} ({}) is published and signs for tenant {tenant} after {}s",
                     next.kid,
                     next.algorithm,
                     auth.settings().rotation.prepublish_secs
-                );
+                )?;
             }
         }
         KeyCommand::Rewrap => {
             let n = auth.rewrap_keys(false).await?;
-            println!("re-sealed {n} signing keys with the first master key");
+            writeln!(out, "re-sealed {n} signing keys with the first master key")?;
         }
         KeyCommand::Secret { tenant } => {
             let keys = auth.list_keys(&tenant).await?;
@@ -54,8 +60,8 @@ pub async fn run(config: &Config, cmd: KeyCommand) -> CliResult<()> {
                 .iter()
                 .find(|k| k.state == KeyState::Current && k.algorithm.is_symmetric())
                 .ok_or("this tenant signs with a public-key algorithm; verify against its JWKS URL instead")?;
-            let master = crate::master_key::load(config)?;
-            println!("{}", key.open(&master)?.expose_secret());
+            let master = crate::master_key::load(config, access)?;
+            writeln!(out, "{}", key.open(&master)?.expose_secret())?;
         }
     }
     Ok(())

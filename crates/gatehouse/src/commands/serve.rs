@@ -6,9 +6,10 @@ use gatehouse_server::Config;
 use gatehouse_server::startup::shutdown_signal;
 
 use crate::CliResult;
+use crate::cli::Access;
 
 pub async fn run(config: &Config) -> CliResult<()> {
-    let parts = crate::parts(config).await?;
+    let parts = crate::parts(config, Access::ReadWrite).await?;
     let app = Application::build(config, parts).await?;
     tracing::info!(
         listen = %app.address(),

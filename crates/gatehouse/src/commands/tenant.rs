@@ -1,13 +1,16 @@
 //! `gatehouse tenant create|list`.
 
+use std::io::Write;
+
 use gatehouse_core::tenant::{TenantSpec, issuer_url};
 use gatehouse_server::Config;
 
 use crate::CliResult;
-use crate::cli::TenantCommand;
+use crate::cli::{Access, TenantCommand};
 
-pub async fn run(config: &Config, cmd: TenantCommand) -> CliResult<()> {
-    let auth = crate::auth(config).await?;
+pub async fn run(config: &Config, cmd: TenantCommand, access: Access) -> CliResult<()> {
+    let auth = crate::auth(config, access).await?;
+    let mut out = std::io::stdout();
     let public_url = crate::public_url(config);
     match cmd {
         TenantCommand::Create {
@@ -22,23 +25,25 @@ pub async fn run(config: &Config, cmd: TenantCommand) -> CliResult<()> {
                 audiences,
             };
             let t = auth.create_tenant(&name, spec).await?;
-            println!(
+            writeln!(
+                out,
                 "created tenant {} ({}, access tokens {}s), issuer {}",
                 t.name,
                 t.algorithm,
                 t.access_ttl_secs,
                 issuer_url(&public_url, &t.name)
-            );
+            )?;
         }
         TenantCommand::List => {
             for t in auth.list_tenants().await? {
-                println!(
+                writeln!(
+                    out,
                     "{}\t{}\t{}s\t{}",
                     t.name,
                     t.algorithm,
                     t.access_ttl_secs,
                     issuer_url(&public_url, &t.name)
-                );
+                )?;
             }
         }
     }

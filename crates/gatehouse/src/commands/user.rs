@@ -1,6 +1,6 @@
 //! `gatehouse user add|list|delete`.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 
 use gatehouse_core::Error;
 use gatehouse_core::user::{LoginName, Registration};
@@ -8,10 +8,11 @@ use gatehouse_server::Config;
 use secrecy::SecretString;
 
 use crate::CliResult;
-use crate::cli::UserCommand;
+use crate::cli::{Access, UserCommand};
 
-pub async fn run(config: &Config, cmd: UserCommand) -> CliResult<()> {
-    let auth = crate::auth(config).await?;
+pub async fn run(config: &Config, cmd: UserCommand, access: Access) -> CliResult<()> {
+    let auth = crate::auth(config, access).await?;
+    let mut out = std::io::stdout();
     let tenant_of = |name: String| {
         let auth = auth.clone();
         async move {
@@ -43,12 +44,12 @@ pub async fn run(config: &Config, cmd: UserCommand) -> CliResult<()> {
                     },
                 )
                 .await?;
-            println!("{}", serde_json::to_string(&user)?);
+            writeln!(out, "{}", serde_json::to_string(&user)?)?;
         }
         UserCommand::List { tenant } => {
             let tenant = tenant_of(tenant).await?;
             for user in auth.list_users(&tenant).await? {
-                println!("{}", serde_json::to_string(&user)?);
+                writeln!(out, "{}", serde_json::to_string(&user)?)?;
             }
         }
         UserCommand::Delete { tenant, user } => {
@@ -62,7 +63,7 @@ pub async fn run(config: &Config, cmd: UserCommand) -> CliResult<()> {
                 None => user,
             };
             auth.delete_user(&tenant, &id).await?;
-            println!("deleted user {id}");
+            writeln!(out, "deleted user {id}")?;
         }
     }
     Ok(())

@@ -19,6 +19,7 @@ use gatehouse_server::{AppState, Config};
 use gatehouse_store::DatabaseUrl;
 
 use crate::CliResult;
+use crate::cli::Access;
 
 /// The variable the Lambda runtime sets; without it there is no Lambda
 /// runtime API to poll, and `lambda_runtime` would panic.
@@ -51,7 +52,12 @@ pub fn check_config(config: &Config) -> CliResult<()> {
 pub async fn state(config: &Config) -> CliResult<AppState> {
     check_config(config)?;
     let public_url = crate::public_url(config);
-    let state = prepare_state(config, crate::parts(config).await?, &public_url).await?;
+    let state = prepare_state(
+        config,
+        crate::parts(config, Access::ReadWrite).await?,
+        &public_url,
+    )
+    .await?;
     // Runs between invocations while the instance is thawed: good enough,
     // since any node (or `gatehouse key`) may apply a due key step.
     tokio::spawn(maintain_keys(state.clone(), config.key_check_interval));

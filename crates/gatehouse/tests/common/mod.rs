@@ -79,28 +79,48 @@ pub fn claims_of(jwt: &str) -> serde_json::Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-/// Runs `gatehouse ARGS` in `dir` (where `gatehouse.db` lives) with `env`
-/// set and `stdin` piped in. The caller's `RUST_LOG`, database URL and
-/// secret files do not reach it: only what the test sets does.
-pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+/// `gatehouse ARGS` in `dir` (where `gatehouse.db` lives) with `env` set.
+/// The caller's `RUST_LOG`, database URL and secret files do not reach it:
+/// only what the test sets does.
+fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
         .current_dir(dir)
         .env_remove("RUST_LOG")
         .env_remove("GATEHOUSE_DATABASE_URL")
         .env("GATEHOUSE_SECRETS_DIR", dir.join("no-secrets"))
-        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
+    cmd
+}
+
+/// Runs `gatehouse ARGS` in `dir` with `env` set and `stdin` piped in.
+pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    let mut child = command(dir, args, env)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
     child
         .stdin
         .take()
         .unwrap()
         .write_all(stdin.as_bytes())
         .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `gatehouse ARGS` in `dir` with its stdout a pipe whose reader is
+/// gone (`gatehouse ... | head` once `head` has had enough): the read end
+/// is closed as soon as the process starts, so its writes fail with EPIPE
+/// (once the pipe's buffer is full, if it wrote before the close).
+pub fn run_with_stdout_closed(dir: &Path, args: &[&str]) -> Output {
+    let mut child = command(dir, args, &[])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
     child.wait_with_output().unwrap()
 }
