@@ -1,5 +1,6 @@
-//! The domain's one error type. Each variant says what went wrong in domain
-//! terms; the HTTP layer owns the mapping to statuses and error codes.
+//! The domain's errors. Each variant says what went wrong in domain terms
+//! and carries no HTTP; the server's one status table maps them to
+//! statuses and error codes.
 
 use gatehouse_jwt::{TokenError, UnsupportedAlgorithm};
 
@@ -18,8 +19,13 @@ pub enum Error {
     },
 
     /// A uniqueness rule would be broken (username, email, tenant name).
+    #[error("{}", conflict_sentence(*.0))]
+    Conflict(UniqueField),
+
+    /// Another writer changed the same thing at the same moment (two
+    /// rotations at once); trying again is the answer.
     #[error("{0}")]
-    Conflict(String),
+    Contended(&'static str),
 
     #[error("the tenant `{0}` does not exist")]
     TenantNotFound(String),
@@ -32,10 +38,9 @@ pub enum Error {
     #[error("the username or password is incorrect")]
     InvalidCredentials,
 
-    /// A refresh token that is unknown, expired, already used or whose
-    /// session ended (RFC 6749 §5.2 `invalid_grant`).
-    #[error("{0}")]
-    InvalidGrant(String),
+    /// An OAuth grant that cannot be honoured (RFC 6749 §5.2 `invalid_grant`).
+    #[error(transparent)]
+    Grant(#[from] GrantError),
 
     /// An access token that fails verification (RFC 6750 §3.1 `invalid_token`).
     #[error(transparent)]
@@ -45,6 +50,10 @@ pub enum Error {
     /// because what it stands for is gone (also `invalid_token`).
     #[error(transparent)]
     TokenUnusable(#[from] TokenUnusable),
+
+    /// A request the OAuth 2.0 token endpoint refuses as such.
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
 
     /// Stored keys cannot be opened with the configured master key(s).
     #[error("{0}")]
@@ -63,6 +72,47 @@ pub enum Error {
     /// A fault on our side. The text is for the log, never for the client.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Why a grant failed (RFC 6749 §5.2 `invalid_grant`): each a sentence
+/// safe to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    /// The password grant's resource-owner credentials are wrong.
+    #[error("the username or password is incorrect")]
+    InvalidCredentials,
+    #[error("the refresh token is not valid")]
+    UnknownRefreshToken,
+    /// RFC 9700 §4.14.2: a rotated refresh token came back.
+    #[error("the refresh token was already used; its session has been revoked")]
+    RefreshTokenReused,
+    #[error("the refresh token has expired")]
+    RefreshTokenExpired,
+    #[error("the session has ended")]
+    SessionEnded,
+    #[error("the user no longer exists")]
+    UserGone,
+}
+
+/// The token endpoint's own refusals (RFC 6749 §5.2 codes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OAuthError {
+    /// `invalid_request`: a parameter is missing or repeated.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// `unsupported_grant_type`.
+    #[error("the grant type `{0}` is not supported here; use `password` or `refresh_token`")]
+    UnsupportedGrantType(String),
+}
+
+fn conflict_sentence(field: UniqueField) -> &'static str {
+    match field {
+        UniqueField::TenantName => "a tenant with this name already exists",
+        UniqueField::Username => "this username is already taken",
+        UniqueField::Email => "this email is already registered",
+        UniqueField::UserId => "the id is already taken by another user",
+        UniqueField::Other => "this record already exists",
+    }
 }
 
 impl Error {
@@ -98,15 +148,7 @@ impl From<UnsupportedAlgorithm> for Error {
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(field) => Error::Conflict(
-                match field {
-                    UniqueField::TenantName => "a tenant with this name already exists",
-                    UniqueField::Username => "this username is already taken",
-                    UniqueField::Email => "this email is already registered",
-                    UniqueField::Other => "this record already exists",
-                }
-                .to_string(),
-            ),
+            StoreError::Conflict(field) => Error::Conflict(field),
             StoreError::Unavailable(detail) => Error::Unavailable(detail),
             // Bad input that got past the checks of core: still the
             // caller's, so a 400, never a 500.

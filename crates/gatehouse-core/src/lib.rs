@@ -11,7 +11,6 @@
 //! calls it with its clock and leeway.
 
 pub mod algorithm;
-pub mod auth;
 pub mod clock;
 pub mod crypto;
 pub mod error;
@@ -21,6 +20,7 @@ pub mod keys;
 pub mod refresh;
 pub mod rotation;
 pub mod sealing;
+pub mod service;
 pub mod session;
 pub mod store;
 pub mod tenant;

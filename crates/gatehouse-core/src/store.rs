@@ -27,6 +27,8 @@ pub enum UniqueField {
     TenantName,
     Username,
     Email,
+    /// A user id kept from an import is another user's.
+    UserId,
     Other,
 }
 

@@ -85,6 +85,11 @@ pub struct Config {
     /// Lifetime of knock's tokens (`/user_token`); knock's default is a day.
     #[serde(with = "humantime_serde")]
     pub compat_knock_token_ttl: Duration,
+    /// Serve knock's `POST /user_token` at the root (tenant `default`).
+    pub compat_knock_root: bool,
+    /// Serve the domain service's `POST /login`, `GET /refresh` and
+    /// `GET /auth` at the root.
+    pub compat_domain_root: bool,
     /// `gatehouse lambda` refuses SQLite (each Lambda instance would have
     /// its own users and keys on its own ephemeral disk) unless this is set.
     pub lambda_allow_sqlite: bool,
@@ -115,6 +120,8 @@ impl Default for Config {
             log: "info".into(),
             compat_openfaas_token_ttl: Duration::from_secs(4 * 3600),
             compat_knock_token_ttl: Duration::from_secs(24 * 3600),
+            compat_knock_root: true,
+            compat_domain_root: true,
             lambda_allow_sqlite: false,
             authorizer_tenant: "default".into(),
         }
@@ -139,6 +146,7 @@ impl fmt::Debug for Config {
             key_prepublish,
             key_check_interval,
             argon2,
+            hash_pool,
             refresh_ttl,
             session_ttl,
             leeway,
@@ -148,6 +156,8 @@ impl fmt::Debug for Config {
             log,
             compat_openfaas_token_ttl,
             compat_knock_token_ttl,
+            compat_knock_root,
+            compat_domain_root,
             lambda_allow_sqlite,
             authorizer_tenant,
         } = self;
@@ -163,6 +173,7 @@ impl fmt::Debug for Config {
             .field("key_prepublish", key_prepublish)
             .field("key_check_interval", key_check_interval)
             .field("argon2", argon2)
+            .field("hash_pool", hash_pool)
             .field("refresh_ttl", refresh_ttl)
             .field("session_ttl", session_ttl)
             .field("leeway", leeway)
@@ -172,6 +183,8 @@ impl fmt::Debug for Config {
             .field("log", log)
             .field("compat_openfaas_token_ttl", compat_openfaas_token_ttl)
             .field("compat_knock_token_ttl", compat_knock_token_ttl)
+            .field("compat_knock_root", compat_knock_root)
+            .field("compat_domain_root", compat_domain_root)
             .field("lambda_allow_sqlite", lambda_allow_sqlite)
             .field("authorizer_tenant", authorizer_tenant)
             .finish()
@@ -368,6 +381,8 @@ fn known_key(key: &str) -> bool {
         "log",
         "compat_openfaas_token_ttl",
         "compat_knock_token_ttl",
+        "compat_knock_root",
+        "compat_domain_root",
         SECRETS_DIR_KEY,
         "lambda_allow_sqlite",
         "authorizer_tenant",

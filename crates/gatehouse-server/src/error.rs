@@ -10,6 +10,8 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::Error;
+use gatehouse_core::error::OAuthError;
+use gatehouse_core::service::gate::Challenge;
 use serde_json::json;
 
 #[derive(Debug)]
@@ -51,39 +53,41 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", description)
     }
 
-    /// RFC 6750 §3.1 `invalid_token`, with its challenge.
-    pub fn invalid_token(realm: &str, description: impl Into<String>) -> Self {
-        let description = description.into();
-        Self {
-            challenge: Some(invalid_token_challenge(realm, &description)),
-            ..Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description)
+    /// A 401 with its RFC 6750 §3 challenge: the one place a challenge is
+    /// written. `error` is why the presented token failed; `None` when the
+    /// request carried none (§3.1: a bare challenge, no error code).
+    pub fn challenge(realm: &str, error: Option<String>) -> Self {
+        match error {
+            Some(description) => {
+                let challenge = format!(
+                    "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"{}\"",
+                    quote_safe(realm),
+                    quote_safe(&description)
+                );
+                Self {
+                    challenge: Some(challenge),
+                    ..Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description)
+                }
+            }
+            None => Self {
+                challenge: Some(format!("Bearer realm=\"{}\"", quote_safe(realm))),
+                ..Self::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_request",
+                    "this request needs an `Authorization: Bearer <token>` header",
+                )
+            },
         }
     }
 
-    /// The same answer, its `invalid_token` challenge naming `realm` (a
-    /// tenant's issuer) instead of the generic one; other answers are
-    /// unchanged. For handlers whose token belongs to a known tenant, so
-    /// the status still comes from the table below.
-    pub fn in_realm(self, realm: &str) -> Self {
-        if self.code != "invalid_token" {
-            return self;
-        }
-        Self {
-            challenge: Some(invalid_token_challenge(realm, &self.description)),
-            ..self
-        }
+    /// The gate's challenge, in the tenant realm.
+    pub fn from_challenge(challenge: Challenge) -> Self {
+        Self::challenge(REALM, challenge.error)
     }
 
-    /// RFC 6750 §3: no credentials at all get a bare challenge, no error code.
-    pub fn missing_token(realm: &str) -> Self {
-        Self {
-            challenge: Some(format!("Bearer realm=\"{}\"", quote_safe(realm))),
-            ..Self::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_request",
-                "this request needs an `Authorization: Bearer <token>` header",
-            )
-        }
+    /// A valid credential that may not pass.
+    pub fn forbidden(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "access_denied", description)
     }
 
     pub fn internal(detail: impl Into<String>) -> Self {
@@ -98,16 +102,14 @@ impl ApiError {
     }
 }
 
+/// The realm of every tenant's 401s (RFC 7235 §2.2); the admin API has
+/// its own, so a client can tell which credential was refused.
+pub const REALM: &str = "gatehouse";
+pub const ADMIN_REALM: &str = "gatehouse-admin";
+
 /// What a client is told to wait when the store is away: long enough for a
 /// failover, short enough not to strand a login.
 const STORE_RETRY_AFTER_SECS: u64 = 2;
-fn invalid_token_challenge(realm: &str, description: &str) -> String {
-    format!(
-        "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"{}\"",
-        quote_safe(realm),
-        quote_safe(description)
-    )
-}
 
 /// Characters that would break out of a quoted-string in a header.
 fn quote_safe(s: &str) -> String {
@@ -116,12 +118,20 @@ fn quote_safe(s: &str) -> String {
         .collect()
 }
 
+impl From<gatehouse_core::error::OAuthError> for ApiError {
+    fn from(e: gatehouse_core::error::OAuthError) -> Self {
+        Error::from(e).into()
+    }
+}
+
 /// The status table: domain failure → HTTP.
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
             Error::InvalidInput { message, .. } => ApiError::bad_request(message),
-            Error::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            Error::Conflict(_) | Error::Contended(_) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
             Error::TenantNotFound(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "tenant_not_found", e.to_string())
             }
@@ -129,12 +139,20 @@ impl From<Error> for ApiError {
             Error::InvalidCredentials => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "invalid_grant", e.to_string())
             }
-            Error::InvalidGrant(message) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_grant", message)
+            // RFC 6749 §5.2: every grant failure, wrong resource-owner
+            // credentials included, is a 400 at the token endpoint.
+            Error::Grant(grant) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_grant", grant.to_string())
             }
             Error::Token(_) | Error::TokenUnusable(_) => {
-                ApiError::invalid_token("gatehouse", e.to_string())
+                ApiError::challenge(REALM, Some(e.to_string()))
             }
+            Error::OAuth(OAuthError::InvalidRequest(message)) => ApiError::bad_request(message),
+            Error::OAuth(ref unsupported @ OAuthError::UnsupportedGrantType(_)) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                unsupported.to_string(),
+            ),
             Error::Unavailable(detail) => ApiError {
                 detail: Some(detail),
                 retry_after: Some(STORE_RETRY_AFTER_SECS),

@@ -9,13 +9,13 @@ use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
-use gatehouse_core::keyring::TenantKeyring;
+use gatehouse_core::service::TenantContext;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::ApiError;
+use crate::error::{ADMIN_REALM, ApiError};
 use crate::state::AppState;
 
 /// `Json<T>` whose rejections are JSON errors: 415 without a JSON content
@@ -163,10 +163,11 @@ fn serde_reason(text: &str) -> String {
     sentence.chars().take(200).collect()
 }
 
-/// The tenant named in the path (`/t/{tenant}/...`), with its keys.
-pub struct TenantKeys(pub Arc<TenantKeyring>);
+/// The tenant named in the path (`/t/{tenant}/...`), ready to serve: the
+/// one way every tenant route gets its tenant.
+pub struct TenantCtx(pub Arc<TenantContext>);
 
-impl FromRequestParts<AppState> for TenantKeys {
+impl FromRequestParts<AppState> for TenantCtx {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -178,11 +179,7 @@ impl FromRequestParts<AppState> for TenantKeys {
             .find(|(k, _)| *k == "tenant")
             .map(|(_, v)| v.to_string())
             .ok_or_else(|| ApiError::not_found("no tenant in the path"))?;
-        let keyring = state
-            .keyrings
-            .get(&state.auth, &state.public_url, &name)
-            .await?;
-        Ok(TenantKeys(keyring))
+        Ok(TenantCtx(state.services.contexts.get(&name).await?))
     }
 }
 
@@ -213,34 +210,33 @@ fn bearer_scheme(scheme: &str, token: &str) -> Option<SecretString> {
     (!token.is_empty()).then(|| SecretString::from(token.to_string()))
 }
 
-/// Proof that the caller holds the admin token.
-pub struct AdminAccess;
-
-impl FromRequestParts<AppState> for AdminAccess {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(expected) = &state.admin_token else {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "admin_disabled",
-                "the admin API is closed: start the server with GATEHOUSE_ADMIN_TOKEN set to open it",
-            ));
-        };
-        let Some(given) = bearer_token(&parts.headers) else {
-            return Err(ApiError::missing_token("gatehouse-admin"));
-        };
-        // Compare digests in constant time: equal length, no early exit.
-        let a = Sha256::digest(expected.expose_secret().as_bytes());
-        let b = Sha256::digest(given.expose_secret().as_bytes());
-        if bool::from(a.ct_eq(&b)) {
-            Ok(AdminAccess)
-        } else {
-            Err(ApiError::invalid_token(
-                "gatehouse-admin",
-                "the admin token is not valid",
-            ))
-        }
+/// The admin API's one guard, layered over every `/admin` route: the
+/// caller must hold the admin token.
+pub async fn require_admin(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(expected) = &state.admin_token else {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "the admin API is closed: start the server with GATEHOUSE_ADMIN_TOKEN set to open it",
+        )
+        .into_response();
+    };
+    let Some(given) = bearer_token(request.headers()) else {
+        return ApiError::challenge(ADMIN_REALM, None).into_response();
+    };
+    // Compare digests in constant time: equal length, no early exit.
+    let a = Sha256::digest(expected.expose_secret().as_bytes());
+    let b = Sha256::digest(given.expose_secret().as_bytes());
+    if bool::from(a.ct_eq(&b)) {
+        next.run(request).await
+    } else {
+        ApiError::challenge(ADMIN_REALM, Some("the admin token is not valid".into()))
+            .into_response()
     }
 }
 

@@ -7,7 +7,6 @@
 pub mod config;
 pub mod error;
 pub mod extract;
-pub mod keyring_cache;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -4,32 +4,18 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_core::auth::{Auth, AuthSettings};
-use gatehouse_core::clock::Clock;
-use gatehouse_core::password::PasswordHasher;
 use gatehouse_core::rotation::RotationPolicy;
-use gatehouse_core::sealing::MasterKeys;
-use gatehouse_core::store::Store;
-use gatehouse_core::tenant::{DEFAULT_TENANT, issuer_url};
+use gatehouse_core::service::{ContextCacheSettings, Services, Settings};
+use gatehouse_core::tenant::{DEFAULT_TENANT, TenantName};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::keyring_cache::KeyringCache;
 use crate::routes::app;
 use crate::state::{AppState, CompatSettings, Inner};
 
-/// What a node is made of, handed in by the binary or a test: this is where
-/// a test swaps the hasher (to count calls) or the clock.
-pub struct Parts {
-    pub store: Arc<dyn Store>,
-    pub hasher: Arc<dyn PasswordHasher>,
-    pub clock: Arc<dyn Clock>,
-    /// Seals and opens private signing keys.
-    pub master: Arc<MasterKeys>,
-}
+pub use gatehouse_core::service::Parts;
 
 pub struct Application {
     listener: TcpListener,
@@ -90,15 +76,15 @@ impl Application {
     }
 
     pub fn public_url(&self) -> &str {
-        &self.state.public_url
+        self.state.public_url()
     }
 
     /// The issuer URL of the `default` tenant.
     pub fn default_issuer(&self) -> String {
         // DEFAULT_TENANT is a valid name by construction.
-        match gatehouse_core::tenant::TenantName::parse(DEFAULT_TENANT) {
-            Ok(name) => issuer_url(&self.state.public_url, &name),
-            Err(_) => format!("{}/t/{DEFAULT_TENANT}", self.state.public_url),
+        match TenantName::parse(DEFAULT_TENANT) {
+            Ok(name) => self.state.services.contexts.issuer_of(&name),
+            Err(_) => format!("{}/t/{DEFAULT_TENANT}", self.state.public_url()),
         }
     }
 
@@ -129,19 +115,14 @@ pub async fn prepare_state(
     parts: Parts,
     public_url: &str,
 ) -> Result<AppState, StartError> {
-    let auth = Auth::new(
-        parts.store,
-        parts.hasher,
-        parts.clock,
-        parts.master,
-        auth_settings(config),
-    )
-    .map_err(StartError::HashingPool)?;
-    // Before anything is written, `rewrap_keys` opens every stored key with
-    // the configured master key (a wrong one stops the node, changing
+    let services =
+        Services::new(parts, settings(config), public_url).map_err(StartError::HashingPool)?;
+    // Before anything is written, `rewrap` opens every stored key with the
+    // configured master key (a wrong one stops the node, changing
     // nothing); then it seals keys an older version stored in the clear.
-    let sealed = auth
-        .rewrap_keys(true)
+    let sealed = services
+        .signing_keys
+        .rewrap(true)
         .await
         .map_err(StartError::MasterKey)?;
     if sealed > 0 {
@@ -150,18 +131,20 @@ pub async fn prepare_state(
             "sealed signing keys stored in the clear by an older version"
         );
     }
-    auth.ensure_tenant(DEFAULT_TENANT)
+    services
+        .tenants
+        .ensure(DEFAULT_TENANT)
         .await
         .map_err(StartError::DefaultTenant)?;
-    auth.warm_up().await.map_err(StartError::HashingPool)?;
+    services.warm_up().await.map_err(StartError::HashingPool)?;
     Ok(AppState::new(Inner {
-        auth,
-        keyrings: KeyringCache::new(config.keyring_cache_ttl),
-        public_url: public_url.trim_end_matches('/').to_string(),
+        services,
         admin_token: config.admin_token.clone(),
         compat: CompatSettings {
             openfaas_token_ttl_secs: secs(config.compat_openfaas_token_ttl),
             knock_token_ttl_secs: secs(config.compat_knock_token_ttl),
+            knock_root: config.compat_knock_root,
+            domain_root: config.compat_domain_root,
         },
     }))
 }
@@ -182,10 +165,10 @@ pub async fn maintain_keys(state: AppState, every: Duration) {
 /// One pass of key maintenance over every tenant (what the background task
 /// does each tick; tests call it after moving their clock).
 pub async fn run_key_maintenance(state: &AppState) {
-    match state.auth.maintain_all_keys().await {
+    match state.services.signing_keys.maintain_all().await {
         Ok(changed) => {
             for tenant in changed {
-                state.keyrings.invalidate(&tenant);
+                state.services.contexts.invalidate(&tenant);
             }
         }
         Err(e) => tracing::warn!(error = %e, "key maintenance skipped"),
@@ -194,8 +177,8 @@ pub async fn run_key_maintenance(state: &AppState) {
 
 /// The domain settings a configuration implies; also used by the CLI so
 /// both apply the same rules.
-pub fn auth_settings(config: &Config) -> AuthSettings {
-    AuthSettings {
+pub fn settings(config: &Config) -> Settings {
+    Settings {
         refresh_ttl_secs: secs(config.refresh_ttl),
         session_ttl_secs: secs(config.session_ttl),
         leeway_secs: secs(config.leeway),
@@ -205,6 +188,10 @@ pub fn auth_settings(config: &Config) -> AuthSettings {
             leeway_secs: secs(config.leeway),
         },
         pool: config.hash_pool,
+        contexts: ContextCacheSettings {
+            ttl: config.keyring_cache_ttl,
+            ..ContextCacheSettings::default()
+        },
     }
 }
 

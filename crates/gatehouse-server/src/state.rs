@@ -1,37 +1,43 @@
-//! What every handler can reach: the domain flows, the key cache and the
-//! node's settings. Cloned per request, so everything sits behind one `Arc`.
+//! What every handler can reach: the use cases and the node's settings.
+//! Cloned per request, so everything sits behind one `Arc`.
 
 use std::sync::Arc;
 
-use gatehouse_core::auth::Auth;
+use gatehouse_core::service::Services;
 use secrecy::SecretString;
-
-use crate::keyring_cache::KeyringCache;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
-    pub auth: Auth,
-    pub keyrings: KeyringCache,
-    /// Base URL of this node as clients see it; issuers derive from it.
-    pub public_url: String,
+    /// The use cases, and the tenant contexts they serve.
+    pub services: Services,
     /// `None` closes the admin API.
     pub admin_token: Option<SecretString>,
     /// Token lifetimes of the replaced systems' formats.
     pub compat: CompatSettings,
 }
 
-/// Lifetimes, in seconds, of the tokens the compatibility endpoints issue.
+/// The replaced systems' formats: token lifetimes, and which root routes
+/// (which carry no tenant in the path) are served.
 #[derive(Debug, Clone, Copy)]
 pub struct CompatSettings {
     pub openfaas_token_ttl_secs: i64,
     pub knock_token_ttl_secs: i64,
+    /// knock's `POST /user_token` (tenant `default`).
+    pub knock_root: bool,
+    /// The domain service's `POST /login`, `GET /refresh`, `GET /auth`.
+    pub domain_root: bool,
 }
 
 impl AppState {
     pub fn new(inner: Inner) -> Self {
         Self(Arc::new(inner))
+    }
+
+    /// The base URL issuers derive from.
+    pub fn public_url(&self) -> &str {
+        self.services.contexts.public_url()
     }
 }
 

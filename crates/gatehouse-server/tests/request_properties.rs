@@ -21,16 +21,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
-use gatehouse_core::auth::{Auth, AuthSettings};
 use gatehouse_core::clock::SystemClock;
 use gatehouse_core::password::{Argon2Hasher, Argon2Params};
 use gatehouse_core::sealing::MasterKeys;
-use gatehouse_server::keyring_cache::KeyringCache;
+use gatehouse_core::service::{Parts, Services, Settings};
 use gatehouse_server::state::{AppState, CompatSettings, Inner};
 use gatehouse_store::{DatabaseUrl, StoreOptions};
 use proptest::prelude::*;
@@ -96,23 +94,26 @@ impl Fixture {
             })
             .unwrap();
             let master = MasterKeys::parse(&MasterKeys::generate_text().unwrap()).unwrap();
-            let auth = Auth::new(
-                store,
-                Arc::new(hasher),
-                Arc::new(SystemClock),
-                Arc::new(master),
-                AuthSettings::default(),
+            let services = Services::new(
+                Parts {
+                    store,
+                    hasher: Arc::new(hasher),
+                    clock: Arc::new(SystemClock),
+                    master: Arc::new(master),
+                },
+                Settings::default(),
+                "http://gatehouse.test",
             )
             .unwrap();
-            auth.ensure_tenant("default").await.unwrap();
+            services.tenants.ensure("default").await.unwrap();
             gatehouse_server::app(AppState::new(Inner {
-                auth,
-                keyrings: KeyringCache::new(Duration::from_secs(60)),
-                public_url: "http://gatehouse.test".into(),
+                services,
                 admin_token: Some(SecretString::from(ADMIN_TOKEN.to_string())),
                 compat: CompatSettings {
                     openfaas_token_ttl_secs: 4 * 3600,
                     knock_token_ttl_secs: 24 * 3600,
+                    knock_root: true,
+                    domain_root: true,
                 },
             }))
         });

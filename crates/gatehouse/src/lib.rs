@@ -10,13 +10,13 @@ mod master_key;
 use std::io::Write;
 use std::sync::Arc;
 
-use gatehouse_core::auth::Auth;
 use gatehouse_core::clock::SystemClock;
 use gatehouse_core::password::Argon2Hasher;
+use gatehouse_core::service::Services;
 use gatehouse_core::store::Store;
 use gatehouse_core::tenant::DEFAULT_TENANT;
 use gatehouse_server::Config;
-use gatehouse_server::startup::{Parts, auth_settings};
+use gatehouse_server::startup::{Parts, settings};
 use gatehouse_store::{DatabaseUrl, OpenError, StoreOptions};
 
 use crate::cli::{Access, Cli, Command};
@@ -116,18 +116,21 @@ pub(crate) async fn parts(config: &Config, access: Access) -> CliResult<Parts> {
     })
 }
 
-/// The domain flows for commands that run without a server. A command that
+/// The use cases for commands that run without a server. A command that
 /// writes makes sure tenant `default` exists, like `serve`, so `gatehouse
 /// user add` works on a fresh database before the server ever ran; one that
 /// only reads writes nothing.
-pub(crate) async fn auth(config: &Config, access: Access) -> CliResult<Auth> {
-    let p = parts(config, access).await?;
-    let auth = Auth::new(p.store, p.hasher, p.clock, p.master, auth_settings(config))?;
-    auth.check_master_keys().await?;
+pub(crate) async fn services(config: &Config, access: Access) -> CliResult<Services> {
+    let services = Services::new(
+        parts(config, access).await?,
+        settings(config),
+        &public_url(config),
+    )?;
+    services.signing_keys.check_master_keys().await?;
     if access == Access::ReadWrite {
-        auth.ensure_tenant(DEFAULT_TENANT).await?;
+        services.tenants.ensure(DEFAULT_TENANT).await?;
     }
-    Ok(auth)
+    Ok(services)
 }
 
 /// The base URL issuers derive from, when no server has bound a port.

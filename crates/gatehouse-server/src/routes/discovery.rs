@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::extract::TenantKeys;
+use crate::extract::TenantCtx;
 use crate::state::AppState;
 
 /// How long verifiers may cache the key set. The configuration refuses a
@@ -26,7 +26,8 @@ pub fn router() -> Router<AppState> {
 
 /// The key set, with a strong ETag so caches revalidate with
 /// `If-None-Match` and get 304 when nothing changed (RFC 9110 §13.1.2).
-async fn jwks(TenantKeys(keyring): TenantKeys, headers: HeaderMap) -> Response {
+async fn jwks(TenantCtx(ctx): TenantCtx, headers: HeaderMap) -> Response {
+    let keyring = ctx.keyring();
     let etag = keyring.jwks_etag();
     let unchanged = headers
         .get_all(header::IF_NONE_MATCH)
@@ -57,19 +58,19 @@ async fn jwks(TenantKeys(keyring): TenantKeys, headers: HeaderMap) -> Response {
     response
 }
 
-async fn openid_configuration(TenantKeys(keyring): TenantKeys) -> Response {
-    let iss = &keyring.issuer;
+/// Lists only what exists: no authorization endpoint yet, so no response
+/// types; no ID tokens yet, so no ID-token algorithms.
+async fn openid_configuration(TenantCtx(ctx): TenantCtx) -> Response {
+    let iss = ctx.issuer();
     let mut response = Json(json!({
         "issuer": iss,
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
         "token_endpoint": format!("{iss}/token"),
         "grant_types_supported": ["password", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["none"],
-        "response_types_supported": ["token"],
+        "response_types_supported": [],
         "subject_types_supported": ["public"],
         "scopes_supported": ["openid", "profile", "email"],
-        "id_token_signing_alg_values_supported": [keyring.signing_key().algorithm.as_str()],
-        "token_endpoint_auth_signing_alg_values_supported": [keyring.signing_key().algorithm.as_str()],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "scope", "client_id",
             "preferred_username", "email", "given_name", "family_name", "roles"
@@ -77,7 +78,7 @@ async fn openid_configuration(TenantKeys(keyring): TenantKeys) -> Response {
         // Gatehouse's own endpoints, so clients need only the issuer URL.
         "registration_endpoint_gatehouse": format!("{iss}/register"),
         "login_endpoint_gatehouse": format!("{iss}/login"),
-        "end_session_endpoint": format!("{iss}/logout"),
+        "logout_endpoint_gatehouse": format!("{iss}/logout"),
         "forward_auth_endpoint_gatehouse": format!("{iss}/auth"),
     }))
     .into_response();

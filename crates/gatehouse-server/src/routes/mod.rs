@@ -2,24 +2,21 @@
 //! `router()`; this file merges them and adds what every route shares
 //! (body limit, tracing, panic guard, JSON 404/405).
 
+mod account;
 mod admin;
-mod admin_keys;
 mod compat;
 mod discovery;
-mod forward_auth;
+pub(crate) mod gate;
 mod health;
-mod login;
-mod logout;
-mod register;
-mod token;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 pub use discovery::JWKS_MAX_AGE_SECS;
@@ -30,31 +27,45 @@ use crate::state::AppState;
 /// Request bodies above this are refused with 413 before being parsed.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The whole HTTP surface (DESIGN.md "HTTP surface").
+/// Every request's id: taken from the client's `X-Request-Id` or made
+/// (a UUID), carried in the request's span so each log line can be traced
+/// to its request, and returned in the answer.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP surface (DESIGN.md "HTTP surface"), one feature each.
 pub fn app(state: AppState) -> Router {
     Router::new()
         // {iss} = {public_url}/t/{tenant}
-        .merge(register::router()) //  POST {iss}/register
-        .merge(login::router()) //     POST {iss}/login
-        .merge(token::router()) //     POST {iss}/token
-        .merge(logout::router()) //    POST {iss}/logout
-        .merge(forward_auth::router()) // GET {iss}/auth
-        .merge(discovery::router()) // GET {iss}/.well-known/{jwks.json,openid-configuration}
-        .merge(admin::router()) //     /admin/tenants
-        .merge(admin_keys::router()) // /admin/t/{tenant}/keys
+        .merge(account::router()) //   {iss}/register, /login, /token, /logout
+        .merge(gate::router()) //      {iss}/auth
+        .merge(discovery::router()) // {iss}/.well-known/{jwks.json,openid-configuration}
+        .merge(admin::router(state.clone())) // /admin/..., behind the admin token
         .merge(health::router()) //    /healthz, /readyz
         // The replaced systems' formats: {iss}/compat/openfaas/*,
-        // /user_token, {iss}/user_token, /login, /refresh, /auth
-        .merge(compat::router())
+        // {iss}/user_token, and (switchable) /user_token, /login, /refresh, /auth
+        .merge(compat::router(state.compat))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_server_faults))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::internal("a handler panicked").into_response()
         }))
         .with_state(state)
+}
+
+/// The span of one request: method, path and request id (never the query,
+/// which may carry a token).
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
 }
 
 async fn not_found() -> ApiError {

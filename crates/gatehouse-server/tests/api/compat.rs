@@ -319,8 +319,9 @@ async fn legacy_hash_is_upgraded_to_argon2id_at_first_login() {
     let app = spawn_app().await;
     let tenant = app
         .state
-        .auth
-        .list_tenants()
+        .services
+        .tenants
+        .list()
         .await
         .unwrap()
         .into_iter()

@@ -133,6 +133,13 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         admin_token: options
             .admin_token
             .then(|| SecretString::from(ADMIN_TOKEN.to_string())),
+        // The concurrency tests send 50 password requests at once; shedding
+        // is tested on the real binary (crates/gatehouse/tests/login_flood.rs).
+        hash_pool: gatehouse_core::crypto::pool::PoolSettings {
+            queue: 256,
+            max_wait: Duration::from_secs(30),
+            ..Default::default()
+        },
         ..Config::default()
     };
     let app = Application::build(

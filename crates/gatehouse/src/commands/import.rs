@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::Path;
 
 use gatehouse_core::Error;
-use gatehouse_core::auth::Imported;
+use gatehouse_core::service::accounts::Imported;
 use gatehouse_server::Config;
 
 use crate::CliResult;
@@ -28,18 +28,14 @@ pub async fn run(config: &Config, args: ImportArgs, access: Access) -> CliResult
         }
         _ => return Err("name one source: a FILE, or --from-mysql URL [--table users]".into()),
     };
-    let auth = crate::auth(config, access).await?;
-    let tenant = auth
-        .store()
-        .tenant_by_name(&args.tenant)
-        .await?
-        .ok_or_else(|| Error::TenantNotFound(args.tenant.clone()))?;
+    let services = crate::services(config, access).await?;
+    let tenant = services.tenants.find(&args.tenant).await?;
 
     let mut created: BTreeMap<&'static str, usize> = BTreeMap::new();
     let (mut present, mut refused, mut last_written) = (0usize, 0usize, None);
     for Record { line, user } in records {
         let outcome = match user {
-            Ok(user) => auth.import_user(&tenant, user).await,
+            Ok(user) => services.accounts.import(&tenant, user).await,
             Err(reason) => Err(Error::invalid("line", reason)),
         };
         match outcome {
@@ -57,7 +53,8 @@ pub async fn run(config: &Config, args: ImportArgs, access: Access) -> CliResult
                 };
                 report(format_args!("line {line}: refused: {field}{message}"));
             }
-            Err(Error::Conflict(message)) => {
+            Err(e @ Error::Conflict(_)) => {
+                let message = e.to_string();
                 refused += 1;
                 report(format_args!("line {line}: refused: {message}"));
             }

@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use gatehouse_core::keys::KeyState;
 use gatehouse_server::Config;
 use secrecy::ExposeSecret;
 
@@ -10,11 +9,13 @@ use crate::CliResult;
 use crate::cli::{Access, KeyCommand};
 
 pub async fn run(config: &Config, cmd: KeyCommand, access: Access) -> CliResult<()> {
-    let auth = crate::auth(config, access).await?;
+    let services = crate::services(config, access).await?;
+    let tenants = &services.tenants;
     let mut out = std::io::stdout();
     match cmd {
         KeyCommand::List { tenant } => {
-            for k in auth.list_keys(&tenant).await? {
+            let tenant = tenants.find(&tenant).await?;
+            for k in services.signing_keys.list(&tenant).await? {
                 writeln!(
                     out,
                     "{}\t{}\t{}\tcreated {}\tactivated {}\tretired {}",
@@ -33,7 +34,11 @@ pub async fn run(config: &Config, cmd: KeyCommand, access: Access) -> CliResult<
             immediately,
         } => {
             let algorithm = algorithm.as_deref().map(str::parse).transpose()?;
-            let next = auth.rotate_key(&tenant, algorithm, immediately).await?;
+            let found = tenants.find(&tenant).await?;
+            let next = services
+                .signing_keys
+                .rotate(&found, algorithm, immediately)
+                .await?;
             if immediately {
                 writeln!(
                     out,
@@ -46,22 +51,20 @@ pub async fn run(config: &Config, cmd: KeyCommand, access: Access) -> CliResult<
                     "key {} ({}) is published and signs for tenant {tenant} after {}s",
                     next.kid,
                     next.algorithm,
-                    auth.settings().rotation.prepublish_secs
+                    services.settings().rotation.prepublish_secs
                 )?;
             }
         }
         KeyCommand::Rewrap => {
-            let n = auth.rewrap_keys(false).await?;
+            let n = services.signing_keys.rewrap(false).await?;
             writeln!(out, "re-sealed {n} signing keys with the first master key")?;
         }
         KeyCommand::Secret { tenant } => {
-            let keys = auth.list_keys(&tenant).await?;
-            let key = keys
-                .iter()
-                .find(|k| k.state == KeyState::Current && k.algorithm.is_symmetric())
-                .ok_or("this tenant signs with a public-key algorithm; verify against its JWKS URL instead")?;
-            let master = crate::master_key::load(config, access)?;
-            writeln!(out, "{}", key.open(&master)?.expose_secret())?;
+            let tenant = tenants.find(&tenant).await?;
+            let secret = services.signing_keys.shared_secret(&tenant).await?.ok_or(
+                "this tenant signs with a public-key algorithm; verify against its JWKS URL instead",
+            )?;
+            writeln!(out, "{}", secret.expose_secret())?;
         }
     }
     Ok(())

@@ -2,16 +2,15 @@
 
 use std::io::Write;
 
-use gatehouse_core::tenant::{TenantSpec, issuer_url};
+use gatehouse_core::tenant::TenantSpec;
 use gatehouse_server::Config;
 
 use crate::CliResult;
 use crate::cli::{Access, TenantCommand};
 
 pub async fn run(config: &Config, cmd: TenantCommand, access: Access) -> CliResult<()> {
-    let auth = crate::auth(config, access).await?;
+    let services = crate::services(config, access).await?;
     let mut out = std::io::stdout();
-    let public_url = crate::public_url(config);
     match cmd {
         TenantCommand::Create {
             name,
@@ -24,25 +23,25 @@ pub async fn run(config: &Config, cmd: TenantCommand, access: Access) -> CliResu
                 access_ttl_secs: access_ttl.map(|d| d.as_secs() as i64),
                 audiences,
             };
-            let t = auth.create_tenant(&name, spec).await?;
+            let t = services.tenants.create(&name, spec).await?;
             writeln!(
                 out,
                 "created tenant {} ({}, access tokens {}s), issuer {}",
                 t.name,
                 t.algorithm,
                 t.access_ttl_secs,
-                issuer_url(&public_url, &t.name)
+                services.contexts.issuer_of(&t.name)
             )?;
         }
         TenantCommand::List => {
-            for t in auth.list_tenants().await? {
+            for t in services.tenants.list().await? {
                 writeln!(
                     out,
                     "{}\t{}\t{}s\t{}",
                     t.name,
                     t.algorithm,
                     t.access_ttl_secs,
-                    issuer_url(&public_url, &t.name)
+                    services.contexts.issuer_of(&t.name)
                 )?;
             }
         }

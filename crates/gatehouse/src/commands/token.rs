@@ -9,12 +9,11 @@ use crate::cli::{Access, TokenCommand};
 
 pub async fn run(config: &Config, cmd: TokenCommand, access: Access) -> CliResult<()> {
     let TokenCommand::Verify { jwt, tenant } = cmd;
-    let auth = crate::auth(config, access).await?;
-    let keyring = auth
-        .load_keyring(&tenant, &crate::public_url(config))
-        .await?;
-    let claims = auth
-        .verify(&keyring, jwt.trim())
+    let services = crate::services(config, access).await?;
+    let ctx = services.contexts.get(&tenant).await?;
+    let claims = services
+        .gate
+        .verify(&ctx, jwt.trim())
         .map_err(|e| format!("the token is not valid: {e}"))?;
     writeln!(
         std::io::stdout(),

@@ -2,8 +2,7 @@
 
 use std::io::{BufRead, Write};
 
-use gatehouse_core::Error;
-use gatehouse_core::user::{LoginName, Registration};
+use gatehouse_core::user::Registration;
 use gatehouse_server::Config;
 use secrecy::SecretString;
 
@@ -11,16 +10,11 @@ use crate::CliResult;
 use crate::cli::{Access, UserCommand};
 
 pub async fn run(config: &Config, cmd: UserCommand, access: Access) -> CliResult<()> {
-    let auth = crate::auth(config, access).await?;
+    let services = crate::services(config, access).await?;
     let mut out = std::io::stdout();
     let tenant_of = |name: String| {
-        let auth = auth.clone();
-        async move {
-            auth.store()
-                .tenant_by_name(&name)
-                .await?
-                .ok_or(Error::TenantNotFound(name))
-        }
+        let tenants = services.tenants.clone();
+        async move { tenants.find(&name).await }
     };
     match cmd {
         UserCommand::Add {
@@ -32,7 +26,8 @@ pub async fn run(config: &Config, cmd: UserCommand, access: Access) -> CliResult
         } => {
             let tenant = tenant_of(tenant).await?;
             let password = read_password()?;
-            let user = auth
+            let user = services
+                .accounts
                 .register(
                     &tenant,
                     Registration {
@@ -48,21 +43,14 @@ pub async fn run(config: &Config, cmd: UserCommand, access: Access) -> CliResult
         }
         UserCommand::List { tenant } => {
             let tenant = tenant_of(tenant).await?;
-            for user in auth.list_users(&tenant).await? {
+            for user in services.accounts.list(&tenant).await? {
                 writeln!(out, "{}", serde_json::to_string(&user)?)?;
             }
         }
         UserCommand::Delete { tenant, user } => {
             let tenant = tenant_of(tenant).await?;
-            let id = match auth
-                .store()
-                .user_by_login(&tenant.id, &LoginName::Username(user.clone()))
-                .await?
-            {
-                Some(u) => u.id,
-                None => user,
-            };
-            auth.delete_user(&tenant, &id).await?;
+            let id = services.accounts.find(&tenant, &user).await?.id;
+            services.accounts.delete(&tenant, &id).await?;
             writeln!(out, "deleted user {id}")?;
         }
     }

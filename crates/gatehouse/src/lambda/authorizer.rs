@@ -16,10 +16,11 @@
 //! `methodArn`: API Gateway caches the policy by token, and a policy naming
 //! one route would deny the same token on the next route it calls.
 
+use gatehouse_core::service::gate::{Credential, Decision, GateRequest};
 use gatehouse_core::token::AccessClaims;
 use gatehouse_server::AppState;
 use gatehouse_server::extract::bearer_or_bare;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
 use crate::CliResult;
@@ -31,12 +32,17 @@ pub const UNAUTHORIZED: &str = "Unauthorized";
 /// REST API caller without a valid token; other errors are faults (the
 /// tenant or the store is unavailable).
 pub async fn handle(state: &AppState, tenant: &str, event: &Value) -> CliResult<Value> {
-    let keyring = state
-        .keyrings
-        .get(&state.auth, &state.public_url, tenant)
-        .await?;
-    let verify = |token: Option<SecretString>| -> Option<AccessClaims> {
-        state.auth.verify(&keyring, token?.expose_secret()).ok()
+    let ctx = state.services.contexts.get(tenant).await?;
+    // The gate decides; this adapter only renders its answer.
+    let verify = async |token: Option<SecretString>| -> CliResult<Option<AccessClaims>> {
+        let request = GateRequest {
+            credential: token.map(Credential::Bearer),
+            check_session: false,
+        };
+        Ok(match state.services.gate.decide(&ctx, request).await? {
+            Decision::Allow(identity) => Some(identity.claims),
+            Decision::Challenge(_) | Decision::Deny(_) => None,
+        })
     };
 
     if event["version"] == "2.0" {
@@ -47,7 +53,7 @@ pub async fn handle(state: &AppState, tenant: &str, event: &Value) -> CliResult<
             .and_then(Value::as_str)
             .or_else(|| header(event, "authorization"))
             .and_then(bearer_or_bare);
-        return Ok(match verify(token) {
+        return Ok(match verify(token).await? {
             Some(claims) => json!({ "isAuthorized": true, "context": context(&claims, tenant) }),
             None => json!({ "isAuthorized": false }),
         });
@@ -67,7 +73,7 @@ pub async fn handle(state: &AppState, tenant: &str, event: &Value) -> CliResult<
     let method_arn = event["methodArn"]
         .as_str()
         .ok_or("the authorizer event has no methodArn")?;
-    let Some(claims) = verify(token) else {
+    let Some(claims) = verify(token).await? else {
         return Err(UNAUTHORIZED.into());
     };
     Ok(json!({

@@ -17,10 +17,11 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use gatehouse_core::keyring::TenantKeyring;
+use gatehouse_core::service::TenantContext;
+use gatehouse_core::service::gate::{Credential, Decision, GateRequest};
 use gatehouse_core::user::LoginName;
 use gatehouse_jwt::unverified_issuer;
 use secrecy::{ExposeSecret, SecretString};
@@ -28,9 +29,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{lenient_json, no_store};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, REALM};
 use crate::extract::{AppBytes, bearer_or_bare};
-use crate::routes::forward_auth::identity_response;
+use crate::routes::gate::forward_auth::identity_response;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -49,14 +50,12 @@ struct LoginBody {
 
 async fn login(State(state): State<AppState>, AppBytes(body): AppBytes) -> ApiResult<Response> {
     let body: LoginBody = lenient_json(&body).map_err(ApiError::bad_request)?;
-    let keyring = state
-        .keyrings
-        .get(&state.auth, &state.public_url, &body.domain)
-        .await?;
+    let ctx = state.services.contexts.get(&body.domain).await?;
     let tokens = state
-        .auth
+        .services
+        .sessions
         .login(
-            &keyring,
+            &ctx,
             &LoginName::Username(body.username),
             body.password,
             None,
@@ -70,38 +69,46 @@ async fn login(State(state): State<AppState>, AppBytes(body): AppBytes) -> ApiRe
 }
 
 async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let token =
-        authorization_token(&headers).ok_or_else(|| ApiError::missing_token(&state.public_url))?;
-    let keyring = tenant_of(&state, token.expose_secret())
+    let token = authorization_token(&headers).ok_or_else(|| ApiError::challenge(REALM, None))?;
+    let ctx = tenant_of(&state, token.expose_secret())
         .await?
         .ok_or_else(|| {
-            ApiError::invalid_token(
-                &state.public_url,
-                "the token's issuer is not a tenant of this service",
+            ApiError::challenge(
+                REALM,
+                Some("the token's issuer is not a tenant of this service".into()),
             )
         })?;
     let (token, _ttl) = state
-        .auth
-        .reissue_access_token(&keyring, token.expose_secret())
-        .await
-        .map_err(|e| ApiError::from(e).in_realm(&keyring.issuer))?;
+        .services
+        .sessions
+        .reissue(&ctx, token.expose_secret())
+        .await?;
     Ok(no_store(
         Json(json!({ "token": token.expose_secret() })).into_response(),
     ))
 }
 
+/// The original answered 403 to anything but a valid token: every
+/// decision other than allow is rendered as that 403.
 async fn auth(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let denied = |reason: String| ApiError::new(StatusCode::FORBIDDEN, "access_denied", reason);
-    let token = authorization_token(&headers)
-        .ok_or_else(|| denied("this request needs a token in the Authorization header".into()))?;
-    let keyring = tenant_of(&state, token.expose_secret())
+    let token = authorization_token(&headers).ok_or_else(|| {
+        ApiError::forbidden("this request needs a token in the Authorization header")
+    })?;
+    let ctx = tenant_of(&state, token.expose_secret())
         .await?
-        .ok_or_else(|| denied("the token's issuer is not a tenant of this service".into()))?;
-    let claims = state
-        .auth
-        .verify(&keyring, token.expose_secret())
-        .map_err(|e| denied(e.to_string()))?;
-    Ok(identity_response(&claims, keyring.tenant.name.as_str()))
+        .ok_or_else(|| ApiError::forbidden("the token's issuer is not a tenant of this service"))?;
+    let request = GateRequest {
+        credential: Some(Credential::Bearer(token)),
+        check_session: false,
+    };
+    match state.services.gate.decide(&ctx, request).await? {
+        Decision::Allow(identity) => Ok(identity_response(&identity)),
+        Decision::Challenge(c) => Err(ApiError::forbidden(
+            c.error
+                .unwrap_or_else(|| "a valid token is required".into()),
+        )),
+        Decision::Deny(reason) => Err(ApiError::forbidden(reason)),
+    }
 }
 
 /// `Authorization: Bearer <token>`, or the bare token.
@@ -111,22 +118,18 @@ fn authorization_token(headers: &HeaderMap) -> Option<SecretString> {
 
 /// The tenant whose issuer the token names, if it is one of ours. Only a
 /// store failure is an error.
-async fn tenant_of(state: &AppState, token: &str) -> ApiResult<Option<Arc<TenantKeyring>>> {
+async fn tenant_of(state: &AppState, token: &str) -> ApiResult<Option<Arc<TenantContext>>> {
     let Some(iss) = unverified_issuer(token) else {
         return Ok(None);
     };
-    let Some(name) = iss.strip_prefix(&format!("{}/t/", state.public_url)) else {
+    let Some(name) = iss.strip_prefix(&format!("{}/t/", state.public_url())) else {
         return Ok(None);
     };
     if name.is_empty() || name.contains('/') {
         return Ok(None);
     }
-    match state
-        .keyrings
-        .get(&state.auth, &state.public_url, name)
-        .await
-    {
-        Ok(keyring) => Ok(Some(keyring)),
+    match state.services.contexts.get(name).await {
+        Ok(ctx) => Ok(Some(ctx)),
         Err(gatehouse_core::Error::TenantNotFound(_)) => Ok(None),
         Err(e) => Err(e.into()),
     }

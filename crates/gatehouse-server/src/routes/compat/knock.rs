@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use gatehouse_core::Error;
-use gatehouse_core::keyring::TenantKeyring;
+use gatehouse_core::service::TenantContext;
 use gatehouse_core::tenant::DEFAULT_TENANT;
 use gatehouse_core::user::LoginName;
 use secrecy::SecretString;
@@ -27,13 +27,17 @@ use serde_json::json;
 
 use super::{lenient_json, no_store};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AppBytes, TenantKeys};
+use crate::extract::{AppBytes, TenantCtx};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/user_token", post(default_tenant))
-        .route("/t/{tenant}/user_token", post(named_tenant))
+/// `POST /user_token`, for tenant `default`.
+pub fn root_router() -> Router<AppState> {
+    Router::new().route("/user_token", post(default_tenant))
+}
+
+/// `POST {iss}/user_token`.
+pub fn tenant_router() -> Router<AppState> {
+    Router::new().route("/t/{tenant}/user_token", post(named_tenant))
 }
 
 #[derive(Deserialize)]
@@ -51,31 +55,25 @@ async fn default_tenant(
     State(state): State<AppState>,
     AppBytes(body): AppBytes,
 ) -> ApiResult<Response> {
-    let keyring = state
-        .keyrings
-        .get(&state.auth, &state.public_url, DEFAULT_TENANT)
-        .await?;
-    user_token(&state, keyring, &body).await
+    let ctx = state.services.contexts.get(DEFAULT_TENANT).await?;
+    user_token(&state, ctx, &body).await
 }
 
 async fn named_tenant(
     State(state): State<AppState>,
-    TenantKeys(keyring): TenantKeys,
+    TenantCtx(ctx): TenantCtx,
     AppBytes(body): AppBytes,
 ) -> ApiResult<Response> {
-    user_token(&state, keyring, &body).await
+    user_token(&state, ctx, &body).await
 }
 
-async fn user_token(
-    state: &AppState,
-    keyring: Arc<TenantKeyring>,
-    body: &[u8],
-) -> ApiResult<Response> {
+async fn user_token(state: &AppState, ctx: Arc<TenantContext>, body: &[u8]) -> ApiResult<Response> {
     let body: Body = lenient_json(body).map_err(ApiError::bad_request)?;
     let name = LoginName::Email(body.auth.email);
     let user = match state
-        .auth
-        .authenticate(&keyring.tenant, &name, body.auth.password)
+        .services
+        .password_login
+        .authenticate(ctx.tenant(), &name, body.auth.password)
         .await
     {
         Ok(user) => user,
@@ -86,11 +84,9 @@ async fn user_token(
         }
         Err(e) => return Err(e.into()),
     };
-    let claims =
-        state
-            .auth
-            .stateless_claims(&keyring, &user, state.compat.knock_token_ttl_secs, 0)?;
-    let jwt = keyring.sign(&claims)?;
+    let issue = &state.services.issue;
+    let claims = issue.stateless_claims(&ctx, &user, state.compat.knock_token_ttl_secs, 0)?;
+    let jwt = issue.sign(&ctx, &claims)?;
     Ok(no_store(
         (StatusCode::CREATED, Json(json!({ "jwt": jwt }))).into_response(),
     ))

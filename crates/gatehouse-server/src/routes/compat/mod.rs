@@ -19,13 +19,23 @@ use axum::response::Response;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
-use crate::state::AppState;
+use crate::state::{AppState, CompatSettings};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(openfaas::router())
-        .merge(knock::router())
-        .merge(domain::router())
+/// The compatibility routes. Those under `{iss}` are always served; the
+/// root ones, which carry no tenant in the path and so claim paths a user
+/// may want for something else, are each switchable off in configuration
+/// (`compat_knock_root`, `compat_domain_root`; both on by default).
+pub fn router(settings: CompatSettings) -> Router<AppState> {
+    let mut router = Router::new()
+        .merge(openfaas::router()) // {iss}/compat/openfaas/*
+        .merge(knock::tenant_router()); // {iss}/user_token
+    if settings.knock_root {
+        router = router.merge(knock::root_router()); // /user_token
+    }
+    if settings.domain_root {
+        router = router.merge(domain::router()); // /login, /refresh, /auth
+    }
+    router
 }
 
 /// Tokens in an answer: no cache may keep it (RFC 6749 §5.1).

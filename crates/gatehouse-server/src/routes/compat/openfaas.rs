@@ -41,7 +41,7 @@ use serde_json::{Value, json};
 
 use super::{lenient_json, no_store};
 use crate::error::ApiError;
-use crate::extract::{AppBytes, TenantKeys};
+use crate::extract::{AppBytes, TenantCtx};
 use crate::state::AppState;
 
 /// The originals moved `iat` and `nbf` this far back, against clock skew.
@@ -123,7 +123,7 @@ fn fault(e: Error) -> Response {
 
 async fn register(
     State(state): State<AppState>,
-    TenantKeys(keyring): TenantKeys,
+    TenantCtx(ctx): TenantCtx,
     AppBytes(body): AppBytes,
 ) -> Response {
     let body: RegisterBody = match lenient_json(&body) {
@@ -137,7 +137,12 @@ async fn register(
         first_name: body.first_name,
         last_name: body.last_name,
     };
-    match state.auth.register(&keyring.tenant, registration).await {
+    match state
+        .services
+        .accounts
+        .register(ctx.tenant(), registration)
+        .await
+    {
         Ok(user) => Json(Created {
             username: &user.username,
             status: "created",
@@ -151,7 +156,7 @@ async fn register(
 
 async fn login(
     State(state): State<AppState>,
-    TenantKeys(keyring): TenantKeys,
+    TenantCtx(ctx): TenantCtx,
     AppBytes(body): AppBytes,
 ) -> Response {
     let body: LoginBody = match lenient_json(&body) {
@@ -160,15 +165,16 @@ async fn login(
     };
     let name = LoginName::Username(body.username);
     let user = match state
-        .auth
-        .authenticate(&keyring.tenant, &name, body.password)
+        .services
+        .password_login
+        .authenticate(ctx.tenant(), &name, body.password)
         .await
     {
         Ok(user) => user,
         Err(Error::InvalidCredentials) => return error(StatusCode::OK, BAD_LOGIN),
         Err(e) => return fault(e),
     };
-    match sign_token(&state, &keyring, &user) {
+    match sign_token(&state, &ctx, &user) {
         Ok(token) => no_store(
             Json(LoggedIn {
                 username: &user.username,
@@ -182,31 +188,35 @@ async fn login(
 
 fn sign_token(
     state: &AppState,
-    keyring: &gatehouse_core::keyring::TenantKeyring,
+    ctx: &gatehouse_core::service::TenantContext,
     user: &User,
 ) -> Result<String, Error> {
-    let access = state.auth.stateless_claims(
-        keyring,
+    let issue = &state.services.issue;
+    let access = issue.stateless_claims(
+        ctx,
         user,
         state.compat.openfaas_token_ttl_secs,
         BACKDATE_SECS,
     )?;
-    keyring.sign(&OpenFaasClaims {
-        access,
-        user: OpenFaasUser {
-            email: user.email.as_deref(),
-            first_name: user.first_name.as_deref(),
-            last_name: user.last_name.as_deref(),
-            username: &user.username,
+    issue.sign(
+        ctx,
+        &OpenFaasClaims {
+            access,
+            user: OpenFaasUser {
+                email: user.email.as_deref(),
+                first_name: user.first_name.as_deref(),
+                last_name: user.last_name.as_deref(),
+                username: &user.username,
+            },
         },
-    })
+    )
 }
 
 /// The body is the token itself (as the Ruby function took it), or a JSON
 /// string, or `{"token": …}`.
 async fn verify(
     State(state): State<AppState>,
-    TenantKeys(keyring): TenantKeys,
+    TenantCtx(ctx): TenantCtx,
     AppBytes(body): AppBytes,
 ) -> Response {
     let text = String::from_utf8_lossy(&body);
@@ -219,7 +229,7 @@ async fn verify(
         },
         _ => text.to_string(),
     };
-    match state.auth.verify(&keyring, &token) {
+    match state.services.gate.verify(&ctx, &token) {
         Ok(_) => match decoded_parts(&token) {
             Some((payload, header)) => Json(json!([payload, header])).into_response(),
             None => error(StatusCode::OK, DECODE_FAILED),

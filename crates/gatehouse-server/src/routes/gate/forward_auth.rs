@@ -1,22 +1,21 @@
 //! `GET {iss}/auth`: the forward-auth endpoint for nginx `auth_request`,
 //! Traefik ForwardAuth, Caddy `forward_auth` and Envoy ext_authz.
 //!
-//! It verifies the bearer JWT offline against the cached keyring (no
-//! database read) and answers 200 with identity headers the gateway copies
-//! to the upstream, or 401 with an RFC 6750 challenge.
+//! A thin adapter over core's gate: it reads the credential, asks the gate,
+//! and renders the decision: 200 with identity headers the gateway copies
+//! to the upstream, 401 with an RFC 6750 challenge, or 403.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
-use gatehouse_core::token::AccessClaims;
+use gatehouse_core::service::gate::{Credential, Decision, GateRequest, Identity};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{TenantKeys, bearer_token};
+use crate::extract::{TenantCtx, bearer_token};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -34,34 +33,26 @@ struct AuthQuery {
 
 async fn forward_auth(
     State(state): State<AppState>,
-    TenantKeys(keyring): TenantKeys,
+    TenantCtx(ctx): TenantCtx,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let query: AuthQuery = serde_urlencoded::from_str(raw_query.as_deref().unwrap_or(""))
         .map_err(|_| ApiError::bad_request("the query string is malformed"))?;
-    let token = bearer_token(&headers).ok_or_else(|| ApiError::missing_token(&keyring.issuer))?;
-    let claims = state
-        .auth
-        .verify(&keyring, token.expose_secret())
-        .map_err(|e| ApiError::from(e).in_realm(&keyring.issuer))?;
-    match query.session.as_deref() {
-        None => {}
-        Some("check") => {
-            let active = match &claims.sid {
-                Some(sid) => state.auth.session_active(&keyring.tenant, sid).await?,
-                None => false,
-            };
-            if !active {
-                let ended =
-                    gatehouse_core::Error::from(gatehouse_core::TokenUnusable::SessionEnded);
-                return Err(ApiError::from(ended).in_realm(&keyring.issuer));
-            }
-        }
+    let check_session = match query.session.as_deref() {
+        None => false,
+        Some("check") => true,
         Some(_) => return Err(ApiError::bad_request("`session` accepts only `check`")),
+    };
+    let request = GateRequest {
+        credential: bearer_token(&headers).map(Credential::Bearer),
+        check_session,
+    };
+    match state.services.gate.decide(&ctx, request).await? {
+        Decision::Allow(identity) => Ok(identity_response(&identity)),
+        Decision::Challenge(challenge) => Err(ApiError::from_challenge(challenge)),
+        Decision::Deny(reason) => Err(ApiError::forbidden(reason)),
     }
-
-    Ok(identity_response(&claims, keyring.tenant.name.as_str()))
 }
 
 /// What a header value may carry as it is: printable ASCII and the space.
@@ -84,17 +75,19 @@ pub(crate) fn header_safe(value: &str) -> HeaderValue {
 /// 200 with the verified claims as the body and the identity headers a
 /// gateway copies to the upstream, each in the ASCII-safe form of
 /// [`header_safe`].
-pub(crate) fn identity_response(claims: &AccessClaims, tenant: &str) -> Response {
-    let identity: [(&str, Option<&str>); 5] = [
+pub(crate) fn identity_response(identity: &Identity) -> Response {
+    let claims = &identity.claims;
+    let headers: [(&str, Option<&str>); 6] = [
         ("x-auth-subject", Some(&claims.sub)),
         ("x-auth-username", claims.preferred_username.as_deref()),
         ("x-auth-email", claims.email.as_deref()),
         ("x-auth-scope", Some(&claims.scope)),
-        ("x-auth-tenant", Some(tenant)),
+        ("x-auth-tenant", Some(&identity.tenant)),
+        ("x-auth-credential", Some(identity.credential.as_str())),
     ];
     let mut response = Json(claims).into_response();
     let out = response.headers_mut();
-    for (name, value) in identity {
+    for (name, value) in headers {
         if let Some(v) = value {
             out.insert(HeaderName::from_static(name), header_safe(v));
         }

@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::error::ApiResult;
-use crate::extract::{AppJson, TenantKeys};
+use crate::extract::{AppJson, TenantCtx};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -29,7 +29,7 @@ struct RegisterBody {
 
 async fn register(
     State(state): State<AppState>,
-    TenantKeys(keyring): TenantKeys,
+    TenantCtx(ctx): TenantCtx,
     AppJson(body): AppJson<RegisterBody>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     let registration = Registration {
@@ -39,6 +39,10 @@ async fn register(
         first_name: body.first_name,
         last_name: body.last_name,
     };
-    let user = state.auth.register(&keyring.tenant, registration).await?;
+    let user = state
+        .services
+        .accounts
+        .register(ctx.tenant(), registration)
+        .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }

@@ -9,11 +9,11 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{AppBytes, TenantKeys, bearer_token};
+use crate::error::{ApiError, ApiResult, REALM};
+use crate::extract::{AppBytes, TenantCtx, bearer_token};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -27,27 +27,17 @@ struct LogoutBody {
 
 async fn logout(
     State(state): State<AppState>,
-    TenantKeys(keyring): TenantKeys,
+    TenantCtx(ctx): TenantCtx,
     headers: HeaderMap,
     AppBytes(body): AppBytes,
 ) -> ApiResult<StatusCode> {
+    let sessions = &state.services.sessions;
     if let Some(token) = bearer_token(&headers) {
-        // A JWT has three dot-separated parts; a refresh token has none.
-        if token.expose_secret().contains('.') {
-            let claims = state
-                .auth
-                .verify(&keyring, token.expose_secret())
-                .map_err(|e| ApiError::from(e).in_realm(&keyring.issuer))?;
-            if let Some(sid) = claims.sid {
-                state.auth.logout_session(&sid).await?;
-            }
-        } else {
-            state.auth.logout_refresh(&keyring, &token).await?;
-        }
+        sessions.logout(&ctx, &token).await?;
         return Ok(StatusCode::NO_CONTENT);
     }
     if body.is_empty() {
-        return Err(ApiError::missing_token(&keyring.issuer));
+        return Err(ApiError::challenge(REALM, None));
     }
     let parsed: LogoutBody = serde_json::from_slice(&body).map_err(|_| {
         ApiError::bad_request(
@@ -55,9 +45,6 @@ async fn logout(
         )
     })?;
     // RFC 7009 §2.2 spirit: an unknown token is not worth an error.
-    state
-        .auth
-        .logout_refresh(&keyring, &parsed.refresh_token)
-        .await?;
+    sessions.logout_refresh(&ctx, &parsed.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

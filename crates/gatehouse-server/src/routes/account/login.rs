@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AppJson, TenantKeys};
+use crate::extract::{AppJson, TenantCtx};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -40,13 +40,14 @@ pub(crate) fn login_name(username: Option<String>, email: Option<String>) -> Api
 
 async fn login(
     State(state): State<AppState>,
-    TenantKeys(keyring): TenantKeys,
+    TenantCtx(ctx): TenantCtx,
     AppJson(body): AppJson<LoginBody>,
 ) -> ApiResult<Response> {
     let name = login_name(body.username, body.email)?;
     let tokens = state
-        .auth
-        .login(&keyring, &name, body.password, body.scope.as_deref())
+        .services
+        .sessions
+        .login(&ctx, &name, body.password, body.scope.as_deref())
         .await?;
     Ok(token_response(tokens))
 }

@@ -10,7 +10,7 @@ use gatehouse_core::keys::{KeyState, SigningKeyRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AdminAccess, AppBytes, AppPath};
+use crate::extract::{AppBytes, AppPath};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -44,11 +44,11 @@ impl From<&SigningKeyRecord> for KeyView {
 }
 
 async fn list_keys(
-    _: AdminAccess,
     State(state): State<AppState>,
     AppPath(tenant): AppPath<String>,
 ) -> ApiResult<Json<Vec<KeyView>>> {
-    let keys = state.auth.list_keys(&tenant).await?;
+    let tenant = state.services.tenants.find(&tenant).await?;
+    let keys = state.services.signing_keys.list(&tenant).await?;
     Ok(Json(keys.iter().map(KeyView::from).collect()))
 }
 
@@ -64,7 +64,6 @@ struct RotateBody {
 }
 
 async fn rotate(
-    _: AdminAccess,
     State(state): State<AppState>,
     AppPath(tenant): AppPath<String>,
     AppBytes(body): AppBytes,
@@ -86,10 +85,12 @@ async fn rotate(
         .map(str::parse)
         .transpose()
         .map_err(gatehouse_core::Error::from)?;
+    let tenant = state.services.tenants.find(&tenant).await?;
     let next = state
-        .auth
-        .rotate_key(&tenant, algorithm, body.immediately)
+        .services
+        .signing_keys
+        .rotate(&tenant, algorithm, body.immediately)
         .await?;
-    state.keyrings.invalidate(&tenant);
+    state.services.contexts.invalidate(tenant.name.as_str());
     Ok((StatusCode::CREATED, Json(KeyView::from(&next))))
 }

@@ -1,0 +1,142 @@
+//! Accounts: self-service registration, users moved over from another
+//! system (with their old password hashes), listing and deleting.
+
+use std::sync::Arc;
+
+use super::Deps;
+use crate::id::new_id;
+use crate::legacy_hash;
+use crate::password::{PasswordHash, validate_password};
+use crate::store::{StoreError, UniqueField};
+use crate::tenant::Tenant;
+use crate::user::{self, ImportedUser, LoginName, Registration, User};
+use crate::{Error, Result};
+
+#[derive(Clone)]
+pub struct Accounts {
+    deps: Arc<Deps>,
+}
+
+/// What [`Accounts::import`] did with one user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Imported {
+    /// Written, with a hash of this kind.
+    Created(legacy_hash::HashKind),
+    /// A user of that username was already there; nothing was written.
+    AlreadyPresent,
+}
+
+impl Accounts {
+    pub(crate) fn new(deps: Arc<Deps>) -> Self {
+        Self { deps }
+    }
+
+    /// Checks the profile and the password rules, hashes the password on the
+    /// hashing pool, and stores the user.
+    #[tracing::instrument(skip_all, fields(tenant = %tenant.name))]
+    pub async fn register(&self, tenant: &Tenant, reg: Registration) -> Result<User> {
+        let (username, email, first_name, last_name) =
+            user::validate_profile(&reg.username, reg.email, reg.first_name, reg.last_name)?;
+        validate_password(&reg.password)?;
+
+        let hasher = self.deps.hasher.clone();
+        let password = reg.password;
+        let password_hash = self.deps.pool.run(move || hasher.hash(&password)).await??;
+        let user = User {
+            id: new_id(),
+            tenant_id: tenant.id.clone(),
+            username,
+            email,
+            first_name,
+            last_name,
+            roles: Vec::new(),
+            password_hash,
+            created_at: self.deps.now(),
+        };
+        self.deps.store.create_user(&user).await?;
+        tracing::info!(tenant = %tenant.name, user_id = %user.id, "user registered");
+        Ok(user)
+    }
+
+    /// Adds a user moved over from another system, keeping their password
+    /// hash (checked for a supported format and cost first) and, if given,
+    /// their old id. A user whose username is already present is left as
+    /// it is.
+    pub async fn import(&self, tenant: &Tenant, import: ImportedUser) -> Result<Imported> {
+        let (username, email, first_name, last_name) = user::validate_profile(
+            &import.username,
+            import.email,
+            import.first_name,
+            import.last_name,
+        )?;
+        let id = match user::non_empty(import.id) {
+            Some(id) => {
+                user::validate_user_id(&id)?;
+                id
+            }
+            None => new_id(),
+        };
+        let kind = legacy_hash::classify(&import.password_hash)
+            .map_err(|m| Error::invalid("password_hash", m))?;
+        let login = LoginName::Username(username.clone());
+        if self
+            .deps
+            .store
+            .user_by_login(&tenant.id, &login)
+            .await?
+            .is_some()
+        {
+            return Ok(Imported::AlreadyPresent);
+        }
+        let user = User {
+            id,
+            tenant_id: tenant.id.clone(),
+            username,
+            email,
+            first_name,
+            last_name,
+            roles: import.roles,
+            password_hash: PasswordHash(import.password_hash),
+            created_at: self.deps.now(),
+        };
+        match self.deps.store.create_user(&user).await {
+            Ok(()) => Ok(Imported::Created(kind)),
+            // Lost a race with a concurrent import of the same name.
+            Err(StoreError::Conflict(UniqueField::Username)) => Ok(Imported::AlreadyPresent),
+            // Neither name clashed: the kept id belongs to another user.
+            Err(StoreError::Conflict(UniqueField::Other)) => {
+                Err(Error::Conflict(UniqueField::UserId))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn list(&self, tenant: &Tenant) -> Result<Vec<User>> {
+        Ok(self.deps.store.list_users(&tenant.id).await?)
+    }
+
+    /// A user named by username, else by id.
+    pub async fn find(&self, tenant: &Tenant, username_or_id: &str) -> Result<User> {
+        let store = &self.deps.store;
+        let by_name = store
+            .user_by_login(&tenant.id, &LoginName::Username(username_or_id.to_string()))
+            .await?;
+        match by_name {
+            Some(u) => Ok(u),
+            None => store
+                .user_by_id(&tenant.id, username_or_id)
+                .await?
+                .ok_or(Error::NotFound("the user")),
+        }
+    }
+
+    /// Deletes the user and their sessions.
+    pub async fn delete(&self, tenant: &Tenant, user_id: &str) -> Result<()> {
+        if self.deps.store.delete_user(&tenant.id, user_id).await? {
+            tracing::info!(tenant = %tenant.name, %user_id, "user deleted");
+            Ok(())
+        } else {
+            Err(Error::NotFound("the user"))
+        }
+    }
+}

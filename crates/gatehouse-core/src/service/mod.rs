@@ -1,0 +1,186 @@
+//! The use cases, one module each. Every adapter (HTTP routes, the CLI,
+//! the Lambda entries, the bench) calls these, never the raw store:
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`tenants`] | creating, finding and listing tenants |
+//! | [`tenant_context`] | the per-node cache of ready-to-serve tenants |
+//! | [`signing_keys`] | key generation, rotation, master-key checks and rewrap |
+//! | [`accounts`] | registering, importing, listing and deleting users |
+//! | [`password_login`] | checking a password (the dummy check, hash upgrades) |
+//! | [`sessions`] | login, refresh with rotation, logout, session checks |
+//! | [`issue`] | the one place claims are built and tokens signed |
+//! | [`gate`] | "may this request pass?": credential → identity → decision |
+//!
+//! Each flow reads and writes only through the [`Store`] port and takes
+//! time only from the injected [`Clock`].
+
+pub mod accounts;
+pub mod gate;
+pub mod issue;
+pub mod password_login;
+pub mod sessions;
+pub mod signing_keys;
+pub mod tenant_context;
+pub mod tenants;
+
+use std::sync::Arc;
+
+use crate::Result;
+use crate::clock::{Clock, UnixTime};
+use crate::crypto::password::{PasswordHasher, release_thread_memory};
+use crate::crypto::pool::{HashingPool, PoolSettings};
+use crate::rotation::RotationPolicy;
+use crate::sealing::MasterKeys;
+use crate::session::DEFAULT_SESSION_TTL_SECS;
+use crate::store::Store;
+use gatehouse_jwt::DEFAULT_LEEWAY_SECS;
+
+pub use tenant_context::{ContextCacheSettings, TenantContext, TenantContexts};
+
+/// The collaborators a node is made of, handed in by the binary or a test:
+/// this is where a test swaps the hasher (to count calls) or the clock.
+pub struct Parts {
+    pub store: Arc<dyn Store>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub clock: Arc<dyn Clock>,
+    /// Seals and opens private signing keys.
+    pub master: Arc<MasterKeys>,
+}
+
+/// Tunables of the use cases, from configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Lifetime of one refresh token; each rotation starts a new one, capped
+    /// by the session's absolute expiry.
+    pub refresh_ttl_secs: i64,
+    /// Absolute lifetime of a session.
+    pub session_ttl_secs: i64,
+    /// Allowed clock skew when checking `exp` / `nbf`.
+    pub leeway_secs: i64,
+    /// How signing keys age.
+    pub rotation: RotationPolicy,
+    /// The password-hashing pool's size and patience.
+    pub pool: PoolSettings,
+    /// How tenant contexts are cached.
+    pub contexts: ContextCacheSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            refresh_ttl_secs: 14 * 24 * 3600,
+            session_ttl_secs: DEFAULT_SESSION_TTL_SECS,
+            leeway_secs: DEFAULT_LEEWAY_SECS,
+            rotation: RotationPolicy::default(),
+            pool: PoolSettings::default(),
+            contexts: ContextCacheSettings::default(),
+        }
+    }
+}
+
+/// What every use case shares; one per node, behind an `Arc`.
+pub(crate) struct Deps {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) hasher: Arc<dyn PasswordHasher>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) master: Arc<MasterKeys>,
+    /// Where every password check and hash runs: bounded CPU and memory.
+    pub(crate) pool: HashingPool,
+    pub(crate) settings: Settings,
+}
+
+impl Deps {
+    pub(crate) fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+}
+
+/// The use cases of one node, wired to one store. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub tenants: tenants::Tenants,
+    pub signing_keys: signing_keys::SigningKeys,
+    pub accounts: accounts::Accounts,
+    pub password_login: password_login::PasswordLogin,
+    pub sessions: sessions::Sessions,
+    pub issue: issue::Issuer,
+    pub gate: gate::Gate,
+    /// The tenants this node serves, cached.
+    pub contexts: Arc<TenantContexts>,
+    deps: Arc<Deps>,
+}
+
+impl Services {
+    /// Wires the use cases; starts the hashing pool's workers.
+    /// `public_url` is the base every issuer URL derives from.
+    pub fn new(parts: Parts, settings: Settings, public_url: &str) -> Result<Self> {
+        let pool = HashingPool::start(settings.pool, release_thread_memory)?;
+        let deps = Arc::new(Deps {
+            store: parts.store,
+            hasher: parts.hasher,
+            clock: parts.clock,
+            master: parts.master,
+            pool,
+            settings,
+        });
+        let contexts = Arc::new(TenantContexts::new(
+            deps.clone(),
+            public_url,
+            deps.settings.contexts,
+        ));
+        let issue = issue::Issuer::new(deps.clone());
+        let password_login = password_login::PasswordLogin::new(deps.clone());
+        Ok(Self {
+            tenants: tenants::Tenants::new(deps.clone()),
+            signing_keys: signing_keys::SigningKeys::new(deps.clone()),
+            accounts: accounts::Accounts::new(deps.clone()),
+            sessions: sessions::Sessions::new(deps.clone(), password_login.clone(), issue.clone()),
+            gate: gate::Gate::new(deps.clone()),
+            password_login,
+            issue,
+            contexts,
+            deps,
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.deps.settings
+    }
+
+    /// A cheap round trip to the store, for `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        Ok(self.deps.store.ping().await?)
+    }
+
+    /// The hashing pool, for its counters.
+    pub fn hashing_pool(&self) -> &HashingPool {
+        &self.deps.pool
+    }
+
+    /// Computes the dummy hash on the pool (once), so the first unknown-user
+    /// login does not pay for it and the timing rule holds from the start.
+    pub async fn warm_up(&self) -> Result<()> {
+        let hasher = self.deps.hasher.clone();
+        self.deps
+            .pool
+            .run(move || {
+                hasher.dummy_hash();
+            })
+            .await
+    }
+
+    pub fn now(&self) -> UnixTime {
+        self.deps.now()
+    }
+}
+
+/// Runs rare CPU-heavy work (RSA key generation at a rotation) off the
+/// async workers. Password work goes to the bounded pool instead.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| crate::Error::Internal(format!("blocking task failed: {e}")))
+}

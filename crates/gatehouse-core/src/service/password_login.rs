@@ -1,0 +1,101 @@
+//! Checking a password: the one path every password login takes (`/login`,
+//! the password grant, the compatibility logins), on the hashing pool.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use super::Deps;
+use crate::legacy_hash;
+use crate::password::PasswordHash;
+use crate::tenant::Tenant;
+use crate::user::{LoginName, User};
+use crate::{Error, Result};
+
+#[derive(Clone)]
+pub struct PasswordLogin {
+    deps: Arc<Deps>,
+}
+
+impl PasswordLogin {
+    pub(crate) fn new(deps: Arc<Deps>) -> Self {
+        Self { deps }
+    }
+
+    /// Checks a password. Exactly one hash verification runs whether or not
+    /// the user exists (against a dummy hash when not), so neither the
+    /// answer nor its timing tells an attacker which usernames exist.
+    ///
+    /// A legacy hash (imported from the system Gatehouse replaced) or an
+    /// argon2 hash under other parameters is replaced by a fresh argon2id
+    /// hash once the password has matched: the only moment the password is
+    /// known. An imported user's first login therefore costs one extra hash.
+    /// A legacy check also runs the dummy argon2 verification, so it is
+    /// never cheaper than the answer for an unknown user (slower legacy
+    /// hashes, such as bcrypt at cost 12, can still be told apart by time
+    /// until their first login upgrades them).
+    #[tracing::instrument(skip_all, fields(tenant = %tenant.name))]
+    pub async fn authenticate(
+        &self,
+        tenant: &Tenant,
+        login: &LoginName,
+        password: SecretString,
+    ) -> Result<User> {
+        // A name no user can have is an unknown user's, without a lookup.
+        let user = match login.lookup_key() {
+            Some(_) => self.deps.store.user_by_login(&tenant.id, login).await?,
+            None => None,
+        };
+        let stored: Option<PasswordHash> = user.as_ref().map(|u| u.password_hash.clone());
+        let hasher = self.deps.hasher.clone();
+        let (matches, upgraded) = self
+            .deps
+            .pool
+            .run(move || {
+                // The dummy is read here, on the worker: the first call hashes.
+                let hash = stored.as_ref().unwrap_or_else(|| hasher.dummy_hash());
+                let (matches, stale) = if legacy_hash::is_legacy(&hash.0) {
+                    // An unsalted SHA-256 check takes microseconds; without the
+                    // dummy argon2 run beside it, a quick "no" would tell that an
+                    // imported user of that name exists.
+                    let _ = hasher.verify(&password, hasher.dummy_hash());
+                    (legacy_hash::verify(&password, &hash.0), true)
+                } else {
+                    let ok = hasher.verify(&password, hash);
+                    (ok, ok && hasher.needs_rehash(hash))
+                };
+                let upgraded = (matches && stale).then(|| hasher.hash(&password));
+                (matches, upgraded)
+            })
+            .await?;
+        let mut user = match user {
+            Some(u) if matches => u,
+            _ => return Err(Error::InvalidCredentials),
+        };
+        if let Some(new_hash) = upgraded {
+            self.upgrade_hash(tenant, &mut user, new_hash?).await;
+        }
+        Ok(user)
+    }
+
+    /// Stores an upgraded hash. A failure is logged, not returned: the
+    /// login itself succeeded, and the next one tries again.
+    async fn upgrade_hash(&self, tenant: &Tenant, user: &mut User, new: PasswordHash) {
+        // Conditional on the hash this login verified (the one `user` holds).
+        match self
+            .deps
+            .store
+            .update_password_hash(&tenant.id, &user.id, &user.password_hash, &new)
+            .await
+        {
+            Ok(true) => {
+                tracing::info!(tenant = %tenant.name, user_id = %user.id, "password hash upgraded to argon2id");
+                user.password_hash = new;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(tenant = %tenant.name, user_id = %user.id, error = %e, "password hash upgrade failed; will retry at next login")
+            }
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Sessions: a password login opens one; refresh tokens rotate within it
+//! (RFC 9700 reuse detection); logout and the session check end or read it.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::gate::verify_access_token;
+use super::issue::{DEFAULT_SCOPE, FIRST_PARTY_CLIENT, Issuer};
+use super::password_login::PasswordLogin;
+use super::{Deps, TenantContext};
+use crate::clock::UnixTime;
+use crate::error::{GrantError, TokenUnusable};
+use crate::id::new_id;
+use crate::refresh::{self, Consumed};
+use crate::session::Session;
+use crate::token::{TokenResponse, is_valid_scope};
+use crate::user::LoginName;
+use crate::{Error, Result};
+
+#[derive(Clone)]
+pub struct Sessions {
+    deps: Arc<Deps>,
+    password_login: PasswordLogin,
+    issue: Issuer,
+}
+
+/// What a logout ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoggedOut {
+    /// The session the token belonged to.
+    Session,
+    /// Nothing: the refresh token was unknown (RFC 7009 spirit: not an
+    /// error worth telling the caller about), or the access token had no
+    /// session.
+    Nothing,
+}
+
+impl Sessions {
+    pub(crate) fn new(deps: Arc<Deps>, password_login: PasswordLogin, issue: Issuer) -> Self {
+        Self {
+            deps,
+            password_login,
+            issue,
+        }
+    }
+
+    /// Password login (`/login`): a new session, an access token and a
+    /// refresh token. Wrong credentials are [`Error::InvalidCredentials`].
+    #[tracing::instrument(skip_all, fields(tenant = %ctx.name()))]
+    pub async fn login(
+        &self,
+        ctx: &TenantContext,
+        login: &LoginName,
+        password: SecretString,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse> {
+        let scope = match scope {
+            Some(s) if !is_valid_scope(s) => {
+                return Err(Error::invalid(
+                    "scope",
+                    "the scope is not a valid list of scope tokens",
+                ));
+            }
+            Some(s) => s.to_string(),
+            None => DEFAULT_SCOPE.to_string(),
+        };
+        let user = self
+            .password_login
+            .authenticate(ctx.tenant(), login, password)
+            .await?;
+        let now = self.deps.now();
+        let session = Session {
+            id: new_id(),
+            tenant_id: ctx.tenant().id.clone(),
+            user_id: user.id.clone(),
+            client_id: FIRST_PARTY_CLIENT.to_string(),
+            scope,
+            created_at: now,
+            expires_at: now + self.deps.settings.session_ttl_secs,
+            revoked_at: None,
+        };
+        let refresh = refresh::mint(
+            &ctx.tenant().id,
+            &session.id,
+            now,
+            self.refresh_expiry(&session, now),
+        )?;
+        self.deps
+            .store
+            .create_session(&session, &refresh.record)
+            .await?;
+        self.issue
+            .token_response(ctx, &user, &session, refresh.token)
+    }
+
+    /// The OAuth 2.0 password grant (RFC 6749 §4.3): a login whose wrong
+    /// credentials are the grant's `invalid_grant` (§5.2).
+    pub async fn password_grant(
+        &self,
+        ctx: &TenantContext,
+        login: &LoginName,
+        password: SecretString,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse> {
+        match self.login(ctx, login, password, scope).await {
+            Err(Error::InvalidCredentials) => Err(GrantError::InvalidCredentials.into()),
+            other => other,
+        }
+    }
+
+    /// RFC 6749 §6 with rotation: the presented token is consumed and a new
+    /// one issued. Presenting a consumed token revokes the whole session
+    /// (RFC 9700 §4.14.2), because either the client or a thief holds a
+    /// copy and we cannot tell which.
+    #[tracing::instrument(skip_all, fields(tenant = %ctx.name()))]
+    pub async fn refresh(
+        &self,
+        ctx: &TenantContext,
+        token: &SecretString,
+    ) -> Result<TokenResponse> {
+        let store = &self.deps.store;
+        let tenant = ctx.tenant();
+        let now = self.deps.now();
+        let record = match store
+            .consume_refresh_token(&tenant.id, &refresh::hash(token), now)
+            .await?
+        {
+            Consumed::NotFound => return Err(GrantError::UnknownRefreshToken.into()),
+            Consumed::AlreadyUsed(record) => {
+                store.revoke_session(&record.session_id, now).await?;
+                tracing::warn!(
+                    tenant = %tenant.name,
+                    session_id = %record.session_id,
+                    "refresh token reused; session revoked"
+                );
+                return Err(GrantError::RefreshTokenReused.into());
+            }
+            Consumed::Fresh(record) => record,
+        };
+        if now >= record.expires_at {
+            return Err(GrantError::RefreshTokenExpired.into());
+        }
+        let session = self
+            .active_session(ctx, &record.session_id, now)
+            .await?
+            .ok_or(GrantError::SessionEnded)?;
+        let user = store
+            .user_by_id(&tenant.id, &session.user_id)
+            .await?
+            .ok_or(GrantError::UserGone)?;
+        let next = refresh::mint(
+            &tenant.id,
+            &session.id,
+            now,
+            self.refresh_expiry(&session, now),
+        )?;
+        store.insert_refresh_token(&next.record).await?;
+        self.issue.token_response(ctx, &user, &session, next.token)
+    }
+
+    /// Ends the session of the presented token: a JWT access token (its
+    /// `sid`, after verification) or an opaque refresh token.
+    #[tracing::instrument(skip_all, fields(tenant = %ctx.name()))]
+    pub async fn logout(&self, ctx: &TenantContext, token: &SecretString) -> Result<LoggedOut> {
+        // A JWT has three dot-separated parts; a refresh token has none.
+        if token.expose_secret().contains('.') {
+            let claims = verify_access_token(&self.deps, ctx, token.expose_secret())?;
+            let Some(sid) = claims.sid else {
+                return Ok(LoggedOut::Nothing);
+            };
+            self.deps
+                .store
+                .revoke_session(&sid, self.deps.now())
+                .await?;
+            return Ok(LoggedOut::Session);
+        }
+        self.logout_refresh(ctx, token).await
+    }
+
+    /// Ends the session a refresh token belongs to.
+    pub async fn logout_refresh(
+        &self,
+        ctx: &TenantContext,
+        token: &SecretString,
+    ) -> Result<LoggedOut> {
+        let now = self.deps.now();
+        match self
+            .deps
+            .store
+            .consume_refresh_token(&ctx.tenant().id, &refresh::hash(token), now)
+            .await?
+        {
+            Consumed::Fresh(r) | Consumed::AlreadyUsed(r) => {
+                self.deps.store.revoke_session(&r.session_id, now).await?;
+                Ok(LoggedOut::Session)
+            }
+            Consumed::NotFound => Ok(LoggedOut::Nothing),
+        }
+    }
+
+    /// Whether a session of this tenant is still active: the store read
+    /// behind `/auth?session=check`.
+    pub async fn is_active(&self, ctx: &TenantContext, session_id: &str) -> Result<bool> {
+        Ok(self
+            .active_session(ctx, session_id, self.deps.now())
+            .await?
+            .is_some())
+    }
+
+    /// A fresh access token for the session of a still-valid one (the
+    /// domain service's `GET /refresh`). The session must be active and
+    /// the user must still exist; the token's lifetime is the tenant's.
+    #[tracing::instrument(skip_all, fields(tenant = %ctx.name()))]
+    pub async fn reissue(&self, ctx: &TenantContext, token: &str) -> Result<(SecretString, i64)> {
+        let claims = verify_access_token(&self.deps, ctx, token)?;
+        let sid = claims.sid.ok_or(TokenUnusable::NoSession)?;
+        let session = self
+            .active_session(ctx, &sid, self.deps.now())
+            .await?
+            .ok_or(TokenUnusable::SessionEnded)?;
+        let user = self
+            .deps
+            .store
+            .user_by_id(&ctx.tenant().id, &session.user_id)
+            .await?
+            .ok_or(TokenUnusable::UserGone)?;
+        self.issue.access_token(ctx, &user, &session)
+    }
+
+    /// The session, if it is this tenant's and still active.
+    async fn active_session(
+        &self,
+        ctx: &TenantContext,
+        session_id: &str,
+        now: UnixTime,
+    ) -> Result<Option<Session>> {
+        Ok(self
+            .deps
+            .store
+            .session(session_id)
+            .await?
+            .filter(|s| s.tenant_id == ctx.tenant().id && s.is_active(now)))
+    }
+
+    fn refresh_expiry(&self, session: &Session, now: UnixTime) -> UnixTime {
+        (now + self.deps.settings.refresh_ttl_secs).min(session.expires_at)
+    }
+}

@@ -1,0 +1,249 @@
+//! The tenant context: everything a request of one tenant needs (the
+//! tenant, its issuer URL, accepted audiences, its keys), built once per
+//! tenant and kept in memory, so the hot path (`/auth`, and signing at
+//! `/login`) reads no database.
+//!
+//! Every route, compatibility route, Lambda entry and CLI command gets its
+//! tenant here, the same way:
+//! - a fresh entry is trusted for `ttl` (default 60 s), which bounds how
+//!   long a key added by another node stays unseen on this one;
+//! - names that cannot be tenants never reach the database, and names that
+//!   were looked up and not found are remembered for `negative_ttl`, in a
+//!   map of bounded size, so a flood of random tenant names costs memory
+//!   and queries only up to that bound;
+//! - loads are single-flight: many requests for a tenant whose entry
+//!   expired wait for one load instead of each running their own;
+//! - when reloading fails because the database is away, the stale entry
+//!   keeps serving: verification needs only public keys, which do not go
+//!   bad when the database does.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use super::Deps;
+use crate::keyring::TenantKeyring;
+use crate::tenant::{Tenant, TenantName, issuer_url};
+use crate::{Error, Result};
+
+/// One tenant, ready to serve: cheap to clone out of the cache (`Arc`).
+#[derive(Debug)]
+pub struct TenantContext {
+    keyring: TenantKeyring,
+}
+
+impl TenantContext {
+    pub fn new(keyring: TenantKeyring) -> Self {
+        Self { keyring }
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        &self.keyring.tenant
+    }
+
+    pub fn name(&self) -> &str {
+        self.keyring.tenant.name.as_str()
+    }
+
+    /// `{public_url}/t/{tenant}`: the `iss` of every token it signs, and
+    /// the realm of its challenges.
+    pub fn issuer(&self) -> &str {
+        &self.keyring.issuer
+    }
+
+    /// The signing and verifying keys, and the JWKS they publish.
+    pub fn keyring(&self) -> &TenantKeyring {
+        &self.keyring
+    }
+}
+
+/// How the cache behaves; from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct ContextCacheSettings {
+    /// How long a loaded context is trusted before it is read again.
+    pub ttl: Duration,
+    /// How long "no such tenant" is remembered.
+    pub negative_ttl: Duration,
+    /// How many unknown names are remembered at most; past that the
+    /// oldest are forgotten.
+    pub max_negative: usize,
+}
+
+impl Default for ContextCacheSettings {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(60),
+            negative_ttl: Duration::from_secs(10),
+            max_negative: 1024,
+        }
+    }
+}
+
+struct Entry {
+    context: Arc<TenantContext>,
+    loaded_at: Instant,
+}
+
+/// The per-node cache of tenant contexts.
+pub struct TenantContexts {
+    deps: Arc<Deps>,
+    public_url: String,
+    settings: ContextCacheSettings,
+    entries: RwLock<HashMap<String, Entry>>,
+    /// Unknown tenant names and when they were found missing.
+    missing: Mutex<HashMap<String, Instant>>,
+    /// One lock per tenant being loaded: the single flight.
+    loading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl TenantContexts {
+    pub(crate) fn new(deps: Arc<Deps>, public_url: &str, settings: ContextCacheSettings) -> Self {
+        Self {
+            deps,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            settings,
+            entries: RwLock::new(HashMap::new()),
+            missing: Mutex::new(HashMap::new()),
+            loading: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The base URL issuers derive from.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The issuer URL of a tenant name: the one place it is derived.
+    pub fn issuer_of(&self, name: &TenantName) -> String {
+        issuer_url(&self.public_url, name)
+    }
+
+    /// The context of tenant `name`, from memory when fresh.
+    pub async fn get(&self, name: &str) -> Result<Arc<TenantContext>> {
+        let not_found = || Error::TenantNotFound(name.to_string());
+        // Names that cannot exist never reach the database.
+        TenantName::parse(name).map_err(|_| not_found())?;
+        let cached = self.lookup(name);
+        if let Some((context, true)) = &cached {
+            return Ok(context.clone());
+        }
+        if self.known_missing(name) {
+            return Err(not_found());
+        }
+        // Single flight: the first caller loads, the others wait for it and
+        // then find the fresh entry.
+        let flight = self.flight(name);
+        let _turn = flight.lock().await;
+        if let Some((context, true)) = self.lookup(name) {
+            return Ok(context);
+        }
+        let outcome = self.load(name).await;
+        self.land(name);
+        match outcome {
+            Ok(context) => Ok(context),
+            Err(Error::TenantNotFound(n)) => {
+                self.remember_missing(name);
+                Err(Error::TenantNotFound(n))
+            }
+            Err(Error::Unavailable(detail)) => match cached {
+                Some((stale, _)) => {
+                    tracing::warn!(tenant = name, %detail, "database unavailable; serving cached keys");
+                    Ok(stale)
+                }
+                None => Err(Error::Unavailable(detail)),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Drops a tenant's entry so the next request reloads it (after a key
+    /// change made by this node, or a tenant created here).
+    pub fn invalidate(&self, name: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(name);
+        }
+        if let Ok(mut missing) = self.missing.lock() {
+            missing.remove(name);
+        }
+    }
+
+    async fn load(&self, name: &str) -> Result<Arc<TenantContext>> {
+        let tenant = self
+            .deps
+            .store
+            .tenant_by_name(name)
+            .await?
+            .ok_or_else(|| Error::TenantNotFound(name.to_string()))?;
+        let records = self.deps.store.keys_for_tenant(&tenant.id).await?;
+        let issuer = self.issuer_of(&tenant.name);
+        // Loading parses PEM and derives public keys: CPU work, but short.
+        let keyring = TenantKeyring::new(tenant, issuer, &records, &self.deps.master)?;
+        let context = Arc::new(TenantContext::new(keyring));
+        if let Ok(mut entries) = self.entries.write() {
+            entries.insert(
+                name.to_string(),
+                Entry {
+                    context: context.clone(),
+                    loaded_at: Instant::now(),
+                },
+            );
+        }
+        Ok(context)
+    }
+
+    fn lookup(&self, name: &str) -> Option<(Arc<TenantContext>, bool)> {
+        let entries = self.entries.read().ok()?;
+        entries
+            .get(name)
+            .map(|e| (e.context.clone(), e.loaded_at.elapsed() < self.settings.ttl))
+    }
+
+    fn known_missing(&self, name: &str) -> bool {
+        let Ok(missing) = self.missing.lock() else {
+            return false;
+        };
+        missing
+            .get(name)
+            .is_some_and(|at| at.elapsed() < self.settings.negative_ttl)
+    }
+
+    fn remember_missing(&self, name: &str) {
+        let Ok(mut missing) = self.missing.lock() else {
+            return;
+        };
+        if missing.len() >= self.settings.max_negative {
+            let ttl = self.settings.negative_ttl;
+            missing.retain(|_, at| at.elapsed() < ttl);
+            // Still full of live entries: forget the oldest.
+            if missing.len() >= self.settings.max_negative
+                && let Some(oldest) = missing
+                    .iter()
+                    .min_by_key(|(_, at)| **at)
+                    .map(|(k, _)| k.clone())
+            {
+                missing.remove(&oldest);
+            }
+        }
+        missing.insert(name.to_string(), Instant::now());
+    }
+
+    fn flight(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.loading.lock() {
+            Ok(mut loading) => loading.entry(name.to_string()).or_default().clone(),
+            // A poisoned map only loses the single-flight property.
+            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// The load of `name` is over: forget its flight lock once nobody else
+    /// waits on it, so the map holds only tenants being loaded.
+    fn land(&self, name: &str) {
+        if let Ok(mut loading) = self.loading.lock()
+            && loading
+                .get(name)
+                .is_some_and(|lock| Arc::strong_count(lock) <= 2)
+        {
+            loading.remove(name);
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The admin API: every route under `/admin` sits behind one guard, the
+//! admin token (`GATEHOUSE_ADMIN_TOKEN`; closed without it).
+
+mod keys;
+mod tenants;
+
+use axum::Router;
+use axum::middleware;
+
+use crate::extract::require_admin;
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .merge(tenants::router()) // /admin/tenants
+        .merge(keys::router()) //    /admin/t/{tenant}/keys
+        .route_layer(middleware::from_fn_with_state(state, require_admin))
+}
