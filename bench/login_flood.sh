@@ -61,6 +61,6 @@ for c in $CONNECTIONS; do
     after="$(rss)"
     rps="$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk-$c.txt")"
     non2xx="$(awk '/Non-2xx/ {print $NF}' "$TMP/wrk-$c.txt")"
-    timeouts="$(grep -o 'timeout [0-9]*' "$TMP/wrk-$c.txt" | awk '{print $2}')"
+    timeouts="$(grep -o 'timeout [0-9]*' "$TMP/wrk-$c.txt" | awk '{print $2}' || true)"
     printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$c" "$rps" "${non2xx:-0}" "${timeouts:-0}" "$idle" "$peak" "$after"
 done

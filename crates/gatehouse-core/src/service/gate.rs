@@ -69,8 +69,9 @@ pub struct Challenge {
 /// The gate's answer.
 #[derive(Debug, Clone)]
 pub enum Decision {
-    /// Pass, as this identity.
-    Allow(Identity),
+    /// Pass, as this identity (boxed: the claims are large, the other
+    /// answers small).
+    Allow(Box<Identity>),
     /// No valid credential: ask for one (401).
     Challenge(Challenge),
     /// A valid credential that may not pass (403), with the reason.
@@ -114,11 +115,11 @@ impl Gate {
                 return Ok(challenge(Some(TokenUnusable::SessionEnded.to_string())));
             }
         }
-        Ok(Decision::Allow(Identity {
+        Ok(Decision::Allow(Box::new(Identity {
             tenant: ctx.name().to_string(),
             credential: CredentialKind::Jwt,
             claims,
-        }))
+        })))
     }
 
     /// Offline verification of an access token of this tenant, with this
