@@ -11,7 +11,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="${1:-$ROOT/target/release/gatehouse}"
+BIN="$(realpath "${1:-$ROOT/target/release/gatehouse}")"
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-8 64}"
 [[ -x "$BIN" ]] || { echo "login_flood.sh: no binary at $BIN (cargo build --release)" >&2; exit 1; }
