@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use super::sessions::active_session;
 use super::{Deps, TenantContext};
 use crate::Result;
 use crate::error::TokenUnusable;
@@ -101,14 +102,10 @@ impl Gate {
             Err(e) => return Ok(challenge(Some(e.to_string()))),
         };
         if request.check_session {
-            let now = self.deps.now();
             let active = match &claims.sid {
-                Some(sid) => self
-                    .deps
-                    .store
-                    .session(sid)
+                Some(sid) => active_session(&self.deps, ctx, sid, self.deps.now())
                     .await?
-                    .is_some_and(|s| s.tenant_id == ctx.tenant().id && s.is_active(now)),
+                    .is_some(),
                 None => false,
             };
             if !active {

@@ -228,22 +228,31 @@ impl Sessions {
         self.issue.access_token(ctx, &user, &session)
     }
 
-    /// The session, if it is this tenant's and still active.
     async fn active_session(
         &self,
         ctx: &TenantContext,
         session_id: &str,
         now: UnixTime,
     ) -> Result<Option<Session>> {
-        Ok(self
-            .deps
-            .store
-            .session(session_id)
-            .await?
-            .filter(|s| s.tenant_id == ctx.tenant().id && s.is_active(now)))
+        active_session(&self.deps, ctx, session_id, now).await
     }
 
     fn refresh_expiry(&self, session: &Session, now: UnixTime) -> UnixTime {
         (now + self.deps.settings.refresh_ttl_secs).min(session.expires_at)
     }
+}
+
+/// The session, if it is this tenant's and still active: the one rule
+/// behind refresh, reissue and the gate's session check.
+pub(crate) async fn active_session(
+    deps: &Deps,
+    ctx: &TenantContext,
+    session_id: &str,
+    now: UnixTime,
+) -> Result<Option<Session>> {
+    Ok(deps
+        .store
+        .session(session_id)
+        .await?
+        .filter(|s| s.tenant_id == ctx.tenant().id && s.is_active(now)))
 }
