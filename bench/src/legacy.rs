@@ -28,8 +28,12 @@ pub fn run(runs: usize) -> BenchResult<Vec<(String, f64)>> {
             "$2b$10$abcdefghijklmnopqrstuu5l6nKx8NbjZNAYT0dQzr6Ka3zt5tZa2".to_string(),
         ),
         (
-            "scrypt, N=2^15 r=8 p=2 (cap)".to_string(),
-            format!("scrypt$32768$somesalt$8$2${zeros}"),
+            "scrypt, N=2^15 r=8 p=4 (cap)".to_string(),
+            format!("scrypt$32768$somesalt$8$4${zeros}"),
+        ),
+        (
+            "scrypt, N=2^14 r=8 p=5 (Django default)".to_string(),
+            format!("scrypt$16384$somesalt$8$5${zeros}"),
         ),
         (
             "scrypt, N=2^16 r=8 p=1 (memory cap)".to_string(),

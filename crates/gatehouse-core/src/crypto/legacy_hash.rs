@@ -35,8 +35,9 @@ pub const MAX_PBKDF2_ITERATIONS: u32 = 1_200_000;
 /// Rails' `has_secure_password` and knock default to 12; Node and PHP to 10.
 pub const MAX_BCRYPT_COST: u32 = 12;
 /// scrypt's work is `N × r × p` and its memory `128 × N × r` bytes: Django's
-/// default (N = 2^15, r = 8, p = 1) is 32 MiB; twice that work is allowed.
-pub const MAX_SCRYPT_N_R_P: u64 = (1 << 15) * 8 * 2;
+/// default (N = 2^14, r = 8, p = 5) is 16 MiB and N·r·p = 655,360; the cap,
+/// 2^20, is 1.6× that (N = 2^15, r = 8, p = 4).
+pub const MAX_SCRYPT_N_R_P: u64 = 1 << 20;
 /// Memory of one scrypt check: 64 MiB (N = 2^16 at r = 8).
 pub const MAX_SCRYPT_MEMORY_BYTES: u64 = 64 << 20;
 /// argon2-cffi's default is m = 64 MiB, t = 3 (p = 4, computed one lane
@@ -358,7 +359,7 @@ mod tests {
             // Just above each cap.
             "pbkdf2_sha256$1200001$salt$AAAAAAAAAAAAAAAAAAAAAA==",
             "scrypt$131072$salt$8$1$AAAAAAAAAAAAAAAAAAAAAA==",
-            "scrypt$32768$salt$8$3$AAAAAAAAAAAAAAAAAAAAAA==",
+            "scrypt$32768$salt$8$5$AAAAAAAAAAAAAAAAAAAAAA==",
             "$2b$13$abcdefghijklmnopqrstuu5l6nKx8NbjZNAYT0dQzr6Ka3zt5tZa2",
             "$argon2id$v=19$m=131072,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
             "$argon2id$v=19$m=65536,t=4,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
@@ -370,7 +371,9 @@ mod tests {
         // At each cap: accepted.
         for ok in [
             "pbkdf2_sha256$1200000$salt$AAAAAAAAAAAAAAAAAAAAAA==",
-            "scrypt$32768$salt$8$2$AAAAAAAAAAAAAAAAAAAAAA==",
+            "scrypt$32768$salt$8$4$AAAAAAAAAAAAAAAAAAAAAA==",
+            // Django's own default.
+            "scrypt$16384$salt$8$5$AAAAAAAAAAAAAAAAAAAAAA==",
             "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
         ] {
             assert!(classify(ok).is_ok(), "{ok}: {:?}", classify(ok));
