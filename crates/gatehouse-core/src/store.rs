@@ -53,32 +53,68 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-#[async_trait]
-pub trait TenantStore: Send + Sync {
+/// Declares the port traits and, from the same list, [`PassThrough`]: a
+/// store that forwards every method to another after asking a [`Hook`].
+/// Test stores (fault injection, call counting) are a `Hook`, so adding a
+/// port method never means editing a hand-written wrapper.
+macro_rules! store_ports {
+    ($(
+        $(#[$trait_attr:meta])*
+        trait $port:ident {
+            $(
+                $(#[$method_attr:meta])*
+                fn $method:ident(&self $(, $arg:ident: $arg_ty:ty)* $(,)?) -> $ret:ty;
+            )*
+        }
+    )*) => {
+        $(
+            $(#[$trait_attr])*
+            #[async_trait]
+            pub trait $port: Send + Sync {
+                $(
+                    $(#[$method_attr])*
+                    async fn $method(&self $(, $arg: $arg_ty)*) -> $ret;
+                )*
+            }
+
+            #[async_trait]
+            impl<H: Hook> $port for PassThrough<H> {
+                $(
+                    async fn $method(&self $(, $arg: $arg_ty)*) -> $ret {
+                        self.hook.before(stringify!($method))?;
+                        self.inner.$method($($arg),*).await
+                    }
+                )*
+            }
+        )*
+    };
+}
+
+store_ports! {
+trait TenantStore {
     /// Creates the tenant together with its first signing key, atomically.
-    async fn create_tenant(&self, tenant: &Tenant, first_key: &SigningKeyRecord)
+    fn create_tenant(&self, tenant: &Tenant, first_key: &SigningKeyRecord)
     -> StoreResult<()>;
-    async fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
-    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
+    fn tenant_by_name(&self, name: &str) -> StoreResult<Option<Tenant>>;
+    fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
     /// The algorithm of the tenant's future keys (a rotation changes it).
-    async fn set_tenant_algorithm(
+    fn set_tenant_algorithm(
         &self,
         tenant_id: &str,
         algorithm: SigningAlgorithm,
     ) -> StoreResult<()>;
 }
 
-#[async_trait]
-pub trait UserStore: Send + Sync {
+trait UserStore {
     /// Fails with `Conflict(Username | Email)` if either is taken in the
     /// tenant (case-insensitively).
-    async fn create_user(&self, user: &User) -> StoreResult<()>;
-    async fn user_by_login(&self, tenant_id: &str, login: &LoginName) -> StoreResult<Option<User>>;
-    async fn user_by_id(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>>;
-    async fn list_users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
+    fn create_user(&self, user: &User) -> StoreResult<()>;
+    fn user_by_login(&self, tenant_id: &str, login: &LoginName) -> StoreResult<Option<User>>;
+    fn user_by_id(&self, tenant_id: &str, user_id: &str) -> StoreResult<Option<User>>;
+    fn list_users(&self, tenant_id: &str) -> StoreResult<Vec<User>>;
     /// Replaces the user's password hash if it is still `old` (an upgrade
     /// from a legacy or cheaper hash at login); `false` if it was not.
-    async fn update_password_hash(
+    fn update_password_hash(
         &self,
         tenant_id: &str,
         user_id: &str,
@@ -86,20 +122,19 @@ pub trait UserStore: Send + Sync {
         new: &PasswordHash,
     ) -> StoreResult<bool>;
     /// Deletes the user and their sessions; `false` if there was no such user.
-    async fn delete_user(&self, tenant_id: &str, user_id: &str) -> StoreResult<bool>;
+    fn delete_user(&self, tenant_id: &str, user_id: &str) -> StoreResult<bool>;
 }
 
-#[async_trait]
-pub trait KeyStore: Send + Sync {
+trait KeyStore {
     /// Fails with `Conflict` if the tenant already has a key in the same
     /// `next` or `current` state (at most one of each): the loser of a race
     /// between nodes learns the step was done.
-    async fn insert_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    fn insert_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
     /// All keys of the tenant that are still published (any state).
-    async fn keys_for_tenant(&self, tenant_id: &str) -> StoreResult<Vec<SigningKeyRecord>>;
+    fn keys_for_tenant(&self, tenant_id: &str) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Atomically: `current_kid` current → retired, `next_kid` next →
     /// current. `false` (and no change) if either was no longer in that state.
-    async fn promote_key(
+    fn promote_key(
         &self,
         tenant_id: &str,
         next_kid: &str,
@@ -107,35 +142,37 @@ pub trait KeyStore: Send + Sync {
         now: UnixTime,
     ) -> StoreResult<bool>;
     /// Deletes a key if it is `retired`; `false` if it was not.
-    async fn remove_retired_key(&self, tenant_id: &str, kid: &str) -> StoreResult<bool>;
+    fn remove_retired_key(&self, tenant_id: &str, kid: &str) -> StoreResult<bool>;
     /// Deletes the tenant's `next` key, if any (it never signed).
-    async fn remove_next_key(&self, tenant_id: &str) -> StoreResult<bool>;
+    fn remove_next_key(&self, tenant_id: &str) -> StoreResult<bool>;
     /// Replaces a key's sealed material if it still is `expected` (rewrap).
-    async fn replace_key_material(
+    fn replace_key_material(
         &self,
+        tenant_id: &str,
         kid: &str,
         expected: &SecretString,
         replacement: &SecretString,
     ) -> StoreResult<bool>;
 }
 
-#[async_trait]
-pub trait SessionStore: Send + Sync {
+trait SessionStore {
     /// Creates a session and its first refresh token, atomically.
-    async fn create_session(&self, session: &Session, first: &RefreshRecord) -> StoreResult<()>;
-    async fn session(&self, session_id: &str) -> StoreResult<Option<Session>>;
-    /// Marks the session revoked; `false` if it did not exist or already was.
-    async fn revoke_session(&self, session_id: &str, now: UnixTime) -> StoreResult<bool>;
+    fn create_session(&self, session: &Session, first: &RefreshRecord) -> StoreResult<()>;
+    fn session(&self, tenant_id: &str, session_id: &str) -> StoreResult<Option<Session>>;
+    /// Marks the session revoked; `false` if it did not exist (in this
+    /// tenant) or already was.
+    fn revoke_session(&self, tenant_id: &str, session_id: &str, now: UnixTime) -> StoreResult<bool>;
     /// Marks the token used if it was unused, in one atomic step, and says
     /// which of the two it was. Concurrent callers with one token: exactly
     /// one sees `Fresh`.
-    async fn consume_refresh_token(
+    fn consume_refresh_token(
         &self,
         tenant_id: &str,
         token_hash: &str,
         now: UnixTime,
     ) -> StoreResult<Consumed>;
-    async fn insert_refresh_token(&self, record: &RefreshRecord) -> StoreResult<()>;
+    fn insert_refresh_token(&self, record: &RefreshRecord) -> StoreResult<()>;
+}
 }
 
 /// Everything a Gatehouse node needs from its database.
@@ -143,4 +180,32 @@ pub trait SessionStore: Send + Sync {
 pub trait Store: TenantStore + UserStore + KeyStore + SessionStore {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
+}
+
+/// What a [`PassThrough`] asks before each call it forwards.
+pub trait Hook: Send + Sync {
+    /// Called with the port method's name (`"create_user"`); an error is
+    /// returned to the caller instead of calling through.
+    fn before(&self, method: &'static str) -> StoreResult<()>;
+}
+
+/// A store that forwards every port method to `inner`, after
+/// [`Hook::before`]. Generated from the port list by `store_ports!`.
+pub struct PassThrough<H> {
+    pub inner: std::sync::Arc<dyn Store>,
+    pub hook: H,
+}
+
+impl<H: Hook> PassThrough<H> {
+    pub fn new(inner: std::sync::Arc<dyn Store>, hook: H) -> Self {
+        Self { inner, hook }
+    }
+}
+
+#[async_trait]
+impl<H: Hook> Store for PassThrough<H> {
+    async fn ping(&self) -> StoreResult<()> {
+        self.hook.before("ping")?;
+        self.inner.ping().await
+    }
 }

@@ -4,6 +4,8 @@
 //! nothing else in the program knows which one it runs on.
 
 mod backend;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod database_url;
 mod sql;
 #[doc(hidden)]

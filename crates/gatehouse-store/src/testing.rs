@@ -34,13 +34,7 @@ fn unique_name() -> String {
 pub async fn test_databases(dir: &std::path::Path) -> Vec<(&'static str, TestDatabase)> {
     let mut out = vec![(
         "sqlite",
-        TestDatabase {
-            url: format!(
-                "sqlite://{}",
-                dir.join(format!("{}.db", unique_name())).display()
-            ),
-            drop_it: None,
-        },
+        sqlite_database(&dir.join(format!("{}.db", unique_name()))),
     )];
     if let Ok(base) = std::env::var(POSTGRES_VAR) {
         out.push(("postgres", fresh_postgres(&base).await));
@@ -49,6 +43,14 @@ pub async fn test_databases(dir: &std::path::Path) -> Vec<(&'static str, TestDat
         out.push(("mysql", fresh_mysql(&base).await));
     }
     out
+}
+
+/// A SQLite database at `path` (created when first opened).
+pub fn sqlite_database(path: &std::path::Path) -> TestDatabase {
+    TestDatabase {
+        url: format!("sqlite://{}", path.display()),
+        drop_it: None,
+    }
 }
 
 /// A new schema in the PostgreSQL test database, reached through `search_path`.

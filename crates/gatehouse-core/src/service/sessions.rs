@@ -128,7 +128,9 @@ impl Sessions {
         {
             Consumed::NotFound => return Err(GrantError::UnknownRefreshToken.into()),
             Consumed::AlreadyUsed(record) => {
-                store.revoke_session(&record.session_id, now).await?;
+                store
+                    .revoke_session(&tenant.id, &record.session_id, now)
+                    .await?;
                 tracing::warn!(
                     tenant = %tenant.name,
                     session_id = %record.session_id,
@@ -171,7 +173,7 @@ impl Sessions {
             };
             self.deps
                 .store
-                .revoke_session(&sid, self.deps.now())
+                .revoke_session(&ctx.tenant().id, &sid, self.deps.now())
                 .await?;
             return Ok(LoggedOut::Session);
         }
@@ -192,7 +194,10 @@ impl Sessions {
             .await?
         {
             Consumed::Fresh(r) | Consumed::AlreadyUsed(r) => {
-                self.deps.store.revoke_session(&r.session_id, now).await?;
+                self.deps
+                    .store
+                    .revoke_session(&ctx.tenant().id, &r.session_id, now)
+                    .await?;
                 Ok(LoggedOut::Session)
             }
             Consumed::NotFound => Ok(LoggedOut::Nothing),
@@ -252,7 +257,7 @@ pub(crate) async fn active_session(
 ) -> Result<Option<Session>> {
     Ok(deps
         .store
-        .session(session_id)
+        .session(&ctx.tenant().id, session_id)
         .await?
-        .filter(|s| s.tenant_id == ctx.tenant().id && s.is_active(now)))
+        .filter(|s| s.is_active(now)))
 }

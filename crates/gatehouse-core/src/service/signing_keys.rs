@@ -189,7 +189,7 @@ impl SigningKeys {
                     && self
                         .deps
                         .store
-                        .replace_key_material(&key.kid, &key.private_material, &sealed)
+                        .replace_key_material(&tenant.id, &key.kid, &key.private_material, &sealed)
                         .await?
                 {
                     rewritten += 1;

@@ -132,17 +132,18 @@ async fn auth_does_not_read_the_database_on_the_happy_path() {
     let tokens = app.user_with_tokens("default", "erin").await;
     let jwt = tokens["access_token"].as_str().unwrap();
     // /login already loaded the tenant's keys into the cache.
-    let before = app.store.calls();
+    let before = app.store.hook.calls();
     for _ in 0..5 {
         assert_eq!(
             app.get_with_bearer("/t/default/auth", jwt).await.status(),
             StatusCode::OK
         );
     }
-    assert_eq!(app.store.calls(), before, "/auth must verify offline");
+    assert_eq!(app.store.hook.calls(), before, "/auth must verify offline");
 
     // And with the database gone, cached keys keep verifying.
     app.store
+        .hook
         .down
         .store(true, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(

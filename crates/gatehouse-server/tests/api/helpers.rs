@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use crate::faulty_store::FaultyStore;
+use crate::faulty_store::{FaultyStore, faulty};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -117,7 +117,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let store = gatehouse_store::open(&DatabaseUrl::parse(&url).unwrap(), &store_options)
         .await
         .unwrap();
-    let store = Arc::new(FaultyStore::new(store));
+    let store = Arc::new(faulty(store));
     let hasher = Arc::new(CountingHasher::new());
     let master = Arc::new(MasterKeys::parse(&MasterKeys::generate_text().unwrap()).unwrap());
     let manual = options

@@ -274,20 +274,26 @@ async fn session_check_fails_at_once_after_logout() {
     let app = spawn_app().await;
     let tokens = app.user_with_tokens("default", "carol").await;
     let jwt = tokens["access_token"].as_str().unwrap();
+    let sessions_read = app.store.hook.calls_to("session");
     assert_eq!(
         app.get_with_bearer("/t/default/auth?session=check", jwt)
             .await
             .status(),
         StatusCode::OK
     );
+    assert_eq!(
+        app.store.hook.calls_to("session"),
+        sessions_read + 1,
+        "session=check reads the session once"
+    );
 
-    let before = app.store.calls();
+    let before = app.store.hook.calls();
     assert_eq!(
         app.get_with_bearer("/t/default/auth", jwt).await.status(),
         StatusCode::OK
     );
     assert_eq!(
-        app.store.calls(),
+        app.store.hook.calls(),
         before,
         "without session=check, /auth stays offline"
     );

@@ -101,6 +101,7 @@ impl KeyStore for SqlStore {
 
     async fn replace_key_material(
         &self,
+        tenant_id: &str,
         kid: &str,
         expected: &SecretString,
         replacement: &SecretString,
@@ -108,8 +109,10 @@ impl KeyStore for SqlStore {
         let n = self
             .db
             .execute(stmt!(
-                "UPDATE signing_keys SET private_material = ? WHERE kid = ? AND private_material = ?",
+                "UPDATE signing_keys SET private_material = ?
+                 WHERE tenant_id = ? AND kid = ? AND private_material = ?",
                 replacement.expose_secret(),
+                tenant_id,
                 kid,
                 expected.expose_secret()
             ))

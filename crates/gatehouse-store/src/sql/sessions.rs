@@ -44,12 +44,13 @@ impl SessionStore for SqlStore {
             .map(drop)
     }
 
-    async fn session(&self, session_id: &str) -> StoreResult<Option<Session>> {
+    async fn session(&self, tenant_id: &str, session_id: &str) -> StoreResult<Option<Session>> {
         let row = self
             .db
             .fetch_optional(stmt!(
-                format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?"),
-                session_id
+                format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ? AND tenant_id = ?"),
+                session_id,
+                tenant_id
             ))
             .await?;
         row.as_deref()
@@ -68,13 +69,20 @@ impl SessionStore for SqlStore {
             .transpose()
     }
 
-    async fn revoke_session(&self, session_id: &str, now: UnixTime) -> StoreResult<bool> {
+    async fn revoke_session(
+        &self,
+        tenant_id: &str,
+        session_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
         let n = self
             .db
             .execute(stmt!(
-                "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                "UPDATE sessions SET revoked_at = ?
+                 WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL",
                 now,
-                session_id
+                session_id,
+                tenant_id
             ))
             .await?;
         Ok(n > 0)

@@ -1,621 +1,66 @@
-//! One conformance suite for every backend: the same cases run against
-//! SQLite always, and against PostgreSQL and MySQL/MariaDB when
-//! `GATEHOUSE_TEST_POSTGRES_URL` / `GATEHOUSE_TEST_MYSQL_URL` are set.
-//! Each run gets its own fresh database, so runs cannot collide.
+//! The exported conformance suite (`gatehouse_store::conformance`) on every
+//! configured backend: SQLite always, PostgreSQL and MySQL/MariaDB when
+//! `GATEHOUSE_TEST_POSTGRES_URL` / `GATEHOUSE_TEST_MYSQL_URL` are set (CI
+//! sets both). Each case gets a fresh database of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod backends;
+use std::sync::{Arc, Mutex};
 
-use futures::future::join_all;
-use gatehouse_core::algorithm::SigningAlgorithm;
-use gatehouse_core::keys::{KeyState, SigningKeyRecord};
-use gatehouse_core::password::PasswordHash;
-use gatehouse_core::refresh::{Consumed, RefreshRecord};
-use gatehouse_core::sealing::MasterKeys;
-use gatehouse_core::session::Session;
-use gatehouse_core::store::{Store, StoreError, UniqueField};
-use gatehouse_core::tenant::{Tenant, TenantName};
-use gatehouse_core::user::{LoginName, User};
-use secrecy::{ExposeSecret, SecretString};
+use gatehouse_core::store::Store;
+use gatehouse_store::testing::{self, TestDatabase};
+use gatehouse_store::{DatabaseUrl, StoreOptions};
 
-use backends::for_each_backend;
-
-fn master() -> MasterKeys {
-    MasterKeys::parse(&MasterKeys::generate_text().unwrap()).unwrap()
-}
-
-fn tenant(name: &str) -> Tenant {
-    Tenant {
-        id: gatehouse_core::id::new_id(),
-        name: TenantName::parse(name).unwrap(),
-        algorithm: SigningAlgorithm::EdDSA,
-        access_ttl_secs: 900,
-        audiences: vec!["api".into()],
-        created_at: 1_000,
-    }
-}
-
-fn key(t: &Tenant, state: KeyState) -> SigningKeyRecord {
-    SigningKeyRecord::generate(&t.id, SigningAlgorithm::EdDSA, state, 1_000, &master()).unwrap()
-}
-
-async fn new_tenant(store: &dyn Store, name: &str) -> Tenant {
-    let t = tenant(name);
-    store
-        .create_tenant(&t, &key(&t, KeyState::Current))
+async fn open(url: &str) -> Arc<dyn Store> {
+    gatehouse_store::open(&DatabaseUrl::parse(url).unwrap(), &StoreOptions::default())
         .await
-        .unwrap();
-    t
+        .unwrap()
 }
 
-fn user(t: &Tenant, username: &str, email: Option<&str>) -> User {
-    User {
-        id: gatehouse_core::id::new_id(),
-        tenant_id: t.id.clone(),
-        username: username.into(),
-        email: email.map(Into::into),
-        first_name: Some("Ada".into()),
-        last_name: None,
-        roles: vec!["admin".into(), "ops".into()],
-        password_hash: PasswordHash("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into()),
-        created_at: 2_000,
-    }
-}
-
-fn session(t: &Tenant, u: &User, id: &str) -> Session {
-    Session {
-        id: id.into(),
-        tenant_id: t.id.clone(),
-        user_id: u.id.clone(),
-        client_id: "gatehouse".into(),
-        scope: "openid".into(),
-        created_at: 3_000,
-        expires_at: 9_000,
-        revoked_at: None,
-    }
-}
-
-fn refresh(t: &Tenant, session_id: &str, hash: &str) -> RefreshRecord {
-    RefreshRecord {
-        token_hash: hash.into(),
-        tenant_id: t.id.clone(),
-        session_id: session_id.into(),
-        created_at: 3_000,
-        expires_at: 8_000,
-        used_at: None,
-    }
-}
-
-fn conflict(r: Result<(), StoreError>) -> UniqueField {
-    match r {
-        Err(StoreError::Conflict(f)) => f,
-        other => panic!("expected a conflict, got {other:?}"),
+/// Runs the suite on `backend`, each case on a database `make` creates;
+/// the databases are dropped afterwards.
+async fn suite<F, Fut>(backend: &'static str, make: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = TestDatabase>,
+{
+    let made = Mutex::new(Vec::new());
+    gatehouse_store::conformance::run(backend, || async {
+        let db = make().await;
+        let store = open(&db.url).await;
+        made.lock().unwrap().push(db);
+        store
+    })
+    .await;
+    for db in made.into_inner().unwrap() {
+        db.cleanup().await;
     }
 }
 
 #[tokio::test]
-async fn tenants_round_trip_and_names_are_unique() {
-    for_each_backend(|name, store| async move {
-        let t = new_tenant(&*store, "acme").await;
-        let got = store.tenant_by_name("acme").await.unwrap().expect(name);
-        assert_eq!(
-            (got.id.as_str(), got.algorithm, got.access_ttl_secs),
-            (t.id.as_str(), SigningAlgorithm::EdDSA, 900)
-        );
-        assert_eq!(got.audiences, vec!["api".to_string()]);
-        assert!(store.tenant_by_name("nope").await.unwrap().is_none());
-
-        let dup = tenant("acme");
-        assert_eq!(
-            conflict(
-                store
-                    .create_tenant(&dup, &key(&dup, KeyState::Current))
-                    .await
-            ),
-            UniqueField::TenantName,
-            "{name}"
-        );
-        // The failed create left no key behind.
-        assert!(
-            store.keys_for_tenant(&dup.id).await.unwrap().is_empty(),
-            "{name}"
-        );
-
-        new_tenant(&*store, "beta").await;
-        let names: Vec<String> = store
-            .list_tenants()
-            .await
-            .unwrap()
-            .iter()
-            .map(|t| t.name.to_string())
-            .collect();
-        assert_eq!(names, ["acme", "beta"], "{name}");
-
-        store
-            .set_tenant_algorithm(&t.id, SigningAlgorithm::RS256)
-            .await
-            .unwrap();
-        assert_eq!(
-            store
-                .tenant_by_name("acme")
-                .await
-                .unwrap()
-                .unwrap()
-                .algorithm,
-            SigningAlgorithm::RS256
-        );
-        store.ping().await.unwrap();
+async fn sqlite_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    suite("sqlite", || async {
+        let i = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        testing::sqlite_database(&dir.path().join(format!("case{i}.db")))
     })
     .await;
 }
 
 #[tokio::test]
-async fn users_are_unique_per_tenant_case_insensitively() {
-    for_each_backend(|name, store| async move {
-        let a = new_tenant(&*store, "a").await;
-        let b = new_tenant(&*store, "b").await;
-        let alice = user(&a, "Älice", Some("Alice@Example.com"));
-        store.create_user(&alice).await.unwrap();
-
-        assert_eq!(
-            conflict(store.create_user(&user(&a, "äLICE", None)).await),
-            UniqueField::Username,
-            "{name}"
-        );
-        assert_eq!(
-            conflict(
-                store
-                    .create_user(&user(&a, "alice2", Some("alice@EXAMPLE.com")))
-                    .await
-            ),
-            UniqueField::Email,
-            "{name}"
-        );
-        // Same names in another tenant are fine; absent emails never collide.
-        store
-            .create_user(&user(&b, "Älice", Some("alice@example.com")))
-            .await
-            .unwrap();
-        store.create_user(&user(&a, "bob", None)).await.unwrap();
-        store.create_user(&user(&a, "carol", None)).await.unwrap();
-
-        let by_name = store
-            .user_by_login(&a.id, &LoginName::Username("ÄLICE".into()))
-            .await
-            .unwrap()
-            .expect(name);
-        assert_eq!(by_name.id, alice.id);
-        assert_eq!(by_name.username, "Älice", "stored as typed");
-        assert_eq!(by_name.roles, vec!["admin".to_string(), "ops".to_string()]);
-        assert_eq!(by_name.password_hash, alice.password_hash);
-        let by_email = store
-            .user_by_login(&a.id, &LoginName::Email("ALICE@example.COM".into()))
-            .await
-            .unwrap()
-            .expect(name);
-        assert_eq!(by_email.id, alice.id);
-        // SQL wildcards are data, not patterns.
-        assert!(
-            store
-                .user_by_login(&a.id, &LoginName::Username("%".into()))
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            store
-                .user_by_login(&a.id, &LoginName::Username("_lice".into()))
-                .await
-                .unwrap()
-                .is_none()
-        );
-
-        assert!(
-            store.user_by_id(&b.id, &alice.id).await.unwrap().is_none(),
-            "{name}: ids do not cross tenants"
-        );
-        assert_eq!(store.list_users(&a.id).await.unwrap().len(), 3);
-    })
-    .await;
+async fn postgres_conforms() {
+    let Ok(base) = std::env::var(testing::POSTGRES_VAR) else {
+        eprintln!("skipped: {} is not set", testing::POSTGRES_VAR);
+        return;
+    };
+    suite("postgres", || testing::fresh_postgres(&base)).await;
 }
 
 #[tokio::test]
-async fn password_hash_upgrade_is_conditional_on_the_old_hash() {
-    for_each_backend(|name, store| async move {
-        let t = new_tenant(&*store, "t").await;
-        let mut u = user(&t, "legacy", Some("legacy@example.com"));
-        u.password_hash = PasswordHash("$2b$10$legacy".into());
-        store.create_user(&u).await.unwrap();
-        let new = PasswordHash("$argon2id$new".into());
-        let stale = PasswordHash("something else".into());
-        assert!(
-            !store
-                .update_password_hash(&t.id, &u.id, &stale, &new)
-                .await
-                .unwrap(),
-            "{name}: a stale old hash must not be overwritten"
-        );
-        assert!(
-            store
-                .update_password_hash(&t.id, &u.id, &u.password_hash, &new)
-                .await
-                .unwrap(),
-            "{name}"
-        );
-        // A second upgrader racing the first finds the work done.
-        assert!(
-            !store
-                .update_password_hash(&t.id, &u.id, &u.password_hash, &new)
-                .await
-                .unwrap(),
-            "{name}"
-        );
-        let got = store.user_by_id(&t.id, &u.id).await.unwrap().unwrap();
-        assert_eq!(got.password_hash, new, "{name}");
-
-        // An imported id that is already taken is a conflict, not an email clash.
-        let mut twin = user(&t, "other-name", Some("other@example.com"));
-        twin.id = u.id.clone();
-        assert_eq!(
-            conflict(store.create_user(&twin).await),
-            UniqueField::Other,
-            "{name}"
-        );
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn deleting_a_user_takes_their_sessions_along() {
-    for_each_backend(|name, store| async move {
-        let t = new_tenant(&*store, "t").await;
-        let u = user(&t, "dave", None);
-        store.create_user(&u).await.unwrap();
-        store
-            .create_session(&session(&t, &u, "s1"), &refresh(&t, "s1", "h1"))
-            .await
-            .unwrap();
-        assert!(store.delete_user(&t.id, &u.id).await.unwrap());
-        assert!(!store.delete_user(&t.id, &u.id).await.unwrap(), "{name}");
-        assert!(store.session("s1").await.unwrap().is_none(), "{name}");
-        assert!(matches!(
-            store
-                .consume_refresh_token(&t.id, "h1", 4_000)
-                .await
-                .unwrap(),
-            Consumed::NotFound
-        ));
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn refresh_tokens_are_consumed_once_and_reuse_is_visible() {
-    for_each_backend(|name, store| async move {
-        let t = new_tenant(&*store, "t").await;
-        let other = new_tenant(&*store, "other").await;
-        let u = user(&t, "erin", None);
-        store.create_user(&u).await.unwrap();
-        store
-            .create_session(&session(&t, &u, "s1"), &refresh(&t, "s1", "h1"))
-            .await
-            .unwrap();
-
-        // Another tenant cannot consume it (and does not burn it).
-        assert!(
-            matches!(
-                store
-                    .consume_refresh_token(&other.id, "h1", 4_000)
-                    .await
-                    .unwrap(),
-                Consumed::NotFound
-            ),
-            "{name}"
-        );
-        match store
-            .consume_refresh_token(&t.id, "h1", 4_000)
-            .await
-            .unwrap()
-        {
-            Consumed::Fresh(r) => assert_eq!(
-                (r.session_id.as_str(), r.expires_at, r.used_at),
-                ("s1", 8_000, Some(4_000))
-            ),
-            other => panic!("{name}: {other:?}"),
-        }
-        assert!(
-            matches!(
-                store
-                    .consume_refresh_token(&t.id, "h1", 4_001)
-                    .await
-                    .unwrap(),
-                Consumed::AlreadyUsed(_)
-            ),
-            "{name}"
-        );
-        assert!(matches!(
-            store
-                .consume_refresh_token(&t.id, "nope", 4_001)
-                .await
-                .unwrap(),
-            Consumed::NotFound
-        ));
-
-        store
-            .insert_refresh_token(&refresh(&t, "s1", "h2"))
-            .await
-            .unwrap();
-        let s = store.session("s1").await.unwrap().unwrap();
-        assert!(s.revoked_at.is_none());
-        assert!(store.revoke_session("s1", 5_000).await.unwrap());
-        assert!(
-            !store.revoke_session("s1", 5_001).await.unwrap(),
-            "{name}: revoking twice is a no-op"
-        );
-        assert_eq!(
-            store.session("s1").await.unwrap().unwrap().revoked_at,
-            Some(5_000)
-        );
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn concurrent_consumers_of_one_refresh_token_see_one_fresh() {
-    for_each_backend(|name, store| async move {
-        let t = new_tenant(&*store, "t").await;
-        let u = user(&t, "frank", None);
-        store.create_user(&u).await.unwrap();
-        store
-            .create_session(&session(&t, &u, "s1"), &refresh(&t, "s1", "h1"))
-            .await
-            .unwrap();
-        let results = join_all((0..20).map(|i| {
-            let store = store.clone();
-            let tid = t.id.clone();
-            async move { store.consume_refresh_token(&tid, "h1", 4_000 + i).await }
-        }))
-        .await;
-        let fresh = results
-            .iter()
-            .filter(|r| matches!(r, Ok(Consumed::Fresh(_))))
-            .count();
-        let used = results
-            .iter()
-            .filter(|r| matches!(r, Ok(Consumed::AlreadyUsed(_))))
-            .count();
-        assert_eq!((fresh, used), (1, 19), "{name}: {results:?}");
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn concurrent_registrations_of_one_username_have_one_winner() {
-    for_each_backend(|name, store| async move {
-        let t = new_tenant(&*store, "t").await;
-        let results = join_all((0..50).map(|i| {
-            let store = store.clone();
-            let u = user(&t, if i % 2 == 0 { "Grace" } else { "GRACE" }, None);
-            async move { store.create_user(&u).await }
-        }))
-        .await;
-        let ok = results.iter().filter(|r| r.is_ok()).count();
-        let conflicts = results
-            .iter()
-            .filter(|r| matches!(r, Err(StoreError::Conflict(UniqueField::Username))))
-            .count();
-        assert_eq!((ok, conflicts), (1, 49), "{name}: {results:?}");
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn key_lifecycle_steps_apply_once() {
-    for_each_backend(|name, store| async move {
-        let t = new_tenant(&*store, "t").await;
-        let current = store.keys_for_tenant(&t.id).await.unwrap().remove(0);
-        assert_eq!(current.state, KeyState::Current);
-        assert_eq!(current.activated_at, Some(1_000));
-
-        // At most one current and one next per tenant.
-        assert!(
-            matches!(
-                store.insert_key(&key(&t, KeyState::Current)).await,
-                Err(StoreError::Conflict(_))
-            ),
-            "{name}"
-        );
-        let next = key(&t, KeyState::Next);
-        store.insert_key(&next).await.unwrap();
-        assert!(
-            matches!(
-                store.insert_key(&key(&t, KeyState::Next)).await,
-                Err(StoreError::Conflict(_))
-            ),
-            "{name}"
-        );
-
-        assert!(
-            store
-                .promote_key(&t.id, &next.kid, &current.kid, 5_000)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !store
-                .promote_key(&t.id, &next.kid, &current.kid, 5_001)
-                .await
-                .unwrap(),
-            "{name}: a second node finds it done"
-        );
-        let keys = store.keys_for_tenant(&t.id).await.unwrap();
-        let state_of = |kid: &str| {
-            keys.iter()
-                .find(|k| k.kid == kid)
-                .map(|k| (k.state, k.activated_at, k.retired_at))
-        };
-        assert_eq!(
-            state_of(&next.kid),
-            Some((KeyState::Current, Some(5_000), None)),
-            "{name}"
-        );
-        assert_eq!(
-            state_of(&current.kid),
-            Some((KeyState::Retired, Some(1_000), Some(5_000))),
-            "{name}"
-        );
-
-        assert!(
-            !store.remove_retired_key(&t.id, &next.kid).await.unwrap(),
-            "{name}: only retired keys are removed"
-        );
-        assert!(store.remove_retired_key(&t.id, &current.kid).await.unwrap());
-        store.insert_key(&key(&t, KeyState::Next)).await.unwrap();
-        assert!(store.remove_next_key(&t.id).await.unwrap());
-        assert_eq!(store.keys_for_tenant(&t.id).await.unwrap().len(), 1);
-
-        // Rewrap's compare-and-set.
-        let k = store.keys_for_tenant(&t.id).await.unwrap().remove(0);
-        let replacement = SecretString::from("ghk1.x.y".to_string());
-        assert!(
-            store
-                .replace_key_material(&k.kid, &k.private_material, &replacement)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !store
-                .replace_key_material(&k.kid, &k.private_material, &replacement)
-                .await
-                .unwrap(),
-            "{name}"
-        );
-        let stored = store.keys_for_tenant(&t.id).await.unwrap().remove(0);
-        assert_eq!(stored.private_material.expose_secret(), "ghk1.x.y");
-    })
-    .await;
-}
-
-/// Text a backend cannot hold, or that no name can be: a NUL (PostgreSQL
-/// refuses it in `text`), a value longer than any column, characters
-/// outside the BMP, combining characters, bidi controls, trailing spaces
-/// (MySQL's PAD SPACE would ignore them).
-fn hostile_texts() -> Vec<String> {
-    vec![
-        "a\0b".into(),
-        "\0".into(),
-        "admin\0".into(),
-        "x".repeat(10_000),
-        "é".repeat(300),
-        "😀".repeat(70),
-        "\u{20000}user".into(),
-        "e\u{301}\u{301}\u{301}".into(),
-        "\u{301}lice".into(),
-        "admin\u{202e}".into(),
-        "ad\u{200b}min".into(),
-        "a\u{7}b".into(),
-        "grace ".into(),
-        "grace\u{3000}".into(),
-    ]
-}
-
-/// Only a clean answer may come back: a lookup finds no one, a write is
-/// either stored or refused as unstorable (or a conflict); never a
-/// backend error.
-fn clean_write(r: Result<(), StoreError>, what: &str) {
-    match r {
-        Ok(()) | Err(StoreError::Unstorable(_)) | Err(StoreError::Conflict(_)) => {}
-        Err(e) => panic!("{what}: {e:?}"),
-    }
-}
-
-#[tokio::test]
-async fn text_no_backend_can_hold_is_refused_cleanly() {
-    for_each_backend(|name, store| async move {
-        let t = new_tenant(&*store, "t").await;
-        store
-            .create_user(&user(&t, "grace", Some("grace@example.com")))
-            .await
-            .unwrap();
-        for text in hostile_texts() {
-            let what = format!("{name}: {text:?}");
-            let what = what.chars().take(80).collect::<String>();
-            for login in [
-                LoginName::Username(text.clone()),
-                LoginName::Email(text.clone()),
-                LoginName::Email(format!("{text}@example.com")),
-            ] {
-                let found = store.user_by_login(&t.id, &login).await;
-                assert!(matches!(found, Ok(None)), "{what}: {login:?} -> {found:?}");
-            }
-            assert!(
-                matches!(store.user_by_id(&t.id, &text).await, Ok(None)),
-                "{what}"
-            );
-            assert!(
-                matches!(store.tenant_by_name(&text).await, Ok(None)),
-                "{what}"
-            );
-            assert!(
-                matches!(store.delete_user(&t.id, &text).await, Ok(false)),
-                "{what}"
-            );
-            assert!(matches!(store.session(&text).await, Ok(None)), "{what}");
-            // Writes of it: stored as given (when it is only odd, such as
-            // a combining accent in a last name), or refused; never a
-            // driver error.
-            let mut u = user(&t, &text, None);
-            clean_write(store.create_user(&u).await, &format!("{what} as username"));
-            u = user(
-                &t,
-                &format!("n{}", gatehouse_core::id::new_id()),
-                Some(&text),
-            );
-            clean_write(store.create_user(&u).await, &format!("{what} as email"));
-            u = user(&t, &format!("n{}", gatehouse_core::id::new_id()), None);
-            u.first_name = Some(text.clone());
-            u.last_name = Some(text.clone());
-            clean_write(store.create_user(&u).await, &format!("{what} as names"));
-            u = user(&t, &format!("n{}", gatehouse_core::id::new_id()), None);
-            u.id = text.clone();
-            clean_write(store.create_user(&u).await, &format!("{what} as id"));
-            u = user(&t, &format!("n{}", gatehouse_core::id::new_id()), None);
-            u.roles = vec![text.clone()];
-            clean_write(store.create_user(&u).await, &format!("{what} as role"));
-        }
-        // Names of the profile's forms all find the one user stored.
-        for same in ["GRACE", "ｇｒａｃｅ", "Grace"] {
-            let found = store
-                .user_by_login(&t.id, &LoginName::Username(same.into()))
-                .await
-                .unwrap();
-            assert!(found.is_some(), "{name}: {same}");
-        }
-        // A NUL never reached PostgreSQL: the refusal is the store's own.
-        let mut u = user(&t, "nul-name", None);
-        u.first_name = Some("a\0b".into());
-        assert!(
-            matches!(store.create_user(&u).await, Err(StoreError::Unstorable(_))),
-            "{name}"
-        );
-        // Combining and non-BMP text that is valid round-trips unchanged.
-        let mut u = user(&t, "\u{20000}é", Some("ü\u{20000}@example.com"));
-        u.first_name = Some("Zoe\u{308}😀".into());
-        store.create_user(&u).await.unwrap();
-        let got = store
-            .user_by_login(&t.id, &LoginName::Email("Ü\u{20000}@EXAMPLE.com".into()))
-            .await
-            .unwrap()
-            .expect(name);
-        assert_eq!(
-            (got.username.as_str(), got.first_name.as_deref()),
-            ("\u{20000}é", Some("Zoe\u{308}😀")),
-            "{name}"
-        );
-        // What was refused left nothing behind but the two good users and
-        // whatever odd-but-storable rows went in.
-        assert!(store.list_users(&t.id).await.is_ok(), "{name}");
-        store.ping().await.unwrap();
-    })
-    .await;
+async fn mysql_conforms() {
+    let Ok(base) = std::env::var(testing::MYSQL_VAR) else {
+        eprintln!("skipped: {} is not set", testing::MYSQL_VAR);
+        return;
+    };
+    suite("mysql", || testing::fresh_mysql(&base)).await;
 }
