@@ -11,6 +11,7 @@
 //! calls it with its clock and leeway.
 
 pub mod algorithm;
+pub mod apikey;
 pub mod clock;
 pub mod crypto;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod service;
 pub mod session;
 pub mod store;
 pub mod tenant;
+pub mod tenant_secret;
 pub mod token;
 pub mod user;
 

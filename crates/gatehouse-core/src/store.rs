@@ -12,12 +12,14 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::algorithm::SigningAlgorithm;
+use crate::apikey::ApiKeyRecord;
 use crate::clock::UnixTime;
 use crate::keys::SigningKeyRecord;
 use crate::password::PasswordHash;
 use crate::refresh::{Consumed, RefreshRecord};
 use crate::session::Session;
 use crate::tenant::Tenant;
+use crate::tenant_secret::TenantSecret;
 use crate::user::{LoginName, User};
 
 /// Which uniqueness rule a write broke; recognised by constraint name in
@@ -173,11 +175,43 @@ trait SessionStore {
     ) -> StoreResult<Consumed>;
     fn insert_refresh_token(&self, record: &RefreshRecord) -> StoreResult<()>;
 }
+
+    trait PolicyStore {
+        /// The tenant's route policy as the JSON document it was set with;
+        /// `None` if it never was.
+        fn policy_document(&self, tenant_id: &str) -> StoreResult<Option<String>>;
+        /// Replaces the tenant's policy document, atomically.
+        fn put_policy_document(&self, tenant_id: &str, document: &str, now: UnixTime) -> StoreResult<()>;
+    }
+
+    trait SecretStore {
+        /// Creates the secret or replaces the one of that name, atomically.
+        fn put_secret(&self, secret: &TenantSecret) -> StoreResult<()>;
+        /// All of the tenant's secrets, sealed, by name.
+        fn secrets(&self, tenant_id: &str) -> StoreResult<Vec<TenantSecret>>;
+        /// `false` if there was no such secret.
+        fn delete_secret(&self, tenant_id: &str, name: &str) -> StoreResult<bool>;
+    }
+
+    trait ApiKeyStore {
+        fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
+        fn api_key(&self, tenant_id: &str, id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+        /// The tenant's keys, or only those acting as `user_id`.
+        fn list_api_keys(&self, tenant_id: &str, user_id: Option<&str>) -> StoreResult<Vec<ApiKeyRecord>>;
+        /// Deletes the key (only if it acts as `user_id`, when given);
+        /// `false` if there was no such key.
+        fn delete_api_key(&self, tenant_id: &str, id: &str, user_id: Option<&str>) -> StoreResult<bool>;
+        /// Records a use (best effort; at most once a minute per key is
+        /// the caller's business).
+        fn touch_api_key(&self, tenant_id: &str, id: &str, now: UnixTime) -> StoreResult<()>;
+    }
 }
 
 /// Everything a Gatehouse node needs from its database.
 #[async_trait]
-pub trait Store: TenantStore + UserStore + KeyStore + SessionStore {
+pub trait Store:
+    TenantStore + UserStore + KeyStore + SessionStore + PolicyStore + SecretStore + ApiKeyStore
+{
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -15,6 +15,7 @@ use std::pin::Pin;
 
 use futures::future::join_all;
 use gatehouse_core::algorithm::SigningAlgorithm;
+use gatehouse_core::apikey::ApiKeyRecord;
 use gatehouse_core::keys::{KeyState, SigningKeyRecord};
 use gatehouse_core::password::PasswordHash;
 use gatehouse_core::refresh::{Consumed, RefreshRecord};
@@ -22,6 +23,7 @@ use gatehouse_core::sealing::MasterKeys;
 use gatehouse_core::session::Session;
 use gatehouse_core::store::{Store, StoreError, UniqueField};
 use gatehouse_core::tenant::{Tenant, TenantName};
+use gatehouse_core::tenant_secret::TenantSecret;
 use gatehouse_core::user::{LoginName, User};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -655,6 +657,140 @@ async fn sessions_and_key_material_are_reached_only_through_their_tenant(
     );
 }
 
+async fn policies_are_replaced_whole_per_tenant(name: &'static str, store: Arc<dyn Store>) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    assert_eq!(store.policy_document(&a.id).await.unwrap(), None, "{name}");
+    store
+        .put_policy_document(&a.id, r#"{"rules":[1]}"#, 10)
+        .await
+        .unwrap();
+    store
+        .put_policy_document(&a.id, r#"{"rules":[2]}"#, 11)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.policy_document(&a.id).await.unwrap().as_deref(),
+        Some(r#"{"rules":[2]}"#),
+        "{name}"
+    );
+    assert_eq!(store.policy_document(&b.id).await.unwrap(), None, "{name}");
+    // A large document (256 rules) fits every backend.
+    let big = format!(
+        r#"{{"rules":[{}]}}"#,
+        vec!["\"x\"".repeat(100); 256].join(",")
+    );
+    store.put_policy_document(&a.id, &big, 12).await.unwrap();
+    assert_eq!(
+        store.policy_document(&a.id).await.unwrap(),
+        Some(big),
+        "{name}"
+    );
+}
+
+async fn secrets_are_named_per_tenant_and_replaced(name: &'static str, store: Arc<dyn Store>) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let m = master();
+    let secret = |t: &Tenant, n: &str, v: &str| {
+        TenantSecret::seal(&t.id, n, &SecretString::from(v.to_string()), 5, &m).unwrap()
+    };
+    store.put_secret(&secret(&a, "hook", "one")).await.unwrap();
+    store.put_secret(&secret(&a, "hook", "two")).await.unwrap();
+    store.put_secret(&secret(&a, "alpha", "x")).await.unwrap();
+    store.put_secret(&secret(&b, "hook", "b's")).await.unwrap();
+    let got = store.secrets(&a.id).await.unwrap();
+    let names: Vec<&str> = got.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["alpha", "hook"], "{name}");
+    assert_eq!(got[1].open(&m).unwrap().expose_secret(), "two", "{name}");
+    assert!(store.delete_secret(&a.id, "hook").await.unwrap(), "{name}");
+    assert!(!store.delete_secret(&a.id, "hook").await.unwrap(), "{name}");
+    assert_eq!(store.secrets(&b.id).await.unwrap().len(), 1, "{name}");
+}
+
+async fn api_keys_are_scoped_to_tenant_and_user(name: &'static str, store: Arc<dyn Store>) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let ada = user(&a, "ada", None);
+    store.create_user(&ada).await.unwrap();
+    let key = |t: &Tenant, user_id: Option<&str>| {
+        let minted = gatehouse_core::apikey::mint().unwrap();
+        ApiKeyRecord {
+            id: minted.id,
+            tenant_id: t.id.clone(),
+            name: "ci".into(),
+            secret_hash: minted.secret_hash,
+            scopes: vec!["billing".into(), "read".into()],
+            user_id: user_id.map(Into::into),
+            created_at: 100,
+            expires_at: Some(200),
+            last_used_at: None,
+        }
+    };
+    let service = key(&a, None);
+    let personal = key(&a, Some(&ada.id));
+    store.insert_api_key(&service).await.unwrap();
+    store.insert_api_key(&personal).await.unwrap();
+    assert_eq!(
+        store.api_key(&a.id, &service.id).await.unwrap().as_ref(),
+        Some(&service),
+        "{name}"
+    );
+    assert!(
+        store.api_key(&b.id, &service.id).await.unwrap().is_none(),
+        "{name}"
+    );
+    assert_eq!(
+        store.list_api_keys(&a.id, None).await.unwrap().len(),
+        2,
+        "{name}"
+    );
+    assert_eq!(
+        store.list_api_keys(&a.id, Some(&ada.id)).await.unwrap(),
+        vec![personal.clone()],
+        "{name}"
+    );
+    store.touch_api_key(&a.id, &service.id, 150).await.unwrap();
+    let touched = store
+        .api_key(&a.id, &service.id)
+        .await
+        .unwrap()
+        .expect(name);
+    assert_eq!(touched.last_used_at, Some(150), "{name}");
+    // A user deletes only their own keys; another tenant none.
+    assert!(
+        !store
+            .delete_api_key(&a.id, &service.id, Some(&ada.id))
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    assert!(
+        !store
+            .delete_api_key(&b.id, &service.id, None)
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    assert!(
+        store
+            .delete_api_key(&a.id, &service.id, None)
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    assert!(
+        store.api_key(&a.id, &service.id).await.unwrap().is_none(),
+        "{name}"
+    );
+    // The user's keys go with the user.
+    assert!(store.delete_user(&a.id, &ada.id).await.unwrap());
+    assert!(
+        store.api_key(&a.id, &personal.id).await.unwrap().is_none(),
+        "{name}"
+    );
+}
+
 /// One case: its name and the check, run on a fresh store.
 pub type Case = (
     &'static str,
@@ -681,6 +817,9 @@ cases![
     key_lifecycle_steps_apply_once,
     text_no_backend_can_hold_is_refused_cleanly,
     sessions_and_key_material_are_reached_only_through_their_tenant,
+    policies_are_replaced_whole_per_tenant,
+    secrets_are_named_per_tenant_and_replaced,
+    api_keys_are_scoped_to_tenant_and_user,
 ];
 
 /// Runs every case against `backend`, each on a store `fresh` makes.

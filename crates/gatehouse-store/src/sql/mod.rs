@@ -7,7 +7,10 @@
 //! Each operation that must be atomic is one conditional statement or one
 //! transaction (see the trait docs in `gatehouse_core::store`).
 
+mod api_keys;
 mod keys;
+mod policies;
+mod secrets;
 mod sessions;
 mod tenants;
 mod users;
