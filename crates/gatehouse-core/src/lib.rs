@@ -18,6 +18,7 @@ pub mod error;
 pub mod id;
 pub mod keyring;
 pub mod keys;
+pub mod policy;
 pub mod refresh;
 pub mod rotation;
 pub mod sealing;
@@ -28,6 +29,7 @@ pub mod tenant;
 pub mod tenant_secret;
 pub mod token;
 pub mod user;
+pub mod webhook;
 
 pub use crypto::{legacy_hash, password};
 pub use error::{Error, Result, TokenUnusable};

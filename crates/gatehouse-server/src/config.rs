@@ -71,6 +71,14 @@ pub struct Config {
     /// reading them again. Bounds how late a new key is seen by other nodes.
     #[serde(with = "humantime_serde")]
     pub keyring_cache_ttl: Duration,
+    /// How long a checked API key is trusted before it is read again:
+    /// bounds how late a revocation made on another node takes effect.
+    #[serde(with = "humantime_serde")]
+    pub api_key_cache_ttl: Duration,
+    /// How long a successful Basic check is remembered (0 s: never), so a
+    /// function called often does not run argon2 on every call.
+    #[serde(with = "humantime_serde")]
+    pub basic_cache_ttl: Duration,
     /// Connections in the database pool.
     pub db_max_connections: u32,
     /// How long a request waits for the database before answering 503.
@@ -115,6 +123,8 @@ impl Default for Config {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             leeway: Duration::from_secs(30),
             keyring_cache_ttl: Duration::from_secs(60),
+            api_key_cache_ttl: Duration::from_secs(30),
+            basic_cache_ttl: Duration::from_secs(10),
             db_max_connections: 8,
             db_timeout: Duration::from_secs(5),
             log: "info".into(),
@@ -151,6 +161,8 @@ impl fmt::Debug for Config {
             session_ttl,
             leeway,
             keyring_cache_ttl,
+            api_key_cache_ttl,
+            basic_cache_ttl,
             db_max_connections,
             db_timeout,
             log,
@@ -178,6 +190,8 @@ impl fmt::Debug for Config {
             .field("session_ttl", session_ttl)
             .field("leeway", leeway)
             .field("keyring_cache_ttl", keyring_cache_ttl)
+            .field("api_key_cache_ttl", api_key_cache_ttl)
+            .field("basic_cache_ttl", basic_cache_ttl)
             .field("db_max_connections", db_max_connections)
             .field("db_timeout", db_timeout)
             .field("log", log)
@@ -376,6 +390,8 @@ fn known_key(key: &str) -> bool {
         "session_ttl",
         "leeway",
         "keyring_cache_ttl",
+        "api_key_cache_ttl",
+        "basic_cache_ttl",
         "db_max_connections",
         "db_timeout",
         "log",

@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::Error;
 use gatehouse_core::error::OAuthError;
-use gatehouse_core::service::gate::Challenge;
+use gatehouse_core::service::gate::{Challenge, ChallengeScheme};
 use serde_json::json;
 
 #[derive(Debug)]
@@ -22,6 +22,9 @@ pub struct ApiError {
     /// For 401s: the challenge. Filled in by [`ApiError::into_response`]
     /// when a 401 has none.
     pub challenge: Option<String>,
+    /// Further challenges, each its own `WWW-Authenticate` line (a route
+    /// that takes both Bearer and Basic offers both).
+    pub more_challenges: Vec<String>,
     /// For 503s: how many seconds the client should wait (`Retry-After`,
     /// RFC 9110 §10.2.3).
     pub retry_after: Option<u64>,
@@ -40,6 +43,7 @@ impl ApiError {
             code,
             description: description.into(),
             challenge: None,
+            more_challenges: Vec::new(),
             retry_after: None,
             detail: None,
         }
@@ -80,9 +84,38 @@ impl ApiError {
         }
     }
 
-    /// The gate's challenge, in the tenant realm.
+    /// The gate's challenge: Bearer in the tenant realm, Basic in the
+    /// rule's realm (RFC 7617 §2, with `charset="UTF-8"`), in the rule's
+    /// order.
     pub fn from_challenge(challenge: Challenge) -> Self {
-        Self::challenge(REALM, challenge.error)
+        let mut lines = challenge.schemes.iter().map(|scheme| match scheme {
+            ChallengeScheme::Bearer => None,
+            ChallengeScheme::Basic { realm } => Some(format!(
+                "Basic realm=\"{}\", charset=\"UTF-8\"",
+                quote_safe(realm)
+            )),
+        });
+        let first = lines.next().flatten();
+        let more: Vec<String> = lines
+            .map(|line| {
+                line.unwrap_or_else(|| Self::challenge(REALM, None).challenge.unwrap_or_default())
+            })
+            .collect();
+        let mut error = Self::challenge(REALM, challenge.error.clone());
+        if let Some(basic) = first {
+            // Basic first: no RFC 6750 error attributes in it.
+            error.challenge = Some(basic);
+            error.code = if challenge.error.is_some() {
+                "invalid_credentials"
+            } else {
+                "invalid_request"
+            };
+            error.description = challenge.error.unwrap_or_else(|| {
+                "this request needs credentials (`Authorization: Basic`)".to_string()
+            });
+        }
+        error.more_challenges = more;
+        error
     }
 
     /// A valid credential that may not pass.
@@ -192,6 +225,11 @@ impl IntoResponse for ApiError {
                 .unwrap_or_else(|| "Bearer realm=\"gatehouse\"".to_string());
             if let Ok(v) = HeaderValue::from_str(&challenge) {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            for more in &self.more_challenges {
+                if let Ok(v) = HeaderValue::from_str(more) {
+                    response.headers_mut().append(header::WWW_AUTHENTICATE, v);
+                }
             }
         }
         if let Some(secs) = self.retry_after

@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use gatehouse_core::rotation::RotationPolicy;
+use gatehouse_core::service::api_keys::ApiKeyCacheSettings;
+use gatehouse_core::service::basic_auth::BasicCacheSettings;
 use gatehouse_core::service::{ContextCacheSettings, Services, Settings};
 use gatehouse_core::tenant::{DEFAULT_TENANT, TenantName};
 use tokio::net::TcpListener;
@@ -191,6 +193,14 @@ pub fn settings(config: &Config) -> Settings {
         contexts: ContextCacheSettings {
             ttl: config.keyring_cache_ttl,
             ..ContextCacheSettings::default()
+        },
+        api_keys: ApiKeyCacheSettings {
+            ttl: config.api_key_cache_ttl,
+            ..ApiKeyCacheSettings::default()
+        },
+        basic_cache: BasicCacheSettings {
+            ttl: config.basic_cache_ttl,
+            ..BasicCacheSettings::default()
         },
     }
 }

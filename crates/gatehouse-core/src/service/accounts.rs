@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use super::Deps;
+use super::api_keys::ApiKeys;
+use super::basic_auth::BasicAuth;
 use crate::id::new_id;
 use crate::legacy_hash;
 use crate::password::{PasswordHash, validate_password};
@@ -15,6 +17,9 @@ use crate::{Error, Result};
 #[derive(Clone)]
 pub struct Accounts {
     deps: Arc<Deps>,
+    /// Told when a user goes, so their cached keys and Basic checks end.
+    api_keys: ApiKeys,
+    basic_auth: BasicAuth,
 }
 
 /// What [`Accounts::import`] did with one user.
@@ -27,8 +32,12 @@ pub enum Imported {
 }
 
 impl Accounts {
-    pub(crate) fn new(deps: Arc<Deps>) -> Self {
-        Self { deps }
+    pub(crate) fn new(deps: Arc<Deps>, api_keys: ApiKeys, basic_auth: BasicAuth) -> Self {
+        Self {
+            deps,
+            api_keys,
+            basic_auth,
+        }
     }
 
     /// Checks the profile and the password rules, hashes the password on the
@@ -133,6 +142,8 @@ impl Accounts {
     /// Deletes the user and their sessions.
     pub async fn delete(&self, tenant: &Tenant, user_id: &str) -> Result<()> {
         if self.deps.store.delete_user(&tenant.id, user_id).await? {
+            self.api_keys.forget_user(&tenant.id, user_id);
+            self.basic_auth.forget_user(&tenant.id, user_id);
             tracing::info!(tenant = %tenant.name, %user_id, "user deleted");
             Ok(())
         } else {

@@ -16,12 +16,16 @@
 //! time only from the injected [`Clock`].
 
 pub mod accounts;
+pub mod api_keys;
+pub mod basic_auth;
 pub mod gate;
 pub mod issue;
 pub mod password_login;
+pub mod policies;
 pub mod sessions;
 pub mod signing_keys;
 pub mod tenant_context;
+pub mod tenant_secrets;
 pub mod tenants;
 
 use std::sync::Arc;
@@ -64,6 +68,8 @@ pub struct Settings {
     pub pool: PoolSettings,
     /// How tenant contexts are cached.
     pub contexts: ContextCacheSettings,
+    pub api_keys: api_keys::ApiKeyCacheSettings,
+    pub basic_cache: basic_auth::BasicCacheSettings,
 }
 
 impl Default for Settings {
@@ -75,6 +81,8 @@ impl Default for Settings {
             rotation: RotationPolicy::default(),
             pool: PoolSettings::default(),
             contexts: ContextCacheSettings::default(),
+            api_keys: api_keys::ApiKeyCacheSettings::default(),
+            basic_cache: basic_auth::BasicCacheSettings::default(),
         }
     }
 }
@@ -106,6 +114,9 @@ pub struct Services {
     pub sessions: sessions::Sessions,
     pub issue: issue::Issuer,
     pub gate: gate::Gate,
+    pub api_keys: api_keys::ApiKeys,
+    pub secrets: tenant_secrets::TenantSecrets,
+    pub policies: policies::Policies,
     /// The tenants this node serves, cached.
     pub contexts: Arc<TenantContexts>,
     deps: Arc<Deps>,
@@ -131,12 +142,17 @@ impl Services {
         ));
         let issue = issue::Issuer::new(deps.clone());
         let password_login = password_login::PasswordLogin::new(deps.clone());
+        let api_keys = api_keys::ApiKeys::new(deps.clone());
+        let basic_auth = basic_auth::BasicAuth::new(deps.clone(), password_login.clone())?;
         Ok(Self {
             tenants: tenants::Tenants::new(deps.clone()),
             signing_keys: signing_keys::SigningKeys::new(deps.clone()),
-            accounts: accounts::Accounts::new(deps.clone()),
+            accounts: accounts::Accounts::new(deps.clone(), api_keys.clone(), basic_auth.clone()),
             sessions: sessions::Sessions::new(deps.clone(), password_login.clone(), issue.clone()),
-            gate: gate::Gate::new(deps.clone()),
+            gate: gate::Gate::new(deps.clone(), api_keys.clone(), basic_auth),
+            secrets: tenant_secrets::TenantSecrets::new(deps.clone(), contexts.clone()),
+            policies: policies::Policies::new(deps.clone(), contexts.clone()),
+            api_keys,
             password_login,
             issue,
             contexts,

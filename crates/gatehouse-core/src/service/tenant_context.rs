@@ -6,7 +6,8 @@
 //! Every route, compatibility route, Lambda entry and CLI command gets its
 //! tenant here, the same way:
 //! - a fresh entry is trusted for `ttl` (default 60 s), which bounds how
-//!   long a key added by another node stays unseen on this one;
+//!   long a key, policy or webhook secret changed by another node stays
+//!   unseen on this one (this node drops its entry at once);
 //! - names that cannot be tenants never reach the database, and names that
 //!   were looked up and not found are remembered for `negative_ttl`, in a
 //!   map of bounded size, so a flood of random tenant names costs memory
@@ -21,20 +22,54 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use secrecy::SecretString;
+
 use super::Deps;
 use crate::keyring::TenantKeyring;
+use crate::policy::Policy;
 use crate::tenant::{Tenant, TenantName, issuer_url};
 use crate::{Error, Result};
 
 /// One tenant, ready to serve: cheap to clone out of the cache (`Arc`).
-#[derive(Debug)]
 pub struct TenantContext {
     keyring: TenantKeyring,
+    /// The route policy (empty: any valid access token passes).
+    policy: Policy,
+    /// The webhook secrets, opened, by name.
+    secrets: HashMap<String, SecretString>,
+}
+
+impl std::fmt::Debug for TenantContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secrets' names only.
+        f.debug_struct("TenantContext")
+            .field("keyring", &self.keyring)
+            .field("rules", &self.policy.document().rules.len())
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl TenantContext {
     pub fn new(keyring: TenantKeyring) -> Self {
-        Self { keyring }
+        Self {
+            keyring,
+            policy: Policy::default(),
+            secrets: HashMap::new(),
+        }
+    }
+
+    /// The tenant's route policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The values of the named secrets that exist, in the order named.
+    pub fn secrets_named(&self, names: &[String]) -> Vec<SecretString> {
+        names
+            .iter()
+            .filter_map(|n| self.secrets.get(n).cloned())
+            .collect()
     }
 
     pub fn tenant(&self) -> &Tenant {
@@ -177,8 +212,23 @@ impl TenantContexts {
         let records = self.deps.store.keys_for_tenant(&tenant.id).await?;
         let issuer = self.issuer_of(&tenant.name);
         // Loading parses PEM and derives public keys: CPU work, but short.
+        let policy = match self.deps.store.policy_document(&tenant.id).await? {
+            // Stored only after it parsed; failing now is a corrupt row.
+            Some(doc) => Policy::parse_json(&doc).map_err(|e| {
+                Error::Internal(format!("the stored policy of `{name}` does not parse: {e}"))
+            })?,
+            None => Policy::default(),
+        };
+        let mut secrets = HashMap::new();
+        for secret in self.deps.store.secrets(&tenant.id).await? {
+            secrets.insert(secret.name.clone(), secret.open(&self.deps.master)?);
+        }
         let keyring = TenantKeyring::new(tenant, issuer, &records, &self.deps.master)?;
-        let context = Arc::new(TenantContext::new(keyring));
+        let context = Arc::new(TenantContext {
+            keyring,
+            policy,
+            secrets,
+        });
         if let Ok(mut entries) = self.entries.write() {
             entries.insert(
                 name.to_string(),

@@ -7,6 +7,7 @@ mod admin;
 mod compat;
 mod discovery;
 pub(crate) mod gate;
+mod guard;
 mod health;
 
 use axum::Router;
@@ -37,7 +38,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         // {iss} = {public_url}/t/{tenant}
         .merge(account::router()) //   {iss}/register, /login, /token, /logout
-        .merge(gate::router()) //      {iss}/auth
+        .merge(gate::router()) //      {iss}/auth, {iss}/auth/{*path}
+        .merge(guard::user_router()) // {iss}/apikeys (a user's own)
         .merge(discovery::router()) // {iss}/.well-known/{jwks.json,openid-configuration}
         .merge(admin::router(state.clone())) // /admin/..., behind the admin token
         .merge(health::router()) //    /healthz, /readyz

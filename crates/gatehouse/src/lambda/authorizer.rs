@@ -16,8 +16,7 @@
 //! `methodArn`: API Gateway caches the policy by token, and a policy naming
 //! one route would deny the same token on the next route it calls.
 
-use gatehouse_core::service::gate::{Credential, Decision, GateRequest};
-use gatehouse_core::token::AccessClaims;
+use gatehouse_core::service::gate::{Credential, Decision, GateRequest, Identity, NoHeaders};
 use gatehouse_server::AppState;
 use gatehouse_server::extract::bearer_or_bare;
 use secrecy::SecretString;
@@ -34,13 +33,18 @@ pub const UNAUTHORIZED: &str = "Unauthorized";
 pub async fn handle(state: &AppState, tenant: &str, event: &Value) -> CliResult<Value> {
     let ctx = state.services.contexts.get(tenant).await?;
     // The gate decides; this adapter only renders its answer.
-    let verify = async |token: Option<SecretString>| -> CliResult<Option<AccessClaims>> {
+    let (method, path) = original_request(event);
+    let verify = async |token: Option<SecretString>| -> CliResult<Option<Identity>> {
         let request = GateRequest {
+            method: &method,
+            path: &path,
             credential: token.map(Credential::Bearer),
+            headers: &NoHeaders,
+            body: None,
             check_session: false,
         };
         Ok(match state.services.gate.decide(&ctx, request).await? {
-            Decision::Allow(identity) => Some(identity.claims),
+            Decision::Allow(identity) => Some(*identity),
             Decision::Challenge(_) | Decision::Deny(_) => None,
         })
     };
@@ -54,7 +58,7 @@ pub async fn handle(state: &AppState, tenant: &str, event: &Value) -> CliResult<
             .or_else(|| header(event, "authorization"))
             .and_then(bearer_or_bare);
         return Ok(match verify(token).await? {
-            Some(claims) => json!({ "isAuthorized": true, "context": context(&claims, tenant) }),
+            Some(identity) => json!({ "isAuthorized": true, "context": context(&identity) }),
             None => json!({ "isAuthorized": false }),
         });
     }
@@ -73,11 +77,11 @@ pub async fn handle(state: &AppState, tenant: &str, event: &Value) -> CliResult<
     let method_arn = event["methodArn"]
         .as_str()
         .ok_or("the authorizer event has no methodArn")?;
-    let Some(claims) = verify(token).await? else {
+    let Some(identity) = verify(token).await? else {
         return Err(UNAUTHORIZED.into());
     };
     Ok(json!({
-        "principalId": claims.sub,
+        "principalId": identity.subject.clone().unwrap_or_else(|| "anonymous".into()),
         "policyDocument": {
             "Version": "2012-10-17",
             "Statement": [{
@@ -86,7 +90,7 @@ pub async fn handle(state: &AppState, tenant: &str, event: &Value) -> CliResult<
                 "Resource": stage_wildcard(method_arn),
             }],
         },
-        "context": context(&claims, tenant),
+        "context": context(&identity),
     }))
 }
 
@@ -110,20 +114,44 @@ fn stage_wildcard(method_arn: &str) -> String {
     }
 }
 
+/// The method and path the caller asked API Gateway for, for the
+/// tenant's route policy: from the REQUEST or 2.0 event, else from
+/// `methodArn` (`…/STAGE/METHOD/PATH`, all a TOKEN event carries).
+fn original_request(event: &Value) -> (String, String) {
+    let method = event["httpMethod"]
+        .as_str()
+        .or_else(|| event["requestContext"]["http"]["method"].as_str());
+    let path = event["path"].as_str().or_else(|| event["rawPath"].as_str());
+    if let (Some(m), Some(p)) = (method, path) {
+        return (m.to_string(), p.to_string());
+    }
+    let mut parts = event["methodArn"].as_str().unwrap_or("").splitn(4, '/');
+    let (_, _, m, p) = (parts.next(), parts.next(), parts.next(), parts.next());
+    (
+        m.unwrap_or("GET").to_string(),
+        format!("/{}", p.unwrap_or("")),
+    )
+}
+
 /// What the integration receives as `$context.authorizer.*` (REST) or
 /// `requestContext.authorizer.lambda` (HTTP API). API Gateway accepts only
 /// strings, numbers and booleans here, so roles are joined with spaces.
-fn context(claims: &AccessClaims, tenant: &str) -> Value {
+fn context(identity: &Identity) -> Value {
     let mut c = Map::new();
-    c.insert("sub".into(), claims.sub.clone().into());
-    c.insert("tenant".into(), tenant.into());
-    c.insert("scope".into(), claims.scope.clone().into());
-    c.insert("roles".into(), claims.roles.join(" ").into());
-    c.insert("exp".into(), claims.exp.into());
+    c.insert("tenant".into(), identity.tenant.clone().into());
+    c.insert("scope".into(), identity.scope().into());
+    c.insert("roles".into(), identity.roles.join(" ").into());
+    c.insert("credential".into(), identity.credential.as_str().into());
+    let claims = identity.claims.as_ref();
+    if let Some(exp) = claims.map(|c| c.exp) {
+        c.insert("exp".into(), exp.into());
+    }
     for (name, value) in [
-        ("username", &claims.preferred_username),
-        ("email", &claims.email),
-        ("sid", &claims.sid),
+        ("sub", identity.subject.as_ref()),
+        ("username", identity.username.as_ref()),
+        ("email", identity.email.as_ref()),
+        ("sid", claims.and_then(|c| c.sid.as_ref())),
+        ("key_id", identity.key_id.as_ref()),
     ] {
         if let Some(v) = value {
             c.insert(name.into(), v.clone().into());

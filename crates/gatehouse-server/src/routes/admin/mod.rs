@@ -14,5 +14,6 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(tenants::router()) // /admin/tenants
         .merge(keys::router()) //    /admin/t/{tenant}/keys
+        .merge(super::guard::admin_router()) // /admin/t/{tenant}/{policies,secrets,apikeys}
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }

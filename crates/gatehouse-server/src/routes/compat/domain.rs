@@ -31,6 +31,7 @@ use serde_json::json;
 use super::{lenient_json, no_store};
 use crate::error::{ApiError, ApiResult, REALM};
 use crate::extract::{AppBytes, bearer_or_bare};
+use crate::routes::gate::HttpHeaders;
 use crate::routes::gate::forward_auth::identity_response;
 use crate::state::AppState;
 
@@ -90,15 +91,26 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> ApiResult
 
 /// The original answered 403 to anything but a valid token: every
 /// decision other than allow is rendered as that 403.
-async fn auth(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+async fn auth(
+    State(state): State<AppState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let token = authorization_token(&headers).ok_or_else(|| {
         ApiError::forbidden("this request needs a token in the Authorization header")
     })?;
     let ctx = tenant_of(&state, token.expose_secret())
         .await?
         .ok_or_else(|| ApiError::forbidden("the token's issuer is not a tenant of this service"))?;
+    let lookup = HttpHeaders(&headers);
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let request = GateRequest {
+        method: method.as_str(),
+        path,
         credential: Some(Credential::Bearer(token)),
+        headers: &lookup,
+        body: None,
         check_session: false,
     };
     match state.services.gate.decide(&ctx, request).await? {

@@ -1,26 +1,42 @@
-//! `GET {iss}/auth`: the forward-auth endpoint for nginx `auth_request`,
-//! Traefik ForwardAuth, Caddy `forward_auth` and Envoy ext_authz.
+//! `{iss}/auth`: the forward-auth endpoint for every common gateway.
 //!
-//! A thin adapter over core's gate: it reads the credential, asks the gate,
-//! and renders the decision: 200 with identity headers the gateway copies
-//! to the upstream, 401 with an RFC 6750 challenge, or 403.
+//! - `GET|POST {iss}/auth`: the original request is named by headers:
+//!   `X-Forwarded-Method` + `X-Forwarded-Uri` (+ `X-Forwarded-Host`), as
+//!   Traefik ForwardAuth and Caddy `forward_auth` send them, or
+//!   `X-Original-Method` + `X-Original-URI`, as the nginx `auth_request`
+//!   snippet sets them. Without them the sub-request itself is judged
+//!   (method as sent, path `/`).
+//! - `ANY {iss}/auth/{*path}`: the original method and path are the
+//!   request's own, after the prefix, as Envoy's HTTP ext_authz
+//!   (`path_prefix`) sends them.
+//!
+//! A thin adapter over core's gate: it reads the original request, asks
+//! the gate, and renders the decision: 200 with identity headers the
+//! gateway copies to the upstream, 401 with the rule's challenge, or 403.
+//! A body sent along (Envoy `with_request_body`, or a POST of it) is handed
+//! to the gate for HMAC rules.
 
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 use gatehouse_core::service::gate::{Credential, Decision, GateRequest, Identity};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Deserialize;
+use serde_json::json;
 
+use super::HttpHeaders;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{TenantCtx, bearer_token};
+use crate::extract::TenantCtx;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     // Gateways differ in the method of the sub-request; accept any.
-    Router::new().route("/t/{tenant}/auth", any(forward_auth))
+    Router::new()
+        .route("/t/{tenant}/auth", any(forward_auth))
+        .route("/t/{tenant}/auth/{*path}", any(envoy_auth))
 }
 
 #[derive(Deserialize)]
@@ -34,8 +50,10 @@ struct AuthQuery {
 async fn forward_auth(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
+    method: Method,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
+    body: Bytes,
 ) -> ApiResult<Response> {
     let query: AuthQuery = serde_urlencoded::from_str(raw_query.as_deref().unwrap_or(""))
         .map_err(|_| ApiError::bad_request("the query string is malformed"))?;
@@ -44,11 +62,60 @@ async fn forward_auth(
         Some("check") => true,
         Some(_) => return Err(ApiError::bad_request("`session` accepts only `check`")),
     };
+    let lookup = HttpHeaders(&headers);
+    let original_method = first_header(&headers, &["x-forwarded-method", "x-original-method"])
+        .unwrap_or(method.as_str())
+        .to_string();
+    let original_uri =
+        first_header(&headers, &["x-forwarded-uri", "x-original-uri"]).unwrap_or("/");
     let request = GateRequest {
-        credential: bearer_token(&headers).map(Credential::Bearer),
+        method: &original_method,
+        path: original_uri,
+        credential: Credential::from_headers(&lookup),
+        headers: &lookup,
+        body: (!body.is_empty()).then_some(&body[..]),
         check_session,
     };
-    match state.services.gate.decide(&ctx, request).await? {
+    render(state.services.gate.decide(&ctx, request).await?)
+}
+
+async fn envoy_auth(
+    State(state): State<AppState>,
+    TenantCtx(ctx): TenantCtx,
+    Path((_, path)): Path<(String, String)>,
+    method: Method,
+    RawQuery(raw_query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let lookup = HttpHeaders(&headers);
+    // The path as the client sent it, query included (Envoy appends the
+    // original path to the prefix unchanged).
+    let original = match raw_query {
+        Some(q) => format!("/{path}?{q}"),
+        None => format!("/{path}"),
+    };
+    let request = GateRequest {
+        method: method.as_str(),
+        path: &original,
+        credential: Credential::from_headers(&lookup),
+        headers: &lookup,
+        body: (!body.is_empty()).then_some(&body[..]),
+        check_session: false,
+    };
+    render(state.services.gate.decide(&ctx, request).await?)
+}
+
+fn first_header<'h>(headers: &'h HeaderMap, names: &[&str]) -> Option<&'h str> {
+    names
+        .iter()
+        .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
+}
+
+/// The one rendering of a decision for forward auth and the proxy's
+/// refusals.
+pub(crate) fn render(decision: Decision) -> ApiResult<Response> {
+    match decision {
         Decision::Allow(identity) => Ok(identity_response(&identity)),
         Decision::Challenge(challenge) => Err(ApiError::from_challenge(challenge)),
         Decision::Deny(reason) => Err(ApiError::forbidden(reason)),
@@ -72,25 +139,49 @@ pub(crate) fn header_safe(value: &str) -> HeaderValue {
     HeaderValue::from_str(&encoded).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// 200 with the verified claims as the body and the identity headers a
-/// gateway copies to the upstream, each in the ASCII-safe form of
-/// [`header_safe`].
-pub(crate) fn identity_response(identity: &Identity) -> Response {
-    let claims = &identity.claims;
-    let headers: [(&str, Option<&str>); 6] = [
-        ("x-auth-subject", Some(&claims.sub)),
-        ("x-auth-username", claims.preferred_username.as_deref()),
-        ("x-auth-email", claims.email.as_deref()),
-        ("x-auth-scope", Some(&claims.scope)),
+/// The identity headers a gateway copies to the upstream (and proxy mode
+/// sets), each in the ASCII-safe form of [`header_safe`]. Absent facts
+/// are absent headers.
+pub(crate) fn identity_headers(identity: &Identity) -> Vec<(HeaderName, HeaderValue)> {
+    let scope = identity.scope();
+    let roles = identity.roles.join(" ");
+    let headers: [(&'static str, Option<&str>); 8] = [
+        ("x-auth-subject", identity.subject.as_deref()),
+        ("x-auth-username", identity.username.as_deref()),
+        ("x-auth-email", identity.email.as_deref()),
+        ("x-auth-scope", Some(&scope)),
+        ("x-auth-roles", Some(&roles)),
         ("x-auth-tenant", Some(&identity.tenant)),
         ("x-auth-credential", Some(identity.credential.as_str())),
+        ("x-auth-key-id", identity.key_id.as_deref()),
     ];
-    let mut response = Json(claims).into_response();
+    headers
+        .into_iter()
+        .filter_map(|(name, value)| Some((HeaderName::from_static(name), header_safe(value?))))
+        .collect()
+}
+
+/// 200 with the identity headers, and as the body a JWT's verified claims
+/// or, for other credentials, the identity itself.
+pub(crate) fn identity_response(identity: &Identity) -> Response {
+    let mut response = match &identity.claims {
+        Some(claims) => Json(claims).into_response(),
+        None => Json(json!({
+            "sub": identity.subject,
+            "preferred_username": identity.username,
+            "email": identity.email,
+            "scope": identity.scope(),
+            "roles": identity.roles,
+            "tenant": identity.tenant,
+            "credential": identity.credential.as_str(),
+            "key_id": identity.key_id,
+            "rule": identity.rule,
+        }))
+        .into_response(),
+    };
     let out = response.headers_mut();
-    for (name, value) in headers {
-        if let Some(v) = value {
-            out.insert(HeaderName::from_static(name), header_safe(v));
-        }
+    for (name, value) in identity_headers(identity) {
+        out.insert(name, value);
     }
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response

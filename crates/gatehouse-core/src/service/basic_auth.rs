@@ -1,0 +1,151 @@
+//! Basic credentials (RFC 7617) against the tenant's users, through the
+//! same password check as login (the bounded hashing pool).
+//!
+//! A function called 100 times a second with the same Basic credentials
+//! must not run argon2 100 times, so a success is remembered for `ttl`
+//! (default 10 s; 0 turns it off), keyed by an HMAC of tenant, username
+//! and password under a key made at start and never stored: the cache
+//! holds no password and no unkeyed hash of one. Deleting the user (or,
+//! later, changing their password) drops their entries on this node; on
+//! other nodes they end within `ttl`. Failures are never cached, so every
+//! wrong guess costs a full hash.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::hmac;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::api_keys::Principal;
+use super::password_login::PasswordLogin;
+use super::{Deps, TenantContext};
+use crate::id::random_bytes;
+use crate::user::LoginName;
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy)]
+pub struct BasicCacheSettings {
+    pub ttl: Duration,
+    pub max_entries: usize,
+}
+
+impl Default for BasicCacheSettings {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(10),
+            max_entries: 10_000,
+        }
+    }
+}
+
+struct Cached {
+    tenant_id: String,
+    user: Principal,
+    at: Instant,
+}
+
+#[derive(Clone)]
+pub struct BasicAuth {
+    deps: Arc<Deps>,
+    login: PasswordLogin,
+    key: Arc<hmac::Key>,
+    cache: Arc<Mutex<HashMap<Vec<u8>, Cached>>>,
+}
+
+impl BasicAuth {
+    pub(crate) fn new(deps: Arc<Deps>, login: PasswordLogin) -> Result<Self> {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &random_bytes::<32>()?);
+        Ok(Self {
+            deps,
+            login,
+            key: Arc::new(key),
+            cache: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// The user, if `username` and `password` are theirs. `username` may
+    /// also be an email (it holds an `@`).
+    pub(crate) async fn check(
+        &self,
+        ctx: &TenantContext,
+        username: &str,
+        password: SecretString,
+    ) -> Result<Option<Principal>> {
+        let settings = self.deps.settings.basic_cache;
+        let tenant = ctx.tenant();
+        let slot = self.slot(&tenant.id, username, &password);
+        if !settings.ttl.is_zero()
+            && let Some(user) = self.cache.lock().ok().and_then(|cache| {
+                cache
+                    .get(&slot)
+                    .filter(|c| c.at.elapsed() < settings.ttl)
+                    .map(|c| c.user.clone())
+            })
+        {
+            return Ok(Some(user));
+        }
+        let login = if username.contains('@') {
+            LoginName::Email(username.to_string())
+        } else {
+            LoginName::Username(username.to_string())
+        };
+        let user = match self.login.authenticate(tenant, &login, password).await {
+            Ok(user) => Principal::from(&user),
+            Err(Error::InvalidCredentials) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if !settings.ttl.is_zero() {
+            self.remember(slot, &tenant.id, user.clone(), settings);
+        }
+        Ok(Some(user))
+    }
+
+    /// Ends every cached success of a user.
+    pub fn forget_user(&self, tenant_id: &str, user_id: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|_, c| !(c.tenant_id == tenant_id && c.user.id == user_id));
+        }
+    }
+
+    fn slot(&self, tenant_id: &str, username: &str, password: &SecretString) -> Vec<u8> {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        // Lengths first, so no two (username, password) pairs share bytes.
+        for part in [tenant_id, username, password.expose_secret()] {
+            ctx.update(&(part.len() as u64).to_be_bytes());
+            ctx.update(part.as_bytes());
+        }
+        ctx.sign().as_ref().to_vec()
+    }
+
+    fn remember(
+        &self,
+        slot: Vec<u8>,
+        tenant_id: &str,
+        user: Principal,
+        settings: BasicCacheSettings,
+    ) {
+        let Ok(mut cache) = self.cache.lock() else {
+            return;
+        };
+        if cache.len() >= settings.max_entries {
+            cache.retain(|_, c| c.at.elapsed() < settings.ttl);
+            if cache.len() >= settings.max_entries
+                && let Some(oldest) = cache
+                    .iter()
+                    .min_by_key(|(_, c)| c.at)
+                    .map(|(k, _)| k.clone())
+            {
+                cache.remove(&oldest);
+            }
+        }
+        cache.insert(
+            slot,
+            Cached {
+                tenant_id: tenant_id.to_string(),
+                user,
+                at: Instant::now(),
+            },
+        );
+    }
+}
