@@ -26,6 +26,7 @@ pub mod store;
 pub mod tenant;
 pub mod token;
 pub mod user;
+pub mod webhook;
 
 pub use crypto::{legacy_hash, password};
 pub use error::{Error, Result, TokenUnusable};
