@@ -579,3 +579,232 @@ mod test_support {
         texts.iter().map(|t| secret(t)).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use proptest::prelude::*;
+
+    use super::test_support::{headers, secret, secrets};
+    use super::*;
+
+    const NOW: UnixTime = 1_700_000_000;
+    const BODY: &[u8] = br#"{"event":"user.created","id":42}"#;
+
+    fn all_schemes() -> Vec<Scheme> {
+        vec![
+            Scheme::GitHub,
+            Scheme::Stripe {
+                tolerance_secs: DEFAULT_TOLERANCE_SECS,
+            },
+            Scheme::Standard {
+                tolerance_secs: DEFAULT_TOLERANCE_SECS,
+            },
+            Scheme::Generic {
+                algorithm: Digest::Sha512,
+                header: "x-signature".into(),
+                encoding: Encoding::Base64,
+                prefix: Some("sha512=".into()),
+                timestamp_header: Some("x-timestamp".into()),
+                tolerance_secs: 60,
+            },
+            Scheme::Generic {
+                algorithm: Digest::Sha256,
+                header: "x-signature".into(),
+                encoding: Encoding::Hex,
+                prefix: None,
+                timestamp_header: None,
+                tolerance_secs: 0,
+            },
+        ]
+    }
+
+    // Base64 secrets, so that the same text is a valid key for every scheme.
+    const OLD: &str = "whsec_b2xkLXNlY3JldC1vbGQtc2VjcmV0LW9sZC1zZWNyZXQ=";
+    const NEW: &str = "whsec_bmV3LXNlY3JldC1uZXctc2VjcmV0LW5ldy1zZWNyZXQ=";
+    const OTHER: &str = "whsec_b3RoZXItc2VjcmV0LW90aGVyLXNlY3JldC1vdGhlcg==";
+
+    #[test]
+    fn rotation_accepts_either_configured_secret_and_nothing_else() {
+        for scheme in all_schemes() {
+            let configured = secrets(&[OLD, NEW]);
+            for signer in [OLD, NEW] {
+                let h = signature_headers(&scheme, &secret(signer), BODY, NOW, "msg_1");
+                assert_eq!(
+                    verify(&scheme, &configured, &h, BODY, NOW),
+                    Ok(()),
+                    "{scheme:?} signed with {signer}"
+                );
+            }
+            let h = signature_headers(&scheme, &secret(OTHER), BODY, NOW, "msg_1");
+            assert_eq!(
+                verify(&scheme, &configured, &h, BODY, NOW),
+                Err(WebhookError::SignatureMismatch),
+                "{scheme:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn after_rotation_the_retired_secret_no_longer_verifies() {
+        for scheme in all_schemes() {
+            let h = signature_headers(&scheme, &secret(OLD), BODY, NOW, "msg_1");
+            assert_eq!(
+                verify(&scheme, &secrets(&[NEW]), &h, BODY, NOW),
+                Err(WebhookError::SignatureMismatch),
+                "{scheme:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_tampered_body_is_refused_by_every_scheme() {
+        for scheme in all_schemes() {
+            let h = signature_headers(&scheme, &secret(NEW), BODY, NOW, "msg_1");
+            let tampered = br#"{"event":"user.created","id":43}"#;
+            assert_eq!(
+                verify(&scheme, &secrets(&[NEW]), &h, tampered, NOW),
+                Err(WebhookError::SignatureMismatch),
+                "{scheme:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_secret_is_a_configuration_fault() {
+        for scheme in all_schemes() {
+            let h = signature_headers(&scheme, &secret(NEW), BODY, NOW, "msg_1");
+            let err = verify(&scheme, &[], &h, BODY, NOW).unwrap_err();
+            assert_eq!(err, WebhookError::NoSecret);
+            assert!(err.is_configuration_fault());
+        }
+    }
+
+    #[test]
+    fn an_empty_secret_is_refused_even_beside_a_good_one() {
+        // An empty HMAC key would let anyone sign; and a bad secret must
+        // surface now, not when the good one is rotated away.
+        for scheme in all_schemes() {
+            let h = signature_headers(&scheme, &secret(NEW), BODY, NOW, "msg_1");
+            let err = verify(&scheme, &secrets(&[NEW, ""]), &h, BODY, NOW).unwrap_err();
+            assert_eq!(
+                err,
+                WebhookError::UnusableSecret {
+                    position: 2,
+                    reason: "it is empty"
+                },
+                "{scheme:?}"
+            );
+            assert!(err.is_configuration_fault());
+            assert!(check_secret(&scheme, &secret("")).is_err());
+            assert!(check_secret(&scheme, &secret(NEW)).is_ok());
+        }
+    }
+
+    #[test]
+    fn refusals_name_neither_the_secret_nor_the_expected_signature() {
+        for scheme in all_schemes() {
+            let good = signature_headers(&scheme, &secret(NEW), BODY, NOW, "msg_1");
+            let bad = signature_headers(&scheme, &secret(OTHER), BODY, NOW, "msg_1");
+            let err = verify(&scheme, &secrets(&[NEW]), &bad, BODY, NOW).unwrap_err();
+            let message = err.to_string();
+            assert_eq!(message, "the signature does not match the body");
+            for (_, value) in &good {
+                assert!(!message.contains(value.as_str()));
+            }
+            assert!(!message.contains(NEW));
+            assert!(!format!("{err:?}").contains(NEW));
+        }
+    }
+
+    #[test]
+    fn the_vec_lookup_finds_names_in_any_case_and_takes_the_first() {
+        let h = headers(&[("X-Sig", "one"), ("x-sig", "two")]);
+        assert_eq!(h.header("x-sig"), Some("one"));
+        assert_eq!(h.header("x-other"), None);
+    }
+
+    #[test]
+    fn tolerance_arithmetic_cannot_overflow() {
+        assert!(check_fresh(UnixTime::MAX, UnixTime::MIN, u64::MAX).is_ok());
+        assert!(check_fresh(UnixTime::MAX, UnixTime::MIN, 0).is_err());
+        assert!(check_fresh(NOW, NOW, 0).is_ok());
+    }
+
+    #[test]
+    fn timestamps_are_plain_digits() {
+        for bad in [
+            "",
+            "-1",
+            "+1",
+            "1.5",
+            "1e9",
+            " 1",
+            "99999999999999999999",
+            "１２",
+        ] {
+            assert!(parse_timestamp(bad, "t").is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_timestamp("0001700000000", "t"), Ok(NOW));
+        assert_eq!(
+            parse_timestamp("9223372036854775807", "t"),
+            Ok(UnixTime::MAX)
+        );
+        assert!(parse_timestamp("9223372036854775808", "t").is_err());
+    }
+
+    fn header_names(scheme: &Scheme) -> Vec<&'static str> {
+        match scheme {
+            Scheme::GitHub => vec!["x-hub-signature-256"],
+            Scheme::Stripe { .. } => vec!["stripe-signature"],
+            Scheme::Standard { .. } => {
+                vec!["webhook-id", "webhook-timestamp", "webhook-signature"]
+            }
+            Scheme::Generic { .. } => vec!["x-signature", "x-timestamp"],
+        }
+    }
+
+    proptest! {
+        /// Whatever the headers hold, `verify` answers; it never panics.
+        #[test]
+        fn arbitrary_header_values_never_panic(
+            values in proptest::collection::vec(".{0,300}", 3),
+            body in proptest::collection::vec(any::<u8>(), 0..64),
+            now in any::<i64>(),
+        ) {
+            for scheme in all_schemes() {
+                let names = header_names(&scheme);
+                let h: Vec<(String, String)> = names
+                    .iter()
+                    .zip(&values)
+                    .map(|(n, v)| ((*n).to_owned(), v.clone()))
+                    .collect();
+                let _ = verify(&scheme, &secrets(&[NEW]), &h, &body, now);
+            }
+        }
+
+        /// Values built from the schemes' own syntax reach deeper into the
+        /// parsers than random text does.
+        #[test]
+        fn header_shaped_junk_never_panics(
+            value in "((t|v1|v0|v1a|sha256|sha512|x)?[=,]?[0-9a-fA-F+/=]{0,70}[ ,]?){0,24}",
+            stamp in "[0-9a-z+-]{0,22}",
+            id in "[a-z_.]{0,12}",
+        ) {
+            for scheme in all_schemes() {
+                let h = headers(&[
+                    ("x-hub-signature-256", &value),
+                    ("stripe-signature", &value),
+                    ("webhook-signature", &value),
+                    ("x-signature", &value),
+                    ("webhook-timestamp", &stamp),
+                    ("x-timestamp", &stamp),
+                    ("webhook-id", &id),
+                ]);
+                let result = verify(&scheme, &secrets(&[NEW]), &h, BODY, NOW);
+                prop_assert!(result != Ok(()));
+            }
+        }
+    }
+}
