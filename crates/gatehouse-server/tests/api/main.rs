@@ -9,6 +9,7 @@ mod discovery;
 mod faults;
 mod faulty_store;
 mod forward_auth;
+mod guard;
 mod health;
 mod helpers;
 mod hostile_input;
