@@ -664,7 +664,6 @@ async fn traefik_forward_auth_request_replayed() {
 /// snippet's allowed_headers, and the buffered body (with_request_body)
 /// with its Content-Length.
 #[tokio::test]
-#[ignore = "needs the /auth/{*path} route (issue 11)"]
 async fn envoy_ext_authz_request_replayed() {
     let gatehouse = Gatehouse::start().await;
     let snippet = render(
