@@ -1,18 +1,12 @@
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, Options, error_code, spawn_app, spawn_app_with};
+use crate::helpers::{Options, error_code, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn admin_api_is_closed_without_a_configured_token() {
     let app = spawn_app_with(Options::default()).await;
-    let r = app
-        .client
-        .get(format!("{}/admin/tenants", app.base))
-        .bearer_auth("anything")
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_with_bearer("/admin/tenants", "anything").await;
     assert_eq!(error_code(r, StatusCode::FORBIDDEN).await, "admin_disabled");
 }
 
@@ -22,13 +16,7 @@ async fn admin_api_needs_the_right_token() {
     let r = app.get("/admin/tenants").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.headers().contains_key("www-authenticate"));
-    let r = app
-        .client
-        .get(format!("{}/admin/tenants", app.base))
-        .bearer_auth("wrong-token")
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_with_bearer("/admin/tenants", "wrong-token").await;
     assert_eq!(
         error_code(r, StatusCode::UNAUTHORIZED).await,
         "invalid_token"
@@ -38,18 +26,7 @@ async fn admin_api_needs_the_right_token() {
 #[tokio::test]
 async fn tenants_are_created_listed_and_validated() {
     let app = spawn_app().await;
-    let create = |body: Value| {
-        let app = &app;
-        async move {
-            app.client
-                .post(format!("{}/admin/tenants", app.base))
-                .bearer_auth(ADMIN_TOKEN)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
+    let create = |body: Value| app.admin(Method::POST, "/admin/tenants", Some(body));
     let r = create(
         json!({"name": "acme", "algorithm": "ES256", "access_ttl": "1h",
                           "audiences": ["https://api.acme.test"]}),
@@ -90,13 +67,7 @@ async fn tenants_are_created_listed_and_validated() {
         3600
     );
 
-    let r = app
-        .client
-        .get(format!("{}/admin/tenants", app.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let r = app.admin(Method::GET, "/admin/tenants", None).await;
     let names: Vec<String> = r
         .json::<Vec<Value>>()
         .await

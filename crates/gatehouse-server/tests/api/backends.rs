@@ -5,17 +5,11 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Options, PASSWORD, spawn_app_with};
+use crate::helpers::{PASSWORD, created_and_conflicts, on_every_backend};
 
 #[tokio::test]
 async fn fifty_registrations_of_one_name_one_winner_on_every_backend() {
-    let dir = tempfile::tempdir().unwrap();
-    for (backend, db) in gatehouse_store::testing::test_databases(dir.path()).await {
-        let app = spawn_app_with(Options {
-            database_url: Some(db.url.clone()),
-            ..Options::default()
-        })
-        .await;
+    on_every_backend(|backend, app| async move {
         let statuses = join_all((0..50).map(|i| {
             let app = &app;
             async move {
@@ -28,41 +22,25 @@ async fn fifty_registrations_of_one_name_one_winner_on_every_backend() {
             }
         }))
         .await;
-        let created = statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count();
-        let conflicts = statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CONFLICT)
-            .count();
-        assert_eq!((created, conflicts), (1, 49), "{backend}: {statuses:?}");
-        drop(app);
-        db.cleanup().await;
-    }
+        assert_eq!(
+            created_and_conflicts(&statuses),
+            (1, 49),
+            "{backend}: {statuses:?}"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn twenty_uses_of_one_refresh_token_revoke_the_session_on_every_backend() {
-    let dir = tempfile::tempdir().unwrap();
-    for (backend, db) in gatehouse_store::testing::test_databases(dir.path()).await {
-        let app = spawn_app_with(Options {
-            database_url: Some(db.url.clone()),
-            ..Options::default()
-        })
-        .await;
+    on_every_backend(|backend, app| async move {
         let tokens = app.user_with_tokens("default", "yann").await;
         let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
         let responses = join_all((0..20).map(|_| {
             let app = &app;
             let refresh = refresh.clone();
             async move {
-                let r = app
-                    .post_form(
-                        "/t/default/token",
-                        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-                    )
-                    .await;
+                let r = app.refresh("default", &refresh).await;
                 let status = r.status();
                 let body: serde_json::Value = r.json().await.unwrap();
                 (status, body)
@@ -83,13 +61,7 @@ async fn twenty_uses_of_one_refresh_token_revoke_the_session_on_every_backend() 
         // Reuse was detected, so the whole session is gone, new pair included.
         for (_, body) in issued {
             let r = app
-                .post_form(
-                    "/t/default/token",
-                    &[
-                        ("grant_type", "refresh_token"),
-                        ("refresh_token", body["refresh_token"].as_str().unwrap()),
-                    ],
-                )
+                .refresh("default", body["refresh_token"].as_str().unwrap())
                 .await;
             assert_eq!(
                 r.status(),
@@ -97,7 +69,6 @@ async fn twenty_uses_of_one_refresh_token_revoke_the_session_on_every_backend() 
                 "{backend}: the session was revoked"
             );
         }
-        drop(app);
-        db.cleanup().await;
-    }
+    })
+    .await;
 }

@@ -38,12 +38,7 @@ async fn each_algorithm_publishes_its_key_type_and_hs256_publishes_nothing() {
         ("hs", "HS256", None),
     ] {
         app.create_tenant(tenant, alg).await;
-        let jwks: Value = app
-            .get(&format!("/t/{tenant}/.well-known/jwks.json"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let jwks = app.jwks(tenant).await;
         let keys = jwks["keys"].as_array().unwrap();
         match kty {
             Some(kty) => {

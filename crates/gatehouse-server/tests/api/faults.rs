@@ -57,13 +57,7 @@ async fn the_database_goes_away_and_comes_back() {
             "{backend}"
         );
         let r = app
-            .post_form(
-                "/t/default/token",
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-                ],
-            )
+            .refresh("default", tokens["refresh_token"].as_str().unwrap())
             .await;
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "{backend}");
         assert!(
@@ -112,13 +106,7 @@ async fn the_database_goes_away_and_comes_back() {
         let r = app.register("default", "pavel").await;
         assert_eq!(r.status(), StatusCode::CREATED, "{backend}");
         let r = app
-            .post_form(
-                "/t/default/token",
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-                ],
-            )
+            .refresh("default", tokens["refresh_token"].as_str().unwrap())
             .await;
         let body: Value = r.json().await.unwrap();
         assert!(

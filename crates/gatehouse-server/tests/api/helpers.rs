@@ -239,6 +239,71 @@ impl TestApp {
             .unwrap()
     }
 
+    /// POSTs `body` as it is, under `content_type`: for bodies that
+    /// `post_json` would not write (malformed, not UTF-8, not JSON).
+    pub async fn post_as(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POSTs no body, with `token` as the bearer (logout, key rotation).
+    pub async fn post_with_bearer(&self, path: &str, token: &str) -> Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An admin API request, with the admin token and an optional JSON body.
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// The refresh-token grant at a tenant's token endpoint (RFC 6749 §6).
+    pub async fn refresh(&self, tenant: &str, refresh_token: &str) -> Response {
+        self.post_form(
+            &format!("/t/{tenant}/token"),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
+    }
+
+    /// A tenant's published key set.
+    pub async fn jwks(&self, tenant: &str) -> Value {
+        self.get(&format!("/t/{tenant}/.well-known/jwks.json"))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn register(&self, tenant: &str, username: &str) -> Response {
         self.post_json(
             &format!("/t/{tenant}/register"),
@@ -269,13 +334,12 @@ impl TestApp {
 
     pub async fn create_tenant(&self, name: &str, algorithm: &str) {
         let r = self
-            .client
-            .post(format!("{}/admin/tenants", self.base))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(&json!({"name": name, "algorithm": algorithm}))
-            .send()
-            .await
-            .unwrap();
+            .admin(
+                reqwest::Method::POST,
+                "/admin/tenants",
+                Some(json!({"name": name, "algorithm": algorithm})),
+            )
+            .await;
         assert_eq!(
             r.status(),
             StatusCode::CREATED,
@@ -283,6 +347,34 @@ impl TestApp {
             r.text().await.unwrap()
         );
     }
+}
+
+/// Runs `case` against a fresh server (admin API on) on each configured
+/// backend: SQLite always, PostgreSQL and MySQL/MariaDB when CI's
+/// variables name them.
+pub async fn on_every_backend<F, Fut>(case: F)
+where
+    F: Fn(&'static str, TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, db) in gatehouse_store::testing::test_databases(dir.path()).await {
+        let app = spawn_app_with(Options {
+            database_url: Some(db.url.clone()),
+            admin_token: true,
+            ..Options::default()
+        })
+        .await;
+        case(backend, app).await;
+        db.cleanup().await;
+    }
+}
+
+/// How many of `statuses` are 201 and how many 409: the count of a race
+/// to create one thing.
+pub fn created_and_conflicts(statuses: &[StatusCode]) -> (usize, usize) {
+    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    (count(StatusCode::CREATED), count(StatusCode::CONFLICT))
 }
 
 /// Asserts the error format every failure uses, and returns the code.

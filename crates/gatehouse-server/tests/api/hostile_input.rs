@@ -70,25 +70,17 @@ async fn invalid_utf8_and_garbage_bodies_are_400() {
         b"{\"username\": {\"$gt\": \"\"}, \"password\": \"x\"}",
     ] {
         for path in ["/t/default/register", "/t/default/login"] {
-            let r = app
-                .client
-                .post(format!("{}{path}", app.base))
-                .header("content-type", "application/json")
-                .body(body.to_vec())
-                .send()
-                .await
-                .unwrap();
+            let r = app.post_as(path, "application/json", body.to_vec()).await;
             assert_client_error(r.status(), path);
         }
     }
     let r = app
-        .client
-        .post(format!("{}/t/default/token", app.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(&b"grant_type=%ff%fe&refresh_token=\xff"[..])
-        .send()
-        .await
-        .unwrap();
+        .post_as(
+            "/t/default/token",
+            "application/x-www-form-urlencoded",
+            &b"grant_type=%ff%fe&refresh_token=\xff"[..],
+        )
+        .await;
     assert_client_error(r.status(), "form");
 }
 

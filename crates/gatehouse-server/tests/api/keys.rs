@@ -5,19 +5,12 @@ use gatehouse_server::startup::run_key_maintenance;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    ADMIN_TOKEN, Options, TestApp, error_code, header_of, spawn_app, spawn_app_with,
-};
+use crate::helpers::{Options, TestApp, error_code, header_of, spawn_app, spawn_app_with};
 
 const DAY: i64 = 24 * 3600;
 
 async fn jwks_kids(app: &TestApp, tenant: &str) -> Vec<String> {
-    let jwks: Value = app
-        .get(&format!("/t/{tenant}/.well-known/jwks.json"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jwks = app.jwks(tenant).await;
     let mut kids: Vec<String> = jwks["keys"]
         .as_array()
         .unwrap()
@@ -35,20 +28,24 @@ fn kid_of(tokens: &Value) -> String {
         .to_string()
 }
 
-async fn admin(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut req = app
-        .client
-        .request(method, format!("{}{path}", app.base))
-        .bearer_auth(ADMIN_TOKEN);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    req.send().await.unwrap()
+/// Asks the admin API to rotate `tenant`'s key.
+async fn rotate(app: &TestApp, tenant: &str, body: Option<Value>) -> reqwest::Response {
+    app.admin(
+        reqwest::Method::POST,
+        &format!("/admin/t/{tenant}/keys/rotate"),
+        body,
+    )
+    .await
+}
+
+/// The JWKS of the default tenant, asked for with `If-None-Match: etag`.
+async fn jwks_if_none_match(app: &TestApp, etag: &str) -> reqwest::Response {
+    app.client
+        .get(format!("{}/t/default/.well-known/jwks.json", app.base))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -124,13 +121,7 @@ async fn rotation_in_one_tenant_leaves_the_others_alone() {
     app.create_tenant("one", "EdDSA").await;
     app.create_tenant("two", "EdDSA").await;
     let before = jwks_kids(&app, "two").await;
-    let r = admin(
-        &app,
-        reqwest::Method::POST,
-        "/admin/t/one/keys/rotate",
-        Some(json!({"immediately": true})),
-    )
-    .await;
+    let r = rotate(&app, "one", Some(json!({"immediately": true}))).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(jwks_kids(&app, "one").await.len(), 2);
     assert_eq!(jwks_kids(&app, "two").await, before);
@@ -143,10 +134,9 @@ async fn admin_rotation_now_and_algorithm_change() {
     let k1 = kid_of(&tokens);
 
     // Change algorithm, immediately: new tokens are ES256 with the new kid.
-    let r = admin(
+    let r = rotate(
         &app,
-        reqwest::Method::POST,
-        "/admin/t/default/keys/rotate",
+        "default",
         Some(json!({"algorithm": "ES256", "immediately": true})),
     )
     .await;
@@ -167,7 +157,9 @@ async fn admin_rotation_now_and_algorithm_change() {
         StatusCode::OK
     );
 
-    let r = admin(&app, reqwest::Method::GET, "/admin/t/default/keys", None).await;
+    let r = app
+        .admin(reqwest::Method::GET, "/admin/t/default/keys", None)
+        .await;
     let keys: Vec<Value> = r.json().await.unwrap();
     let states: Vec<(&str, &str)> = keys
         .iter()
@@ -177,20 +169,14 @@ async fn admin_rotation_now_and_algorithm_change() {
     assert!(states.contains(&(next["kid"].as_str().unwrap(), "current")));
 
     // Rotating to HS256 publishes nothing new: a shared secret is never in JWKS.
-    let r = admin(
+    let r = rotate(
         &app,
-        reqwest::Method::POST,
-        "/admin/t/default/keys/rotate",
+        "default",
         Some(json!({"algorithm": "HS256", "immediately": true})),
     )
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let jwks: Value = app
-        .get("/t/default/.well-known/jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jwks = app.jwks("default").await;
     assert!(
         jwks["keys"]
             .as_array()
@@ -199,24 +185,12 @@ async fn admin_rotation_now_and_algorithm_change() {
             .all(|k| k["kty"] != "oct" && k.get("k").is_none())
     );
 
-    let r = admin(
-        &app,
-        reqwest::Method::POST,
-        "/admin/t/nope/keys/rotate",
-        None,
-    )
-    .await;
+    let r = rotate(&app, "nope", None).await;
     assert_eq!(
         error_code(r, StatusCode::NOT_FOUND).await,
         "tenant_not_found"
     );
-    let r = admin(
-        &app,
-        reqwest::Method::POST,
-        "/admin/t/default/keys/rotate",
-        Some(json!({"algorithm": "none"})),
-    )
-    .await;
+    let r = rotate(&app, "default", Some(json!({"algorithm": "none"}))).await;
     assert_eq!(
         error_code(r, StatusCode::BAD_REQUEST).await,
         "invalid_request"
@@ -240,31 +214,13 @@ async fn jwks_answers_304_to_a_matching_etag() {
         max_age < 24 * 3600,
         "the cache lifetime is shorter than the pre-publication window"
     );
-    let r = app
-        .client
-        .get(format!("{}/t/default/.well-known/jwks.json", app.base))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let r = jwks_if_none_match(&app, &etag).await;
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
     assert!(r.text().await.unwrap().is_empty());
 
     // After a rotation the key set changes, and so does the tag.
-    admin(
-        &app,
-        reqwest::Method::POST,
-        "/admin/t/default/keys/rotate",
-        None,
-    )
-    .await;
-    let r = app
-        .client
-        .get(format!("{}/t/default/.well-known/jwks.json", app.base))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    rotate(&app, "default", None).await;
+    let r = jwks_if_none_match(&app, &etag).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_ne!(r.headers()["etag"].to_str().unwrap(), etag);
 }
@@ -298,13 +254,7 @@ async fn session_check_fails_at_once_after_logout() {
         "without session=check, /auth stays offline"
     );
 
-    let r = app
-        .client
-        .post(format!("{}/t/default/logout", app.base))
-        .bearer_auth(jwt)
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_with_bearer("/t/default/logout", jwt).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     // Offline, the token is still good until it expires...
     assert_eq!(

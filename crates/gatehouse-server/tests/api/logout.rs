@@ -1,15 +1,10 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{error_code, spawn_app};
+use crate::helpers::{TestApp, error_code, spawn_app};
 
-async fn refresh_status(app: &crate::helpers::TestApp, refresh: &str) -> StatusCode {
-    app.post_form(
-        "/t/default/token",
-        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-    )
-    .await
-    .status()
+async fn refresh_status(app: &TestApp, refresh: &str) -> StatusCode {
+    app.refresh("default", refresh).await.status()
 }
 
 #[tokio::test]
@@ -17,12 +12,11 @@ async fn logout_with_the_access_token_ends_the_session() {
     let app = spawn_app().await;
     let tokens = app.user_with_tokens("default", "alice").await;
     let r = app
-        .client
-        .post(format!("{}/t/default/logout", app.base))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+        .post_with_bearer(
+            "/t/default/logout",
+            tokens["access_token"].as_str().unwrap(),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         refresh_status(&app, tokens["refresh_token"].as_str().unwrap()).await,
@@ -56,12 +50,8 @@ async fn logout_with_the_refresh_token_ends_the_session() {
     // The refresh token as a bearer works too.
     let c = app.login("default", "bob").await;
     let r = app
-        .client
-        .post(format!("{}/t/default/logout", app.base))
-        .bearer_auth(c["refresh_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+        .post_with_bearer("/t/default/logout", c["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         refresh_status(&app, c["refresh_token"].as_str().unwrap()).await,
@@ -81,12 +71,8 @@ async fn logout_without_a_token_or_with_a_forged_one_is_refused() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.headers().contains_key("www-authenticate"));
     let r = app
-        .client
-        .post(format!("{}/t/default/logout", app.base))
-        .bearer_auth("aaa.bbb.ccc")
-        .send()
-        .await
-        .unwrap();
+        .post_with_bearer("/t/default/logout", "aaa.bbb.ccc")
+        .await;
     assert_eq!(
         error_code(r, StatusCode::UNAUTHORIZED).await,
         "invalid_token"

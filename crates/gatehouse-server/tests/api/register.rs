@@ -2,7 +2,7 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, error_code, spawn_app};
+use crate::helpers::{PASSWORD, created_and_conflicts, error_code, spawn_app};
 
 #[tokio::test]
 async fn register_returns_the_user_without_its_hash() {
@@ -96,17 +96,10 @@ async fn password_length_is_8_to_1024_characters() {
 #[tokio::test]
 async fn bad_bodies_get_400_415_413_naming_the_problem() {
     let app = spawn_app().await;
-    let url = format!("{}/t/default/register", app.base);
-
     // Malformed JSON
     let r = app
-        .client
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("{\"username\": ")
-        .send()
-        .await
-        .unwrap();
+        .post_as("/t/default/register", "application/json", "{\"username\": ")
+        .await;
     assert_eq!(
         error_code(r, StatusCode::BAD_REQUEST).await,
         "invalid_request"
@@ -167,14 +160,7 @@ async fn bad_bodies_get_400_415_413_naming_the_problem() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
     // Wrong content type
-    let r = app
-        .client
-        .post(&url)
-        .header("content-type", "text/plain")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_as("/t/default/register", "text/plain", "{}").await;
     assert_eq!(
         error_code(r, StatusCode::UNSUPPORTED_MEDIA_TYPE).await,
         "invalid_request"
@@ -218,13 +204,9 @@ async fn simultaneous_registrations_of_one_username_have_one_winner() {
         }
     }))
     .await;
-    let created = results
-        .iter()
-        .filter(|s| **s == StatusCode::CREATED)
-        .count();
-    let conflicts = results
-        .iter()
-        .filter(|s| **s == StatusCode::CONFLICT)
-        .count();
-    assert_eq!((created, conflicts), (1, attempts - 1), "{results:?}");
+    assert_eq!(
+        created_and_conflicts(&results),
+        (1, attempts - 1),
+        "{results:?}"
+    );
 }

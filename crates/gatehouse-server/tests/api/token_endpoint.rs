@@ -48,12 +48,7 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
     let first = app.user_with_tokens("default", "bob").await;
     let r1 = first["refresh_token"].as_str().unwrap();
 
-    let r = app
-        .post_form(
-            "/t/default/token",
-            &[("grant_type", "refresh_token"), ("refresh_token", r1)],
-        )
-        .await;
+    let r = app.refresh("default", r1).await;
     assert_eq!(r.status(), StatusCode::OK);
     let second: Value = r.json().await.unwrap();
     let r2 = second["refresh_token"].as_str().unwrap();
@@ -66,12 +61,7 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
     assert_ne!(c1["jti"], c2["jti"]);
 
     // Replaying r1: reuse detected, the whole session is revoked...
-    let r = app
-        .post_form(
-            "/t/default/token",
-            &[("grant_type", "refresh_token"), ("refresh_token", r1)],
-        )
-        .await;
+    let r = app.refresh("default", r1).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_grant");
@@ -83,12 +73,7 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
     );
 
     // ...so the legitimate successor r2 no longer works either.
-    let r = app
-        .post_form(
-            "/t/default/token",
-            &[("grant_type", "refresh_token"), ("refresh_token", r2)],
-        )
-        .await;
+    let r = app.refresh("default", r2).await;
     assert_eq!(
         error_code(r, StatusCode::BAD_REQUEST).await,
         "invalid_grant"
@@ -118,23 +103,13 @@ async fn a_refresh_token_works_only_at_its_own_tenant() {
     app.create_tenant("other", "EdDSA").await;
     let tokens = app.user_with_tokens("default", "dave").await;
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    let r = app
-        .post_form(
-            "/t/other/token",
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-        )
-        .await;
+    let r = app.refresh("other", refresh).await;
     assert_eq!(
         error_code(r, StatusCode::BAD_REQUEST).await,
         "invalid_grant"
     );
     // Still usable at home: the wrong-tenant attempt did not consume it.
-    let r = app
-        .post_form(
-            "/t/default/token",
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-        )
-        .await;
+    let r = app.refresh("default", refresh).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
 
@@ -162,15 +137,7 @@ async fn grant_errors_follow_rfc6749() {
         error_code(r, StatusCode::BAD_REQUEST).await,
         "invalid_request"
     );
-    let r = app
-        .post_form(
-            "/t/default/token",
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", "made-up"),
-            ],
-        )
-        .await;
+    let r = app.refresh("default", "made-up").await;
     assert_eq!(
         error_code(r, StatusCode::BAD_REQUEST).await,
         "invalid_grant"
@@ -199,13 +166,7 @@ async fn refresh_fails_after_the_session_expires() {
     // Default refresh-token lifetime is 14 days.
     app.clock.as_ref().unwrap().advance(15 * 24 * 3600);
     let r = app
-        .post_form(
-            "/t/default/token",
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-            ],
-        )
+        .refresh("default", tokens["refresh_token"].as_str().unwrap())
         .await;
     assert_eq!(
         error_code(r, StatusCode::BAD_REQUEST).await,

@@ -8,26 +8,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, Options, PASSWORD, TestApp, error_code, spawn_app_with};
-
-/// Runs `case` against a fresh server on each configured backend.
-async fn on_every_backend<F, Fut>(case: F)
-where
-    F: Fn(&'static str, TestApp) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    for (backend, db) in gatehouse_store::testing::test_databases(dir.path()).await {
-        let app = spawn_app_with(Options {
-            database_url: Some(db.url.clone()),
-            admin_token: true,
-            ..Options::default()
-        })
-        .await;
-        case(backend, app).await;
-        db.cleanup().await;
-    }
-}
+use crate::helpers::{PASSWORD, error_code, on_every_backend};
 
 const NUL_NAME: &str = "a\u{0}b";
 
@@ -153,13 +134,7 @@ async fn nul_byte_login_and_register_are_client_errors_on_every_backend() {
 
         // A NUL in a tenant path segment: no such tenant.
         for path in ["/admin/t/a%00b/keys", "/admin/t/default%00/keys"] {
-            let r = app
-                .client
-                .get(format!("{}{path}", app.base))
-                .bearer_auth(ADMIN_TOKEN)
-                .send()
-                .await
-                .unwrap();
+            let r = app.admin(reqwest::Method::GET, path, None).await;
             assert_eq!(
                 error_code(r, StatusCode::NOT_FOUND).await,
                 "tenant_not_found",
@@ -167,12 +142,8 @@ async fn nul_byte_login_and_register_are_client_errors_on_every_backend() {
             );
         }
         let r = app
-            .client
-            .post(format!("{}/admin/t/a%00b/keys/rotate", app.base))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap();
+            .admin(reqwest::Method::POST, "/admin/t/a%00b/keys/rotate", None)
+            .await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{backend}");
         let r = app
             .post_json(
@@ -324,14 +295,7 @@ async fn lone_surrogate_escapes_are_400() {
                 format!(r#"{{"username": "ok", "password": "longenough1\udfff"{domain}}}"#),
                 format!(r#"{{"username": "\ud800\u0041", "password": "longenough1"{domain}}}"#),
             ] {
-                let r = app
-                    .client
-                    .post(format!("{}{path}", app.base))
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap();
+                let r = app.post_as(path, "application/json", body.clone()).await;
                 assert_eq!(
                     r.status(),
                     StatusCode::BAD_REQUEST,
