@@ -19,7 +19,7 @@ const POLICY: &str = r#"{"rules": [
 ]}"#;
 
 impl TestApp {
-    async fn admin(
+    async fn admin_raw(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -62,7 +62,7 @@ impl TestApp {
 async fn with_policy() -> TestApp {
     let app = spawn_app().await;
     let r = app
-        .admin(
+        .admin_raw(
             reqwest::Method::PUT,
             "/admin/t/default/policies",
             Some(POLICY),
@@ -83,7 +83,7 @@ fn header(r: &reqwest::Response, name: &str) -> String {
 async fn policies_are_replaced_whole_and_bad_lists_change_nothing() {
     let app = with_policy().await;
     let got: Value = app
-        .admin(reqwest::Method::GET, "/admin/t/default/policies", None)
+        .admin_raw(reqwest::Method::GET, "/admin/t/default/policies", None)
         .await
         .json()
         .await
@@ -94,7 +94,7 @@ async fn policies_are_replaced_whole_and_bad_lists_change_nothing() {
     let bad = r#"{"rules": [{"name": "ok", "path": "/a", "allow": ["jwt"]},
                             {"name": "broken", "path": "/b", "allow": []}]}"#;
     let r = app
-        .admin(reqwest::Method::PUT, "/admin/t/default/policies", Some(bad))
+        .admin_raw(reqwest::Method::PUT, "/admin/t/default/policies", Some(bad))
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body: Value = r.json().await.unwrap();
@@ -104,7 +104,7 @@ async fn policies_are_replaced_whole_and_bad_lists_change_nothing() {
         "{msg}"
     );
     let after: Value = app
-        .admin(reqwest::Method::GET, "/admin/t/default/policies", None)
+        .admin_raw(reqwest::Method::GET, "/admin/t/default/policies", None)
         .await
         .json()
         .await
@@ -197,7 +197,7 @@ async fn rules_decide_public_deny_and_scopes() {
 async fn api_keys_are_shown_once_hashed_at_rest_and_revoked_at_once() {
     let app = with_policy().await;
     let r = app
-        .admin(
+        .admin_raw(
             reqwest::Method::POST,
             "/admin/t/default/apikeys",
             Some(r#"{"name": "ci", "scopes": ["billing"]}"#),
@@ -210,7 +210,7 @@ async fn api_keys_are_shown_once_hashed_at_rest_and_revoked_at_once() {
     assert!(key.starts_with("ghk_"), "{key}");
 
     let listed = app
-        .admin(reqwest::Method::GET, "/admin/t/default/apikeys", None)
+        .admin_raw(reqwest::Method::GET, "/admin/t/default/apikeys", None)
         .await
         .text()
         .await
@@ -247,7 +247,7 @@ async fn api_keys_are_shown_once_hashed_at_rest_and_revoked_at_once() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     let r = app
-        .admin(
+        .admin_raw(
             reqwest::Method::DELETE,
             &format!("/admin/t/default/apikeys/{id}"),
             None,
@@ -398,7 +398,7 @@ async fn basic_credentials_pass_rules_that_take_them() {
 async fn github_webhooks_verify_and_secrets_rotate() {
     let app = with_policy().await;
     let r = app
-        .admin(
+        .admin_raw(
             reqwest::Method::PUT,
             "/admin/t/default/secrets/github-hook",
             Some(r#"{"value": "It's a Secret to Everybody"}"#),
@@ -438,7 +438,7 @@ async fn github_webhooks_verify_and_secrets_rotate() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // Rotation: the next secret verifies too while both are set.
     let r = app
-        .admin(
+        .admin_raw(
             reqwest::Method::PUT,
             "/admin/t/default/secrets/github-hook-next",
             Some(r#"{"generate": true}"#),
@@ -463,7 +463,7 @@ async fn github_webhooks_verify_and_secrets_rotate() {
     assert_eq!(r.status(), StatusCode::OK);
     // Names are listed, values never.
     let listed = app
-        .admin(reqwest::Method::GET, "/admin/t/default/secrets", None)
+        .admin_raw(reqwest::Method::GET, "/admin/t/default/secrets", None)
         .await
         .text()
         .await

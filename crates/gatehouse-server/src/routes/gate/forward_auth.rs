@@ -149,8 +149,14 @@ pub(crate) fn identity_headers(identity: &Identity) -> Vec<(HeaderName, HeaderVa
         ("x-auth-subject", identity.subject.as_deref()),
         ("x-auth-username", identity.username.as_deref()),
         ("x-auth-email", identity.email.as_deref()),
-        ("x-auth-scope", (!scope.is_empty()).then_some(scope.as_str())),
-        ("x-auth-roles", (!roles.is_empty()).then_some(roles.as_str())),
+        (
+            "x-auth-scope",
+            (!scope.is_empty()).then_some(scope.as_str()),
+        ),
+        (
+            "x-auth-roles",
+            (!roles.is_empty()).then_some(roles.as_str()),
+        ),
         ("x-auth-tenant", Some(&identity.tenant)),
         ("x-auth-credential", Some(identity.credential.as_str())),
         ("x-auth-key-id", identity.key_id.as_deref()),
