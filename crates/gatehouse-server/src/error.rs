@@ -23,8 +23,9 @@ pub struct ApiError {
     /// when a 401 has none.
     pub challenge: Option<String>,
     /// Further challenges, each its own `WWW-Authenticate` line (a route
-    /// that takes both Bearer and Basic offers both).
-    pub more_challenges: Vec<String>,
+    /// that takes both Bearer and Basic offers both). Boxed: rare, and it
+    /// keeps every `Result<_, ApiError>` small.
+    pub more_challenges: Option<Box<Vec<String>>>,
     /// For 503s: how many seconds the client should wait (`Retry-After`,
     /// RFC 9110 §10.2.3).
     pub retry_after: Option<u64>,
@@ -43,7 +44,7 @@ impl ApiError {
             code,
             description: description.into(),
             challenge: None,
-            more_challenges: Vec::new(),
+            more_challenges: None,
             retry_after: None,
             detail: None,
         }
@@ -114,7 +115,7 @@ impl ApiError {
                 "this request needs credentials (`Authorization: Basic`)".to_string()
             });
         }
-        error.more_challenges = more;
+        error.more_challenges = (!more.is_empty()).then(|| Box::new(more));
         error
     }
 
@@ -226,7 +227,7 @@ impl IntoResponse for ApiError {
             if let Ok(v) = HeaderValue::from_str(&challenge) {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
             }
-            for more in &self.more_challenges {
+            for more in self.more_challenges.iter().flat_map(|m| m.iter()) {
                 if let Ok(v) = HeaderValue::from_str(more) {
                     response.headers_mut().append(header::WWW_AUTHENTICATE, v);
                 }
