@@ -87,34 +87,34 @@ impl ApiError {
 
     /// The gate's challenge: Bearer in the tenant realm, Basic in the
     /// rule's realm (RFC 7617 §2, with `charset="UTF-8"`), in the rule's
-    /// order.
+    /// order. The first carries the error; the others are bare offers.
     pub fn from_challenge(challenge: Challenge) -> Self {
-        let mut lines = challenge.schemes.iter().map(|scheme| match scheme {
-            ChallengeScheme::Bearer => None,
-            ChallengeScheme::Basic { realm } => Some(format!(
-                "Basic realm=\"{}\", charset=\"UTF-8\"",
-                quote_safe(realm)
-            )),
-        });
-        let first = lines.next().flatten();
-        let more: Vec<String> = lines
-            .map(|line| {
-                line.unwrap_or_else(|| Self::challenge(REALM, None).challenge.unwrap_or_default())
+        let basic =
+            |realm: &str| format!("Basic realm=\"{}\", charset=\"UTF-8\"", quote_safe(realm));
+        let mut schemes = challenge.schemes.iter();
+        let mut error = match schemes.next() {
+            // Basic first: no RFC 6750 error attributes in it.
+            Some(ChallengeScheme::Basic { realm }) => {
+                let (code, description) = match challenge.error {
+                    Some(e) => ("invalid_credentials", e),
+                    None => (
+                        "invalid_request",
+                        "this request needs credentials (`Authorization: Basic`)".to_string(),
+                    ),
+                };
+                Self {
+                    challenge: Some(basic(realm)),
+                    ..Self::new(StatusCode::UNAUTHORIZED, code, description)
+                }
+            }
+            _ => Self::challenge(REALM, challenge.error),
+        };
+        let more: Vec<String> = schemes
+            .map(|scheme| match scheme {
+                ChallengeScheme::Bearer => format!("Bearer realm=\"{}\"", quote_safe(REALM)),
+                ChallengeScheme::Basic { realm } => basic(realm),
             })
             .collect();
-        let mut error = Self::challenge(REALM, challenge.error.clone());
-        if let Some(basic) = first {
-            // Basic first: no RFC 6750 error attributes in it.
-            error.challenge = Some(basic);
-            error.code = if challenge.error.is_some() {
-                "invalid_credentials"
-            } else {
-                "invalid_request"
-            };
-            error.description = challenge.error.unwrap_or_else(|| {
-                "this request needs credentials (`Authorization: Basic`)".to_string()
-            });
-        }
         error.more_challenges = (!more.is_empty()).then(|| Box::new(more));
         error
     }

@@ -7,12 +7,12 @@
 //! within `ttl` (default 30 s). Unknown ids are cached too, so a flood of
 //! made-up keys costs one query per id and `ttl`, not one per request.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::ttl_map::TtlMap;
 use super::{Deps, TenantContext};
 use crate::apikey::{self, ApiKeyRecord};
 use crate::clock::UnixTime;
@@ -89,21 +89,22 @@ pub struct VerifiedKey {
 struct Cached {
     /// `None`: no key of this id in the tenant.
     found: Option<VerifiedKey>,
-    loaded_at: Instant,
     touched_at: Option<UnixTime>,
 }
 
 #[derive(Clone)]
 pub struct ApiKeys {
     deps: Arc<Deps>,
-    cache: Arc<Mutex<HashMap<(String, String), Cached>>>,
+    /// By (tenant id, key id).
+    cache: Arc<TtlMap<(String, String), Cached>>,
 }
 
 impl ApiKeys {
     pub(crate) fn new(deps: Arc<Deps>) -> Self {
+        let settings = deps.settings.api_keys;
         Self {
             deps,
-            cache: Arc::new(Mutex::new(HashMap::new())),
+            cache: Arc::new(TtlMap::new(settings.ttl, settings.max_entries)),
         }
     }
 
@@ -235,14 +236,12 @@ impl ApiKeys {
     /// Drops every cached key of a user (deleted, or their password
     /// changed).
     pub fn forget_user(&self, tenant_id: &str, user_id: &str) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.retain(|(t, _), c| {
-                !(t == tenant_id
-                    && c.found
-                        .as_ref()
-                        .is_some_and(|k| k.record.user_id.as_deref() == Some(user_id)))
-            });
-        }
+        self.cache.remove_where(|(t, _), c| {
+            t == tenant_id
+                && c.found
+                    .as_ref()
+                    .is_some_and(|k| k.record.user_id.as_deref() == Some(user_id))
+        });
     }
 
     /// The key `presented` stands for, if it is a live key of this tenant.
@@ -257,18 +256,15 @@ impl ApiKeys {
         let tenant_id = ctx.tenant().id.clone();
         let key = (tenant_id.clone(), id.clone());
         let now = self.deps.now();
-        let settings = self.deps.settings.api_keys;
-        let cached = self.cache.lock().ok().and_then(|cache| {
-            cache
-                .get(&key)
-                .filter(|c| c.loaded_at.elapsed() < settings.ttl)
-                .map(|c| c.found.clone())
-        });
-        let found = match cached {
+        let found = match self.cache.with_fresh(&key, |c| c.found.clone()) {
             Some(found) => found,
             None => {
                 let found = self.load(&tenant_id, &id).await?;
-                self.remember(key.clone(), found.clone(), settings);
+                let cached = Cached {
+                    found: found.clone(),
+                    touched_at: None,
+                };
+                self.cache.insert(key.clone(), cached);
                 found
             }
         };
@@ -298,57 +294,23 @@ impl ApiKeys {
         Ok(Some(VerifiedKey { record, owner }))
     }
 
-    fn remember(
-        &self,
-        key: (String, String),
-        found: Option<VerifiedKey>,
-        settings: ApiKeyCacheSettings,
-    ) {
-        let Ok(mut cache) = self.cache.lock() else {
-            return;
-        };
-        if cache.len() >= settings.max_entries {
-            cache.retain(|_, c| c.loaded_at.elapsed() < settings.ttl);
-            if cache.len() >= settings.max_entries
-                && let Some(oldest) = cache
-                    .iter()
-                    .min_by_key(|(_, c)| c.loaded_at)
-                    .map(|(k, _)| k.clone())
-            {
-                cache.remove(&oldest);
-            }
-        }
-        cache.insert(
-            key,
-            Cached {
-                found,
-                loaded_at: Instant::now(),
-                touched_at: None,
-            },
-        );
-    }
-
     fn forget(&self, tenant_id: &str, id: &str) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.remove(&(tenant_id.to_string(), id.to_string()));
-        }
+        self.cache.remove(&(tenant_id.to_string(), id.to_string()));
     }
 
     /// Records the use in the background, at most once a minute per key:
     /// the decision does not wait for a write.
     fn touch(&self, key: &(String, String), now: UnixTime) {
-        let due = self
-            .cache
-            .lock()
-            .ok()
-            .is_some_and(|mut cache| match cache.get_mut(key) {
-                Some(c) if c.touched_at.is_none_or(|at| now - at >= TOUCH_EVERY_SECS) => {
-                    c.touched_at = Some(now);
-                    true
-                }
-                _ => false,
-            });
-        if due && let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let due = self.cache.with_fresh(key, |c| {
+            let due = c.touched_at.is_none_or(|at| now - at >= TOUCH_EVERY_SECS);
+            if due {
+                c.touched_at = Some(now);
+            }
+            due
+        });
+        if due == Some(true)
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
             let store = self.deps.store.clone();
             let (tenant_id, id) = key.clone();
             runtime.spawn(async move {

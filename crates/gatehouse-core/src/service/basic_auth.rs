@@ -10,15 +10,15 @@
 //! other nodes they end within `ttl`. Failures are never cached, so every
 //! wrong guess costs a full hash.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lc_rs::hmac;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::api_keys::Principal;
 use super::password_login::PasswordLogin;
+use super::ttl_map::TtlMap;
 use super::{Deps, TenantContext};
 use crate::id::random_bytes;
 use crate::user::LoginName;
@@ -42,25 +42,24 @@ impl Default for BasicCacheSettings {
 struct Cached {
     tenant_id: String,
     user: Principal,
-    at: Instant,
 }
 
 #[derive(Clone)]
 pub struct BasicAuth {
-    deps: Arc<Deps>,
     login: PasswordLogin,
     key: Arc<hmac::Key>,
-    cache: Arc<Mutex<HashMap<Vec<u8>, Cached>>>,
+    /// By the keyed hash of (tenant, username, password).
+    cache: Arc<TtlMap<Vec<u8>, Cached>>,
 }
 
 impl BasicAuth {
     pub(crate) fn new(deps: Arc<Deps>, login: PasswordLogin) -> Result<Self> {
         let key = hmac::Key::new(hmac::HMAC_SHA256, &random_bytes::<32>()?);
+        let settings = deps.settings.basic_cache;
         Ok(Self {
-            deps,
             login,
             key: Arc::new(key),
-            cache: Arc::new(Mutex::new(HashMap::new())),
+            cache: Arc::new(TtlMap::new(settings.ttl, settings.max_entries)),
         })
     }
 
@@ -72,17 +71,9 @@ impl BasicAuth {
         username: &str,
         password: SecretString,
     ) -> Result<Option<Principal>> {
-        let settings = self.deps.settings.basic_cache;
         let tenant = ctx.tenant();
         let slot = self.slot(&tenant.id, username, &password);
-        if !settings.ttl.is_zero()
-            && let Some(user) = self.cache.lock().ok().and_then(|cache| {
-                cache
-                    .get(&slot)
-                    .filter(|c| c.at.elapsed() < settings.ttl)
-                    .map(|c| c.user.clone())
-            })
-        {
+        if let Some(user) = self.cache.with_fresh(&slot, |c| c.user.clone()) {
             return Ok(Some(user));
         }
         let login = if username.contains('@') {
@@ -95,17 +86,18 @@ impl BasicAuth {
             Err(Error::InvalidCredentials) => return Ok(None),
             Err(e) => return Err(e),
         };
-        if !settings.ttl.is_zero() {
-            self.remember(slot, &tenant.id, user.clone(), settings);
-        }
+        let cached = Cached {
+            tenant_id: tenant.id.clone(),
+            user: user.clone(),
+        };
+        self.cache.insert(slot, cached);
         Ok(Some(user))
     }
 
     /// Ends every cached success of a user.
     pub fn forget_user(&self, tenant_id: &str, user_id: &str) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.retain(|_, c| !(c.tenant_id == tenant_id && c.user.id == user_id));
-        }
+        self.cache
+            .remove_where(|_, c| c.tenant_id == tenant_id && c.user.id == user_id);
     }
 
     fn slot(&self, tenant_id: &str, username: &str, password: &SecretString) -> Vec<u8> {
@@ -116,36 +108,5 @@ impl BasicAuth {
             ctx.update(part.as_bytes());
         }
         ctx.sign().as_ref().to_vec()
-    }
-
-    fn remember(
-        &self,
-        slot: Vec<u8>,
-        tenant_id: &str,
-        user: Principal,
-        settings: BasicCacheSettings,
-    ) {
-        let Ok(mut cache) = self.cache.lock() else {
-            return;
-        };
-        if cache.len() >= settings.max_entries {
-            cache.retain(|_, c| c.at.elapsed() < settings.ttl);
-            if cache.len() >= settings.max_entries
-                && let Some(oldest) = cache
-                    .iter()
-                    .min_by_key(|(_, c)| c.at)
-                    .map(|(k, _)| k.clone())
-            {
-                cache.remove(&oldest);
-            }
-        }
-        cache.insert(
-            slot,
-            Cached {
-                tenant_id: tenant_id.to_string(),
-                user,
-                at: Instant::now(),
-            },
-        );
     }
 }

@@ -27,6 +27,7 @@ pub mod signing_keys;
 pub mod tenant_context;
 pub mod tenant_secrets;
 pub mod tenants;
+mod ttl_map;
 
 use std::sync::Arc;
 

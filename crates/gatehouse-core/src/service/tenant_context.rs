@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 
 use super::Deps;
+use super::ttl_map::TtlMap;
 use crate::keyring::TenantKeyring;
 use crate::policy::Policy;
 use crate::tenant::{Tenant, TenantName, issuer_url};
@@ -125,8 +126,8 @@ pub struct TenantContexts {
     public_url: String,
     settings: ContextCacheSettings,
     entries: RwLock<HashMap<String, Entry>>,
-    /// Unknown tenant names and when they were found missing.
-    missing: Mutex<HashMap<String, Instant>>,
+    /// Unknown tenant names, remembered for `negative_ttl`.
+    missing: TtlMap<String, ()>,
     /// One lock per tenant being loaded: the single flight.
     loading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -138,7 +139,7 @@ impl TenantContexts {
             public_url: public_url.trim_end_matches('/').to_string(),
             settings,
             entries: RwLock::new(HashMap::new()),
-            missing: Mutex::new(HashMap::new()),
+            missing: TtlMap::new(settings.negative_ttl, settings.max_negative),
             loading: Mutex::new(HashMap::new()),
         }
     }
@@ -197,9 +198,7 @@ impl TenantContexts {
         if let Ok(mut entries) = self.entries.write() {
             entries.remove(name);
         }
-        if let Ok(mut missing) = self.missing.lock() {
-            missing.remove(name);
-        }
+        self.missing.remove(&name.to_string());
     }
 
     async fn load(&self, name: &str) -> Result<Arc<TenantContext>> {
@@ -249,32 +248,11 @@ impl TenantContexts {
     }
 
     fn known_missing(&self, name: &str) -> bool {
-        let Ok(missing) = self.missing.lock() else {
-            return false;
-        };
-        missing
-            .get(name)
-            .is_some_and(|at| at.elapsed() < self.settings.negative_ttl)
+        self.missing.with_fresh(&name.to_string(), |_| ()).is_some()
     }
 
     fn remember_missing(&self, name: &str) {
-        let Ok(mut missing) = self.missing.lock() else {
-            return;
-        };
-        if missing.len() >= self.settings.max_negative {
-            let ttl = self.settings.negative_ttl;
-            missing.retain(|_, at| at.elapsed() < ttl);
-            // Still full of live entries: forget the oldest.
-            if missing.len() >= self.settings.max_negative
-                && let Some(oldest) = missing
-                    .iter()
-                    .min_by_key(|(_, at)| **at)
-                    .map(|(k, _)| k.clone())
-            {
-                missing.remove(&oldest);
-            }
-        }
-        missing.insert(name.to_string(), Instant::now());
+        self.missing.insert(name.to_string(), ());
     }
 
     fn flight(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
