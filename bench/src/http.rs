@@ -35,21 +35,37 @@ const MAX_LATENCY_SAMPLES_PER_WORKER: usize = 2_000_000;
 /// is gone, and spinning on refused connections would only burn CPU.
 const MAX_CONSECUTIVE_ERRORS: u32 = 200;
 
-#[derive(Debug, Clone)]
-pub struct HttpOptions {
-    /// `http://127.0.0.1:PORT`; only loopback addresses are accepted.
-    pub base_url: String,
-    pub tenant: String,
+/// How long one phase runs: the same warm-up and windows for every phase
+/// of every subcommand that loads a server (`http`, `guard`).
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
     /// Length of one measured window.
     pub window: Duration,
     /// Measured windows per phase; the median rate is reported.
     pub windows: u32,
     /// Discarded load at the start of each phase (connections, caches).
     pub warmup: Duration,
-    pub auth_concurrency: usize,
-    pub login_concurrency: usize,
     /// Upper bound on one request, so a stuck server cannot stall the run.
     pub request_timeout: Duration,
+}
+
+impl Timing {
+    /// The longest a phase can take: warm-up, windows and one late request.
+    pub fn phase_secs(&self) -> f64 {
+        self.warmup.as_secs_f64()
+            + self.window.as_secs_f64() * f64::from(self.windows.max(1))
+            + self.request_timeout.as_secs_f64()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// `http://127.0.0.1:PORT`; only loopback addresses are accepted.
+    pub base_url: String,
+    pub tenant: String,
+    pub timing: Timing,
+    pub auth_concurrency: usize,
+    pub login_concurrency: usize,
     /// Worker threads of the load generator's runtime (recorded only).
     pub client_threads: usize,
 }
@@ -89,7 +105,7 @@ pub struct Latency {
 pub struct HttpResults {
     pub base_url: String,
     pub tenant: String,
-    /// The tenant's signing algorithm, as its discovery document states it.
+    /// The tenant's signing algorithm: the `alg` of the token it issued.
     pub algorithm: String,
     /// Length of the bearer token sent to `/auth`.
     pub token_bytes: usize,
@@ -107,52 +123,20 @@ pub async fn run(opts: &HttpOptions) -> BenchResult<HttpResults> {
         TenantName::parse(&opts.tenant).map_err(|e| format!("--tenant {:?}: {e}", opts.tenant))?;
     let iss = format!("{base}/t/{tenant}");
     let max_conns = opts.auth_concurrency.max(opts.login_concurrency);
-    let client = Client::builder()
-        // Never route benchmark traffic through an HTTP(S)_PROXY from the
-        // environment: it goes to the loopback server and nowhere else.
-        .no_proxy()
-        .pool_max_idle_per_host(max_conns)
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(opts.request_timeout)
-        .tcp_nodelay(true)
-        .build()?;
+    let client = load_client(max_conns, opts.timing.request_timeout)?;
 
     // ---- set-up: the server answers, a user exists, a token works ------
-    let health = client.get(format!("{base}/healthz")).send().await?;
-    if health.status() != StatusCode::OK {
-        return Err(format!("{base}/healthz answered {}", health.status()).into());
-    }
-    let algorithm = tenant_algorithm(&client, &iss).await?;
+    check_health(&client, &base).await?;
+    tenant_exists(&client, &iss).await?;
 
-    // A fresh user per run, with a random password that is never printed.
-    let username = format!(
-        "bench-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
-    let password = SecretString::from(gatehouse_core::id::random_token::<18>()?);
-    let credentials = serde_json::to_vec(&json!({
-        "username": username,
-        "password": password.expose_secret(),
-    }))?;
+    let user = BenchUser::new()?;
+    let credentials = user.credentials()?;
     register(&client, &iss, &credentials).await?;
     let (token, expires_in) = login(&client, &iss, &credentials).await?;
-    let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))?;
-    bearer.set_sensitive(true);
-
+    let algorithm = token_algorithm(&token);
+    let bearer = bearer_header(&token)?;
     // The one token serves the whole /auth phase; it must outlive it.
-    let auth_phase_secs = opts.warmup.as_secs_f64()
-        + opts.window.as_secs_f64() * f64::from(opts.windows)
-        + opts.request_timeout.as_secs_f64();
-    if (expires_in as f64) < auth_phase_secs {
-        return Err(format!(
-            "the tenant's access tokens live {expires_in}s, shorter than the /auth phase \
-             ({auth_phase_secs:.0}s); shorten --duration or use a tenant with a longer TTL"
-        )
-        .into());
-    }
+    outlives(expires_in, opts.timing.phase_secs(), "the /auth phase")?;
     let first = client
         .get(format!("{iss}/auth"))
         .header(AUTHORIZATION, bearer.clone())
@@ -171,7 +155,7 @@ pub async fn run(opts: &HttpOptions) -> BenchResult<HttpResults> {
         &client,
         format!("GET /t/{tenant}/auth"),
         opts.auth_concurrency,
-        opts,
+        &opts.timing,
         Arc::new(move |c: &Client| c.get(&auth_url).header(AUTHORIZATION, auth_header.clone())),
     )
     .await;
@@ -182,7 +166,7 @@ pub async fn run(opts: &HttpOptions) -> BenchResult<HttpResults> {
         &client,
         format!("POST /t/{tenant}/login"),
         opts.login_concurrency,
-        opts,
+        &opts.timing,
         Arc::new(move |c: &Client| {
             c.post(&login_url)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -194,12 +178,12 @@ pub async fn run(opts: &HttpOptions) -> BenchResult<HttpResults> {
     // ---- phase 3: /register (one password hash and one insert each) ----
     let register_url = format!("{iss}/register");
     let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let run_id = username.clone();
+    let run_id = user.username.clone();
     let register = phase(
         &client,
         format!("POST /t/{tenant}/register"),
         opts.login_concurrency,
-        opts,
+        &opts.timing,
         Arc::new(move |c: &Client| {
             let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             c.post(&register_url).json(&json!({
@@ -222,9 +206,78 @@ pub async fn run(opts: &HttpOptions) -> BenchResult<HttpResults> {
     })
 }
 
+/// The load generator's HTTP client: keep-alive connections, one per
+/// worker, to the loopback server only.
+pub(crate) fn load_client(max_conns: usize, request_timeout: Duration) -> BenchResult<Client> {
+    Ok(Client::builder()
+        // Never route benchmark traffic through an HTTP(S)_PROXY from the
+        // environment: it goes to the loopback server and nowhere else.
+        .no_proxy()
+        .pool_max_idle_per_host(max_conns)
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(request_timeout)
+        .tcp_nodelay(true)
+        .build()?)
+}
+
+pub(crate) async fn check_health(client: &Client, base: &str) -> BenchResult<()> {
+    let health = client.get(format!("{base}/healthz")).send().await?;
+    if health.status() != StatusCode::OK {
+        return Err(format!("{base}/healthz answered {}", health.status()).into());
+    }
+    Ok(())
+}
+
+/// A fresh user per run, with a random password that is never printed.
+pub(crate) struct BenchUser {
+    pub username: String,
+    pub password: SecretString,
+}
+
+impl BenchUser {
+    pub fn new() -> BenchResult<Self> {
+        let username = format!(
+            "bench-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        );
+        let password = SecretString::from(gatehouse_core::id::random_token::<18>()?);
+        Ok(Self { username, password })
+    }
+
+    /// The JSON body of `/register` and `/login`.
+    pub fn credentials(&self) -> BenchResult<Vec<u8>> {
+        Ok(serde_json::to_vec(&json!({
+            "username": self.username,
+            "password": self.password.expose_secret(),
+        }))?)
+    }
+}
+
+/// `Authorization: Bearer <token>`, marked sensitive.
+pub(crate) fn bearer_header(token: &SecretString) -> BenchResult<HeaderValue> {
+    let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))?;
+    bearer.set_sensitive(true);
+    Ok(bearer)
+}
+
+/// A token must outlive the `needed` seconds of load it serves.
+pub(crate) fn outlives(expires_in: i64, needed: f64, what: &str) -> BenchResult<()> {
+    if (expires_in as f64) < needed {
+        return Err(format!(
+            "the tenant's access tokens live {expires_in}s, shorter than {what} \
+             ({needed:.0}s); shorten --duration or use a tenant with a longer TTL"
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// Accepts `http://<loopback IP>[:port]` only: the benchmark must never
 /// send load anywhere but this machine. Returns it without a trailing `/`.
-fn loopback_base_url(raw: &str) -> BenchResult<String> {
+pub(crate) fn loopback_base_url(raw: &str) -> BenchResult<String> {
     let url = Url::parse(raw).map_err(|e| format!("--base-url {raw:?}: {e}"))?;
     let loopback = url
         .host_str()
@@ -243,8 +296,8 @@ fn loopback_base_url(raw: &str) -> BenchResult<String> {
     Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
-/// The tenant's signing algorithm, from its OpenID discovery document.
-async fn tenant_algorithm(client: &Client, iss: &str) -> BenchResult<String> {
+/// The tenant answers its OpenID discovery document.
+pub(crate) async fn tenant_exists(client: &Client, iss: &str) -> BenchResult<()> {
     let resp = client
         .get(format!("{iss}/.well-known/openid-configuration"))
         .send()
@@ -256,14 +309,23 @@ async fn tenant_algorithm(client: &Client, iss: &str) -> BenchResult<String> {
         )
         .into());
     }
-    let doc: Value = resp.json().await?;
-    Ok(doc["id_token_signing_alg_values_supported"][0]
-        .as_str()
-        .unwrap_or("unknown")
-        .to_string())
+    Ok(())
 }
 
-async fn register(client: &Client, iss: &str, credentials: &[u8]) -> BenchResult<()> {
+/// The `alg` of a JWT's header: the algorithm the tenant signs with. (The
+/// discovery document names none: it advertises no ID tokens.)
+pub(crate) fn token_algorithm(token: &SecretString) -> String {
+    use base64::Engine;
+    let header = token.expose_secret().split('.').next().unwrap_or("");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|h| h["alg"].as_str().map(String::from))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+pub(crate) async fn register(client: &Client, iss: &str, credentials: &[u8]) -> BenchResult<()> {
     let resp = client
         .post(format!("{iss}/register"))
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -279,7 +341,11 @@ async fn register(client: &Client, iss: &str, credentials: &[u8]) -> BenchResult
 }
 
 /// Logs in once; returns the access token and its lifetime in seconds.
-async fn login(client: &Client, iss: &str, credentials: &[u8]) -> BenchResult<(SecretString, i64)> {
+pub(crate) async fn login(
+    client: &Client,
+    iss: &str,
+    credentials: &[u8],
+) -> BenchResult<(SecretString, i64)> {
     let resp = client
         .post(format!("{iss}/login"))
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -300,12 +366,12 @@ async fn login(client: &Client, iss: &str, credentials: &[u8]) -> BenchResult<(S
 }
 
 /// Server error text can be long; keep messages to one readable line.
-fn truncate(text: &str) -> String {
+pub(crate) fn truncate(text: &str) -> String {
     text.chars().take(300).collect()
 }
 
 /// Builds one request of a phase.
-type MakeRequest = Arc<dyn Fn(&Client) -> RequestBuilder + Send + Sync>;
+pub(crate) type MakeRequest = Arc<dyn Fn(&Client) -> RequestBuilder + Send + Sync>;
 
 /// What one worker saw in one measured window.
 #[derive(Debug, Clone, Copy, Default)]
@@ -325,28 +391,28 @@ struct WorkerReport {
 }
 
 /// Runs one phase: `concurrency` workers, warm-up, then the windows.
-async fn phase(
+pub(crate) async fn phase(
     client: &Client,
     endpoint: String,
     concurrency: usize,
-    opts: &HttpOptions,
+    timing: &Timing,
     make: MakeRequest,
 ) -> PhaseResults {
-    let windows = opts.windows.max(1) as usize;
+    let windows = timing.windows.max(1) as usize;
     let start = Instant::now();
-    let measure_from = start + opts.warmup;
-    let end = measure_from + opts.window * opts.windows.max(1);
+    let measure_from = start + timing.warmup;
+    let end = measure_from + timing.window * timing.windows.max(1);
     eprintln!(
         "http: {endpoint}: {concurrency} connections, {:.1}s warm-up + {windows} x {:.1}s",
-        opts.warmup.as_secs_f64(),
-        opts.window.as_secs_f64()
+        timing.warmup.as_secs_f64(),
+        timing.window.as_secs_f64()
     );
 
     let workers: Vec<_> = (0..concurrency.max(1))
         .map(|_| {
             let client = client.clone();
             let make = make.clone();
-            let window = opts.window;
+            let window = timing.window;
             tokio::spawn(worker(client, make, measure_from, end, window, windows))
         })
         .collect();
@@ -379,7 +445,7 @@ async fn phase(
     latencies.sort_unstable();
     let ms = |us: u32| f64::from(us) / 1000.0;
 
-    let window_secs = opts.window.as_secs_f64();
+    let window_secs = timing.window.as_secs_f64();
     let rps: Vec<f64> = per_window
         .iter()
         .map(|w| w.ok as f64 / window_secs)
@@ -394,7 +460,7 @@ async fn phase(
         endpoint,
         concurrency,
         window_secs,
-        warmup_secs: opts.warmup.as_secs_f64(),
+        warmup_secs: timing.warmup.as_secs_f64(),
         rps: Repeated::new(rps),
         ok: per_window.iter().map(|w| w.ok).sum(),
         non_200: per_window.iter().map(|w| w.non_200).sum(),
@@ -488,6 +554,17 @@ async fn worker(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_algorithm_is_read_from_the_token_header() {
+        // {"alg":"RS256","typ":"JWT"}
+        let token = SecretString::from("eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.e30.sig".to_string());
+        assert_eq!(token_algorithm(&token), "RS256");
+        assert_eq!(
+            token_algorithm(&SecretString::from("junk".to_string())),
+            "unknown"
+        );
+    }
 
     #[test]
     fn only_loopback_http_roots_are_accepted() {

@@ -242,12 +242,14 @@ fn run(cli: Cli) -> BenchResult<()> {
             let opts = http::HttpOptions {
                 base_url,
                 tenant,
-                window: duration,
-                windows: repeats,
-                warmup,
+                timing: http::Timing {
+                    window: duration,
+                    windows: repeats,
+                    warmup,
+                    request_timeout,
+                },
                 auth_concurrency: usize::from(auth_concurrency),
                 login_concurrency: usize::from(login_concurrency),
-                request_timeout,
                 client_threads,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
