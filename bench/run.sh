@@ -52,82 +52,14 @@ case "$ALG" in
     *) echo "run.sh: ALG must be one of RS256 PS256 ES256 EdDSA HS256, not $ALG" >&2; exit 2 ;;
 esac
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
-TIMESTAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+# Build, cleanup on exit, free ports, waiting for the server: bench/lib.sh.
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init gatehouse-bench
+build_binaries
+clean_server_env
 
-if [[ "$BUILD" != 0 ]]; then
-    echo "==> building release binaries" >&2
-    cargo build --release --quiet -p gatehouse -p gatehouse-bench
-    BINARIES="built from the working tree by this run"
-else
-    for b in gatehouse gatehouse-bench; do
-        [[ -x "$BIN/$b" ]] || { echo "run.sh: BUILD=0 but $BIN/$b does not exist" >&2; exit 1; }
-    done
-    # Not rebuilt: they may not match the working tree, so say when they were built.
-    BINARIES="prebuilt (BUILD=0), gatehouse built $(date -u -r "$BIN/gatehouse" +%Y-%m-%dT%H:%M:%SZ)"
-fi
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")"
-SERVER_PID=""
-CHILD_PID=""
-cleanup() {
-    local status=$?
-    if [[ -n "$CHILD_PID" ]]; then
-        kill -TERM "$CHILD_PID" 2>/dev/null || true
-        wait "$CHILD_PID" 2>/dev/null || true
-    fi
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        # Graceful shutdown is quick when idle; give it 5 s, then insist.
-        for _ in $(seq 1 50); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [[ $status -ne 0 && -f "$TMP/server.log" ]]; then
-        echo "---- last lines of the server log ----" >&2
-        tail -n 20 "$TMP/server.log" >&2 || true
-    fi
-    if [[ -n "${DROP_DB:-}" ]]; then
-        eval "$DROP_DB" >/dev/null 2>&1 || true
-    fi
-    rm -rf "$TMP"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Runs one step in the background and waits for it: bash runs a trap only
-# after a foreground command ends, but interrupts `wait` at once, so a
-# SIGTERM to this script stops the step and the server without delay.
-step() {
-    local rc=0
-    "$@" &
-    CHILD_PID=$!
-    wait "$CHILD_PID" || rc=$?
-    CHILD_PID=""
-    return "$rc"
-}
-
-# The server must see only what this script sets: no GATEHOUSE_* variables
-# (a lowered argon2 cost would make the /login ratio meaningless), no
-# RUST_LOG (per-request logging), and no gatehouse.toml (it runs in $TMP).
-while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^GATEHOUSE_' || true)
-unset RUST_LOG
-
-# A free loopback port. Port 0 would work for the server but its choice is
-# not visible from here; the tiny race with another process is detected
-# below (the server exits if it cannot bind).
-PORT="$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()')"
+PORT="$(free_port)"
 BASE="http://127.0.0.1:$PORT"
 DB="sqlite://$TMP/bench.db"
 BENCH_NAME="gh_bench_$$_$RANDOM"
@@ -135,19 +67,20 @@ case "$BACKEND" in
     sqlite) ;;
     postgres)
         psql "$BENCH_POSTGRES_URL" -qc "CREATE SCHEMA $BENCH_NAME" >&2
-        DROP_DB="psql '$BENCH_POSTGRES_URL' -qc 'DROP SCHEMA $BENCH_NAME CASCADE'"
+        bench_on_exit "psql '$BENCH_POSTGRES_URL' -qc 'DROP SCHEMA $BENCH_NAME CASCADE'"
         sep='?'; [[ "$BENCH_POSTGRES_URL" == *\?* ]] && sep='&'
         DB="${BENCH_POSTGRES_URL}${sep}options=-c%20search_path%3D$BENCH_NAME"
         ;;
     mysql)
         mariadb -h 127.0.0.1 -u root -e "CREATE DATABASE $BENCH_NAME CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" >&2
-        DROP_DB="mariadb -h 127.0.0.1 -u root -e 'DROP DATABASE $BENCH_NAME'"
+        bench_on_exit "mariadb -h 127.0.0.1 -u root -e 'DROP DATABASE $BENCH_NAME'"
         DB="${BENCH_MYSQL_URL%/*}/$BENCH_NAME"
         ;;
     *) echo "run.sh: BACKEND must be sqlite, postgres or mysql, not $BACKEND" >&2; exit 2 ;;
 esac
 # Server databases have no key file beside them: a throwaway master key.
-export GATEHOUSE_MASTER_KEY="$(python3 -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))')"
+GATEHOUSE_MASTER_KEY="$(random_secret)"
+export GATEHOUSE_MASTER_KEY
 
 # The built-in `default` tenant signs with RS256; other algorithms get a
 # tenant of their own, created before the server starts.
@@ -158,28 +91,9 @@ if [[ "$ALG" != RS256 ]]; then
 fi
 
 echo "==> starting gatehouse on $BASE ($BACKEND)" >&2
-(cd "$TMP" && exec "$BIN/gatehouse" --database-url "$DB" serve --listen "127.0.0.1:$PORT") \
-    >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-
-# Wait (at most 30 s) for /healthz, failing at once if the server exits.
-ready=0
-for _ in $(seq 1 300); do
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-        echo "run.sh: the server exited during start-up" >&2
-        exit 1
-    fi
-    if curl --silent --fail --noproxy '*' --max-time 1 "$BASE/healthz" >/dev/null; then
-        ready=1
-        break
-    fi
-    sleep 0.1
-done
-if [[ $ready -ne 1 ]]; then
-    echo "run.sh: the server did not answer $BASE/healthz within 30 s" >&2
-    exit 1
-fi
-
+start_background server "$BIN/gatehouse" --database-url "$DB" serve --listen "127.0.0.1:$PORT"
+SERVER_PID=$LAST_PID
+wait_http "$SERVER_PID" "$BASE/healthz" "the server"
 
 echo "==> raw (in-process) measurements, $ALG" >&2
 step "$BIN/gatehouse-bench" raw \
@@ -206,11 +120,7 @@ if ! kill -0 "$SERVER_PID" 2>/dev/null; then
     exit 1
 fi
 
-COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [[ -n "$(git status --porcelain 2>/dev/null)" ]]; then
-    COMMIT="$COMMIT (uncommitted changes)"
-fi
-CPU="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)"
+COMMIT="$(bench_commit)"
 
 mkdir -p "$ROOT/bench/results"
 echo >&2
@@ -221,7 +131,7 @@ step "$BIN/gatehouse-bench" report \
     --out "$ROOT/bench/results/$TIMESTAMP.json" \
     --meta "commit=$COMMIT" \
     --meta "binaries=$BINARIES" \
-    --meta "cpu=${CPU:-unknown} x $(nproc)" \
+    --meta "cpu=$(bench_cpu)" \
     --meta "rustc=$(rustc --version 2>/dev/null || echo unknown)" \
     --meta "server=$BASE, $BACKEND (fresh database), tenant $TENANT" \
     --meta "knobs=BACKEND=$BACKEND ALG=$ALG DURATION=$DURATION REPEATS=$REPEATS RAW_DURATION=$RAW_DURATION WARMUP=$WARMUP CONCURRENCY=$CONCURRENCY LOGIN_CONCURRENCY=$LOGIN_CONCURRENCY CLIENT_THREADS=$CLIENT_THREADS"
