@@ -6,22 +6,29 @@
 //! * `http`   — load against a running server: `/auth` and `/login`
 //!   requests per second at a fixed concurrency.
 //! * `coldstart` — from spawning `gatehouse serve` to its first 200.
+//! * `guard`  — `/auth` decisions per second per credential kind of a
+//!   route policy, and proxy mode against the bare `upstream`.
+//! * `upstream` — a minimal origin server for the proxy-mode comparison.
 //! * `report` — joins the two JSON outputs of one run into a table, the
 //!   ratios, and one JSON document.
 //!
-//! `bench/run.sh` drives all three against a throwaway server; see
+//! `bench/run.sh` drives `raw`, `http` and `report` against a throwaway
+//! server, `bench/guard.sh` drives `upstream` and `guard`; see
 //! `bench/README.md`.
 
 // No unwrap/expect (the workspace denies them): bad flags, server answers
 // and I/O failures all surface as one-line errors from `main`.
 
 mod coldstart;
+mod guard;
 mod http;
 mod legacy;
 mod raw;
 mod report;
 mod stats;
+mod upstream;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -124,6 +131,71 @@ enum Command {
         timeout: Duration,
         #[arg(long)]
         json_out: Option<PathBuf>,
+    },
+    /// Over HTTP: `/auth` decisions per second for each credential kind of a
+    /// route policy (set up over the admin API), and proxy mode against the
+    /// bare upstream. Replaces the tenant's policy: a throwaway server only.
+    Guard {
+        /// The server's root, e.g. http://127.0.0.1:8080 (loopback only).
+        #[arg(long)]
+        base_url: String,
+        /// The tenant whose policy, secret, key and user are set up.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// The server's GATEHOUSE_ADMIN_TOKEN (read from that variable by default).
+        #[arg(long, env = "GATEHOUSE_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: String,
+        /// Credential kinds to measure, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "public,jwt,api_key,basic,hmac",
+              value_parser = clap::builder::PossibleValuesParser::new(guard::KINDS))]
+        kinds: Vec<String>,
+        /// Replace a route policy the tenant already has.
+        #[arg(long)]
+        replace_policy: bool,
+        /// A `gatehouse-bench upstream` root: measured directly.
+        #[arg(long)]
+        upstream_url: Option<String>,
+        /// The server's proxy listener (`serve --proxy-listen`) in front of
+        /// --upstream-url: measured with a JWT and on the public rule.
+        #[arg(long)]
+        proxy_url: Option<String>,
+        /// Seconds per measured window.
+        #[arg(long, default_value = "10", value_parser = seconds)]
+        duration: Duration,
+        /// Measured windows per phase; the median is reported.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+        repeats: u32,
+        /// Discarded seconds of load before each phase's windows.
+        #[arg(long, default_value = "2", value_parser = seconds_or_zero)]
+        warmup: Duration,
+        /// Concurrent connections of every phase.
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]
+        concurrency: u16,
+        /// Worker threads of the load generator (see `http`).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+        client_threads: u16,
+        /// Seconds before a single request is given up as an error.
+        #[arg(long, default_value = "30", value_parser = seconds)]
+        request_timeout: Duration,
+        /// Write the results here as JSON (the table goes to stdout).
+        #[arg(long)]
+        json_out: Option<PathBuf>,
+        /// `KEY=VALUE` facts recorded with the run (commit, CPU, knobs).
+        #[arg(long = "meta", value_parser = key_value)]
+        meta: Vec<(String, String)>,
+    },
+    /// A minimal origin for proxy mode: 200 and a 3-byte body for every
+    /// request, echoing the X-Auth-Credential it received.
+    Upstream {
+        /// Loopback address to listen on, e.g. 127.0.0.1:9000.
+        #[arg(long)]
+        listen: SocketAddr,
+        /// Worker threads of its runtime.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: u16,
+        /// Seconds after which it stops by itself.
+        #[arg(long, default_value = "3600", value_parser = seconds)]
+        lifetime: Duration,
     },
     /// What one password check costs at each imported-hash cap, one thread.
     LegacyCaps {
@@ -258,6 +330,67 @@ fn run(cli: Cli) -> BenchResult<()> {
                 .build()?;
             let results = runtime.block_on(http::run(&opts))?;
             write_json(&results, json_out.as_deref())
+        }
+        Command::Guard {
+            base_url,
+            tenant,
+            admin_token,
+            kinds,
+            replace_policy,
+            upstream_url,
+            proxy_url,
+            duration,
+            repeats,
+            warmup,
+            concurrency,
+            client_threads,
+            request_timeout,
+            json_out,
+            meta,
+        } => {
+            let client_threads = usize::from(client_threads);
+            let opts = guard::GuardOptions {
+                base_url,
+                tenant,
+                admin_token: secrecy::SecretString::from(admin_token),
+                timing: http::Timing {
+                    window: duration,
+                    windows: repeats,
+                    warmup,
+                    request_timeout,
+                },
+                concurrency: usize::from(concurrency),
+                client_threads,
+                kinds,
+                replace_policy,
+                upstream_url,
+                proxy_url,
+                meta: meta.into_iter().collect(),
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(client_threads)
+                .enable_all()
+                .build()?;
+            let results = runtime.block_on(guard::run(&opts))?;
+            print!("{}", results.table());
+            if let Some(path) = json_out {
+                write_json(&results, Some(&path))?;
+            }
+            Ok(())
+        }
+        Command::Upstream {
+            listen,
+            threads,
+            lifetime,
+        } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(usize::from(threads))
+                .enable_all()
+                .build()?;
+            runtime.block_on(upstream::run(&upstream::UpstreamOptions {
+                listen,
+                lifetime,
+            }))
         }
         Command::Coldstart {
             bin,
