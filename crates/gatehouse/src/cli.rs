@@ -158,6 +158,19 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    /// Proxy mode: also listen here, judge every request by the policies
+    /// of --proxy-tenant and forward those that may pass to --upstream.
+    #[arg(long, requires = "upstream")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_listen: Option<String>,
+    /// Where proxy mode forwards to: http://host:port[/prefix].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// The tenant whose policies proxy mode applies (default: default).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_tenant: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -26,10 +26,11 @@ pub type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 pub async fn run(cli: Cli) -> CliResult<()> {
     let mut overrides = serde_json::to_value(&cli.global)?;
+    // `serve`'s own flags are configuration too (absent ones skipped).
     if let (Command::Serve(args), Some(map)) = (&cli.command, overrides.as_object_mut())
-        && let Some(listen) = &args.listen
+        && let serde_json::Value::Object(flags) = serde_json::to_value(args)?
     {
-        map.insert("listen".into(), listen.clone().into());
+        map.extend(flags);
     }
     let config = Config::load(cli.global.config.as_deref(), overrides)?;
     init_logging(&config, matches!(cli.command, Command::Serve(_)));
