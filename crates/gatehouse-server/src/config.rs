@@ -531,6 +531,35 @@ mod tests {
     }
 
     #[test]
+    fn proxy_mode_needs_a_plain_http_upstream() {
+        let with = |listen: Option<&str>, upstream: Option<&str>| Config {
+            proxy_listen: listen.map(String::from),
+            upstream: upstream.map(String::from),
+            ..Config::default()
+        };
+        assert!(with(None, None).validate().is_ok());
+        assert!(
+            with(Some("127.0.0.1:8081"), Some("http://127.0.0.1:8080/prefix"))
+                .validate()
+                .is_ok()
+        );
+        for (upstream, says) in [
+            (None, "needs an upstream"),
+            (Some("https://fn.example"), "http://"),
+            (Some("127.0.0.1:8080"), "http://"),
+            (Some("http://u:p@fn.example"), "credentials"),
+            (Some("http://fn.example/?a=1"), "query"),
+        ] {
+            let e = with(Some("127.0.0.1:8081"), upstream)
+                .validate()
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{upstream:?}: {e}");
+            assert!(!e.contains(":p@"), "{e}");
+        }
+    }
+
+    #[test]
     fn missing_explicit_file_is_an_error() {
         assert!(
             Config::load(
