@@ -366,19 +366,15 @@ impl Config {
                 ));
             }
             (_, Some(upstream)) => {
-                let parsed = url::Url::parse(upstream).map_err(|e| {
-                    ConfigError(format!(
-                        "upstream is not a URL ({e}): {}",
-                        redacted_url(upstream)
-                    ))
-                })?;
-                if parsed.scheme() != "http" || parsed.host().is_none() {
+                let parsed = url::Url::parse(upstream).ok();
+                let Some(parsed) = parsed.filter(|u| u.scheme() == "http" && u.host().is_some())
+                else {
                     return Err(ConfigError(
                         "upstream must be an http://host[:port][/prefix] URL (proxy mode speaks \
                          plain HTTP to the upstream; put TLS in front of Gatehouse, not behind it)"
                             .into(),
                     ));
-                }
+                };
                 if !parsed.username().is_empty() || parsed.password().is_some() {
                     return Err(ConfigError(
                         "upstream must not carry credentials: the client's own `Authorization` \
