@@ -1,8 +1,11 @@
 //! One module per subcommand.
 
+pub mod apikey;
 pub mod import;
 pub mod invoke;
 pub mod key;
+pub mod policy;
+pub mod secret;
 pub mod serve;
 pub mod tenant;
 pub mod token;
