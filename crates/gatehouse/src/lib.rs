@@ -53,6 +53,9 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         Command::User(cmd) => commands::user::run(&config, cmd, access).await?,
         Command::Key(cmd) => commands::key::run(&config, cmd, access).await?,
         Command::Token(cmd) => commands::token::run(&config, cmd, access).await?,
+        Command::Policy(cmd) => commands::policy::run(&config, cmd, access).await?,
+        Command::ApiKey(cmd) => commands::apikey::run(&config, cmd, access).await?,
+        Command::Secret(cmd) => commands::secret::run(&config, cmd, access).await?,
         Command::Import(args) => commands::import::run(&config, args, access).await?,
         Command::Invoke { action, tenant } => {
             commands::invoke::run(&config, action, &tenant).await?
