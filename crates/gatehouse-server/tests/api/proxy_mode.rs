@@ -118,6 +118,14 @@ impl TestApp {
         let base = self.proxy_base.as_deref().expect("proxy mode is on");
         self.client.request(method, format!("{base}{path}"))
     }
+
+    /// `GET path` through proxy mode, with no credential.
+    async fn get_through(&self, path: &str) -> reqwest::Response {
+        self.through(reqwest::Method::GET, path)
+            .send()
+            .await
+            .unwrap()
+    }
 }
 
 fn seen(echo: &Value, header: &str) -> Vec<String> {
@@ -191,11 +199,7 @@ async fn refusals_are_the_gates_and_never_reach_the_upstream() {
     let tokens = app.user_with_tokens("default", "bob").await;
     let jwt = tokens["access_token"].as_str().unwrap();
 
-    let r = app
-        .through(reqwest::Method::GET, "/function/echo/x")
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_through("/function/echo/x").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let challenges: Vec<_> = r
         .headers()
@@ -262,11 +266,7 @@ async fn refusals_are_the_gates_and_never_reach_the_upstream() {
     );
 
     // Public: no credential needed.
-    let r = app
-        .through(reqwest::Method::GET, "/function/health")
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_through("/function/health").await;
     assert_eq!(r.status(), StatusCode::OK);
     let echo: Value = r.json().await.unwrap();
     assert_eq!(seen(&echo, "x-auth-credential"), ["public"]);
@@ -414,21 +414,13 @@ async fn a_dead_or_slow_upstream_is_a_json_502_or_504() {
         format!("http://{}", l.local_addr().unwrap())
     };
     let app = proxied(dead, short_limits).await;
-    let r = app
-        .through(reqwest::Method::GET, "/function/health")
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_through("/function/health").await;
     assert_eq!(error_code(r, StatusCode::BAD_GATEWAY).await, "bad_gateway");
 
     let (upstream, _) = start_upstream().await;
     let app = proxied(upstream, short_limits).await;
     let started = std::time::Instant::now();
-    let r = app
-        .through(reqwest::Method::GET, "/function/slow")
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_through("/function/slow").await;
     assert_eq!(
         error_code(r, StatusCode::GATEWAY_TIMEOUT).await,
         "gateway_timeout"
@@ -449,23 +441,13 @@ async fn beyond_its_in_flight_bound_the_proxy_sheds_with_503() {
     let app = Arc::new(proxied(upstream, one_at_a_time).await);
     let slow = {
         let app = app.clone();
-        tokio::spawn(async move {
-            app.through(reqwest::Method::GET, "/function/slow")
-                .send()
-                .await
-                .unwrap()
-                .status()
-        })
+        tokio::spawn(async move { app.get_through("/function/slow").await.status() })
     };
     // Until the slow request holds the only slot.
     let mut shed = None;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let r = app
-            .through(reqwest::Method::GET, "/function/health")
-            .send()
-            .await
-            .unwrap();
+        let r = app.get_through("/function/health").await;
         if r.status() == StatusCode::SERVICE_UNAVAILABLE {
             shed = Some(r);
             break;
@@ -478,10 +460,6 @@ async fn beyond_its_in_flight_bound_the_proxy_sheds_with_503() {
         "temporarily_unavailable"
     );
     assert_eq!(slow.await.unwrap(), StatusCode::OK);
-    let r = app
-        .through(reqwest::Method::GET, "/function/health")
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_through("/function/health").await;
     assert_eq!(r.status(), StatusCode::OK, "the slot came back");
 }
