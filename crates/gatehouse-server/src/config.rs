@@ -103,6 +103,28 @@ pub struct Config {
     pub lambda_allow_sqlite: bool,
     /// The tenant whose tokens `gatehouse lambda-authorizer` accepts.
     pub authorizer_tenant: String,
+    /// Proxy mode: a second address on which every request is judged by
+    /// the gate (the policies of `proxy_tenant`) and, if it may pass,
+    /// forwarded to `upstream` with the identity headers. Unset: no proxy.
+    pub proxy_listen: Option<String>,
+    /// Where proxy mode forwards to: `http://host:port[/prefix]` (the
+    /// OpenFaaS gateway, a function, any HTTP service).
+    pub upstream: Option<String>,
+    /// The tenant whose policies and credentials proxy mode applies.
+    pub proxy_tenant: String,
+    /// The largest body proxy mode buffers (only for HMAC rules, which
+    /// sign the body); a larger one is refused with 413.
+    pub proxy_max_body_bytes: usize,
+    /// How long proxy mode waits to connect to the upstream (then 502).
+    #[serde(with = "humantime_serde")]
+    pub proxy_connect_timeout: Duration,
+    /// How long proxy mode waits for the upstream's answer to start, and
+    /// between two chunks of it (then 504), and for a buffered request
+    /// body to arrive (then 408).
+    #[serde(with = "humantime_serde")]
+    pub proxy_timeout: Duration,
+    /// Requests proxy mode forwards at once; beyond, 503 + `Retry-After`.
+    pub proxy_max_in_flight: usize,
 }
 
 impl Default for Config {
@@ -134,6 +156,13 @@ impl Default for Config {
             compat_domain_root: true,
             lambda_allow_sqlite: false,
             authorizer_tenant: "default".into(),
+            proxy_listen: None,
+            upstream: None,
+            proxy_tenant: "default".into(),
+            proxy_max_body_bytes: 1024 * 1024,
+            proxy_connect_timeout: Duration::from_secs(5),
+            proxy_timeout: Duration::from_secs(30),
+            proxy_max_in_flight: 256,
         }
     }
 }
@@ -172,6 +201,13 @@ impl fmt::Debug for Config {
             compat_domain_root,
             lambda_allow_sqlite,
             authorizer_tenant,
+            proxy_listen,
+            upstream,
+            proxy_tenant,
+            proxy_max_body_bytes,
+            proxy_connect_timeout,
+            proxy_timeout,
+            proxy_max_in_flight,
         } = self;
         let set = |s: &Option<SecretString>| if s.is_some() { "Some(***)" } else { "None" };
         f.debug_struct("Config")
@@ -201,6 +237,13 @@ impl fmt::Debug for Config {
             .field("compat_domain_root", compat_domain_root)
             .field("lambda_allow_sqlite", lambda_allow_sqlite)
             .field("authorizer_tenant", authorizer_tenant)
+            .field("proxy_listen", proxy_listen)
+            .field("upstream", &upstream.as_deref().map(redacted_url))
+            .field("proxy_tenant", proxy_tenant)
+            .field("proxy_max_body_bytes", proxy_max_body_bytes)
+            .field("proxy_connect_timeout", proxy_connect_timeout)
+            .field("proxy_timeout", proxy_timeout)
+            .field("proxy_max_in_flight", proxy_max_in_flight)
             .finish()
     }
 }
@@ -315,6 +358,44 @@ impl Config {
                 "hash_pool.queue must be at least 1 (GATEHOUSE_HASH_POOL__QUEUE)".into(),
             ));
         }
+        match (&self.proxy_listen, &self.upstream) {
+            (Some(_), None) => {
+                return Err(ConfigError(
+                    "proxy_listen needs an upstream to forward to (--upstream or GATEHOUSE_UPSTREAM)"
+                        .into(),
+                ));
+            }
+            (_, Some(upstream)) => {
+                let parsed = url::Url::parse(upstream).ok();
+                let Some(parsed) = parsed.filter(|u| u.scheme() == "http" && u.host().is_some())
+                else {
+                    return Err(ConfigError(
+                        "upstream must be an http://host[:port][/prefix] URL (proxy mode speaks \
+                         plain HTTP to the upstream; put TLS in front of Gatehouse, not behind it)"
+                            .into(),
+                    ));
+                };
+                if !parsed.username().is_empty() || parsed.password().is_some() {
+                    return Err(ConfigError(
+                        "upstream must not carry credentials: the client's own `Authorization` \
+                         goes to the upstream"
+                            .into(),
+                    ));
+                }
+                if parsed.query().is_some() || parsed.fragment().is_some() {
+                    return Err(ConfigError(
+                        "upstream must not carry a query or fragment; each request brings its own"
+                            .into(),
+                    ));
+                }
+            }
+            (None, None) => {}
+        }
+        if self.proxy_max_in_flight == 0 {
+            return Err(ConfigError(
+                "proxy_max_in_flight must be at least 1 (GATEHOUSE_PROXY_MAX_IN_FLIGHT)".into(),
+            ));
+        }
         if self.db_max_connections == 0 {
             return Err(ConfigError("db_max_connections must be at least 1".into()));
         }
@@ -402,6 +483,13 @@ fn known_key(key: &str) -> bool {
         SECRETS_DIR_KEY,
         "lambda_allow_sqlite",
         "authorizer_tenant",
+        "proxy_listen",
+        "upstream",
+        "proxy_tenant",
+        "proxy_max_body_bytes",
+        "proxy_connect_timeout",
+        "proxy_timeout",
+        "proxy_max_in_flight",
     ];
     let top = key
         .split("__")
@@ -436,6 +524,35 @@ mod tests {
         assert_eq!(c.argon2, Argon2Params::default());
         let c = Config::load(None, Flags { listen: None }).unwrap();
         assert_eq!(c.listen, "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn proxy_mode_needs_a_plain_http_upstream() {
+        let with = |listen: Option<&str>, upstream: Option<&str>| Config {
+            proxy_listen: listen.map(String::from),
+            upstream: upstream.map(String::from),
+            ..Config::default()
+        };
+        assert!(with(None, None).validate().is_ok());
+        assert!(
+            with(Some("127.0.0.1:8081"), Some("http://127.0.0.1:8080/prefix"))
+                .validate()
+                .is_ok()
+        );
+        for (upstream, says) in [
+            (None, "needs an upstream"),
+            (Some("https://fn.example"), "http://"),
+            (Some("127.0.0.1:8080"), "http://"),
+            (Some("http://u:p@fn.example"), "credentials"),
+            (Some("http://fn.example/?a=1"), "query"),
+        ] {
+            let e = with(Some("127.0.0.1:8081"), upstream)
+                .validate()
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{upstream:?}: {e}");
+            assert!(!e.contains(":p@"), "{e}");
+        }
     }
 
     #[test]

@@ -213,6 +213,44 @@ impl From<Error> for ApiError {
     }
 }
 
+/// Proxy mode's own failures (whether a request may pass is the gate's
+/// decision, rendered by `admit`).
+impl From<crate::proxy::ProxyError> for ApiError {
+    fn from(e: crate::proxy::ProxyError) -> Self {
+        use crate::proxy::ProxyError as P;
+        let description = e.to_string();
+        match e {
+            P::BodyTooLarge { .. } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_too_large",
+                description,
+            ),
+            P::BodyTimeout { .. } => {
+                ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", description)
+            }
+            P::BodyBroken => ApiError::bad_request(description),
+            P::Busy { retry_after_secs } => ApiError {
+                retry_after: Some(retry_after_secs),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    description,
+                )
+            },
+            // The upstream's address and the transport's words are for the
+            // log; the client learns which side failed.
+            P::Unreachable(detail) => ApiError {
+                detail: Some(detail),
+                ..ApiError::new(StatusCode::BAD_GATEWAY, "bad_gateway", description)
+            },
+            P::Timeout { ref detail, .. } => ApiError {
+                detail: Some(detail.clone()),
+                ..ApiError::new(StatusCode::GATEWAY_TIMEOUT, "gateway_timeout", description)
+            },
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(json!({

@@ -2,7 +2,7 @@
 //! sure the `default` tenant exists, serve until a shutdown future resolves,
 //! letting in-flight requests finish.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use gatehouse_core::tenant::{DEFAULT_TENANT, TenantName};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::proxy::{Proxy, ProxySettings};
 use crate::routes::app;
 use crate::state::{AppState, CompatSettings, Inner};
 
@@ -23,6 +24,8 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     state: AppState,
+    /// Proxy mode's listener and its forwarder, when configured.
+    proxy: Option<(TcpListener, Proxy)>,
     /// How often this node looks for due key rotations.
     key_check_interval: Duration,
 }
@@ -37,36 +40,66 @@ pub enum StartError {
     MasterKey(gatehouse_core::Error),
     #[error("cannot start the password-hashing pool: {0}")]
     HashingPool(gatehouse_core::Error),
+    #[error("proxy mode cannot use the tenant {tenant}: {reason} (set --proxy-tenant)")]
+    ProxyTenant { tenant: String, reason: String },
+    #[error("cannot start proxy mode: {0}")]
+    Proxy(String),
 }
 
 fn secs(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
+async fn bind(address: &str) -> Result<(TcpListener, SocketAddr), StartError> {
+    let failed = |e: std::io::Error| StartError::Bind {
+        address: address.to_string(),
+        reason: e.to_string(),
+    };
+    let listener = TcpListener::bind(address).await.map_err(failed)?;
+    let bound = listener.local_addr().map_err(failed)?;
+    Ok((listener, bound))
+}
+
 impl Application {
     pub async fn build(config: &Config, parts: Parts) -> Result<Self, StartError> {
-        let listener = TcpListener::bind(&config.listen)
-            .await
-            .map_err(|e| StartError::Bind {
-                address: config.listen.clone(),
-                reason: e.to_string(),
-            })?;
-        let address = listener.local_addr().map_err(|e| StartError::Bind {
-            address: config.listen.clone(),
-            reason: e.to_string(),
-        })?;
+        let (listener, address) = bind(&config.listen).await?;
         // Derived after binding so port 0 yields the real port.
         let public_url = config
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
         let state = prepare_state(config, parts, &public_url).await?;
+        let proxy = match (&config.proxy_listen, ProxySettings::from_config(config)) {
+            (Some(proxy_listen), Some(settings)) => {
+                // A tenant that does not exist would make every request a
+                // 404: refuse to start instead.
+                if let Err(e) = state.services.contexts.get(&settings.tenant).await {
+                    return Err(StartError::ProxyTenant {
+                        tenant: settings.tenant,
+                        reason: e.to_string(),
+                    });
+                }
+                let (proxy_listener, _) = bind(proxy_listen).await?;
+                let proxy = Proxy::new(state.clone(), settings)
+                    .map_err(|e| StartError::Proxy(e.to_string()))?;
+                Some((proxy_listener, proxy))
+            }
+            _ => None,
+        };
         Ok(Self {
             listener,
             address,
             state,
+            proxy,
             key_check_interval: config.key_check_interval,
         })
+    }
+
+    /// Where proxy mode listens, when it is on.
+    pub fn proxy_address(&self) -> Option<SocketAddr> {
+        self.proxy
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -101,9 +134,30 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let maintenance = tokio::spawn(maintain_keys(self.state.clone(), self.key_check_interval));
-        let result = axum::serve(self.listener, app(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // One shutdown for both listeners.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let api = axum::serve(self.listener, app(self.state))
+            .with_graceful_shutdown(until_stopped(stopped.clone()));
+        let result = match self.proxy {
+            Some((listener, proxy)) => {
+                let proxied = axum::serve(
+                    listener,
+                    proxy
+                        .router()
+                        .into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(until_stopped(stopped));
+                tokio::try_join!(api.into_future(), proxied.into_future()).map(|_| ())
+            }
+            None => api.await,
+        };
         maintenance.abort();
         result
     }

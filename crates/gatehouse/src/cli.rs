@@ -70,6 +70,15 @@ pub enum Command {
     /// Work with tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Set and show a tenant's route policy (what `{iss}/auth` lets through).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Create, list and revoke API keys.
+    #[command(subcommand, name = "apikey")]
+    ApiKey(ApiKeyCommand),
+    /// Set, list and delete named tenant secrets (webhook signing secrets).
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Import users with the password hashes of the system they come from
     /// (SHA-256 hex, bcrypt, Django PBKDF2 or scrypt, scrypt or argon2 PHC);
     /// each hash is upgraded to argon2id at the user's first login.
@@ -94,12 +103,18 @@ impl Command {
             Command::Tenant(TenantCommand::List)
             | Command::User(UserCommand::List { .. })
             | Command::Key(KeyCommand::List { .. } | KeyCommand::Secret { .. })
-            | Command::Token(TokenCommand::Verify { .. }) => Access::ReadOnly,
+            | Command::Token(TokenCommand::Verify { .. })
+            | Command::Policy(PolicyCommand::Show { .. })
+            | Command::ApiKey(ApiKeyCommand::List { .. })
+            | Command::Secret(SecretCommand::List { .. }) => Access::ReadOnly,
             Command::Serve(_)
             | Command::Migrate
             | Command::Tenant(TenantCommand::Create { .. })
             | Command::User(UserCommand::Add { .. } | UserCommand::Delete { .. })
             | Command::Key(KeyCommand::Rotate { .. } | KeyCommand::Rewrap)
+            | Command::Policy(PolicyCommand::Set { .. })
+            | Command::ApiKey(ApiKeyCommand::Create { .. } | ApiKeyCommand::Revoke { .. })
+            | Command::Secret(SecretCommand::Set { .. } | SecretCommand::Delete { .. })
             | Command::Import(_)
             | Command::Invoke { .. }
             | Command::Lambda
@@ -158,6 +173,19 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    /// Proxy mode: also listen here, judge every request by the policies
+    /// of --proxy-tenant and forward those that may pass to --upstream.
+    #[arg(long, requires = "upstream")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_listen: Option<String>,
+    /// Where proxy mode forwards to: http://host:port[/prefix].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// The tenant whose policies proxy mode applies (default: default).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_tenant: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -246,5 +274,92 @@ pub enum TokenCommand {
         jwt: String,
         #[arg(long, default_value = "default")]
         tenant: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Replace the tenant's rules with those of a policy file (checked
+    /// whole first: a malformed file is refused and nothing changes).
+    Set {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// A .json or .toml file, or `-` for JSON on standard input.
+        file: PathBuf,
+    },
+    /// Print the tenant's rules as they were set.
+    Show {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(long, value_enum, default_value_t = PolicyFormatArg::Json)]
+        format: PolicyFormatArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PolicyFormatArg {
+    Json,
+    Toml,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Make a key; it is printed once, here, and stored only as a hash.
+    Create {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// What the key is for, 1 to 100 characters.
+        #[arg(long)]
+        name: String,
+        /// A scope the key holds; repeat for several (default: none).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Lifetime, e.g. 30d or 12h (default: no expiry).
+        #[arg(long)]
+        expires_in: Option<humantime::Duration>,
+        /// The user (id or username) the key acts as (default: a service key).
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// List the tenant's keys (never their secrets), or one user's.
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Only this user's keys (id or username).
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a key by its id: refused from now on (by running servers
+    /// within their API-key cache lifetime).
+    Revoke {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Create or replace a secret. The value is read from standard input
+    /// (one line), never from the command line where `ps` would show it;
+    /// or --generate makes one and prints it, once.
+    Set {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// 1 to 64 letters, digits, `_`, `.` or `-`.
+        name: String,
+        #[arg(long)]
+        generate: bool,
+    },
+    /// List the tenant's secrets: names and ages, never values.
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Delete a secret.
+    Delete {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        name: String,
     },
 }

@@ -26,10 +26,11 @@ pub type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 pub async fn run(cli: Cli) -> CliResult<()> {
     let mut overrides = serde_json::to_value(&cli.global)?;
+    // `serve`'s own flags are configuration too (absent ones skipped).
     if let (Command::Serve(args), Some(map)) = (&cli.command, overrides.as_object_mut())
-        && let Some(listen) = &args.listen
+        && let serde_json::Value::Object(flags) = serde_json::to_value(args)?
     {
-        map.insert("listen".into(), listen.clone().into());
+        map.extend(flags);
     }
     let config = Config::load(cli.global.config.as_deref(), overrides)?;
     init_logging(&config, matches!(cli.command, Command::Serve(_)));
@@ -52,6 +53,9 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         Command::User(cmd) => commands::user::run(&config, cmd, access).await?,
         Command::Key(cmd) => commands::key::run(&config, cmd, access).await?,
         Command::Token(cmd) => commands::token::run(&config, cmd, access).await?,
+        Command::Policy(cmd) => commands::policy::run(&config, cmd, access).await?,
+        Command::ApiKey(cmd) => commands::apikey::run(&config, cmd, access).await?,
+        Command::Secret(cmd) => commands::secret::run(&config, cmd, access).await?,
         Command::Import(args) => commands::import::run(&config, args, access).await?,
         Command::Invoke { action, tenant } => {
             commands::invoke::run(&config, action, &tenant).await?

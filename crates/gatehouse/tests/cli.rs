@@ -418,13 +418,16 @@ fn read_only_commands_create_no_database_and_say_where_they_looked() {
     let d = dir.path();
     // The child resolves its working directory as getcwd does.
     let expected_path = d.canonicalize().unwrap().join("gatehouse.db");
-    let commands: [&[&str]; 6] = [
+    let commands: [&[&str]; 9] = [
         &["token", "verify", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"],
         &["tenant", "list"],
         &["user", "list"],
         &["user", "list", "--tenant", "acme"],
         &["key", "list"],
         &["key", "secret"],
+        &["policy", "show"],
+        &["apikey", "list"],
+        &["secret", "list"],
     ];
     for args in commands {
         let o = gatehouse(d, args, "");
@@ -556,4 +559,380 @@ fn commands_exit_quietly_when_their_output_pipe_closes() {
     // The write that found the pipe closed had already been done.
     let tenants = stdout(&gatehouse(d, &["tenant", "list"], ""));
     assert!(tenants.contains("acme\t"), "{tenants}");
+}
+
+/// `gatehouse ARGS` expected to fail: its one-line message.
+fn failure(o: &Output) -> String {
+    assert!(!o.status.success(), "should have failed: {}", stdout(o));
+    let err = stderr(o);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    err
+}
+
+const POLICY_TOML: &str = r#"
+[[rules]]
+name = "health"
+methods = ["GET"]
+path = "/function/health"
+allow = ["public"]
+
+[[rules]]
+name = "billing"
+function = "billing-*"
+allow = ["jwt", "api_key"]
+scopes = ["billing"]
+
+[[rules]]
+name = "hook"
+methods = ["POST"]
+path = "/function/github-hook"
+allow = ["hmac"]
+hmac = { scheme = "github", secrets = ["github-hook", "github-hook-next"] }
+
+[[rules]]
+name = "rest"
+path = "/**"
+allow = ["deny"]
+"#;
+
+#[test]
+fn policies_from_toml_and_json_files_round_trip_and_bad_ones_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let show = |args: &[&str]| -> Value {
+        let mut all = vec!["policy", "show"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&stdout(&gatehouse(d, &all, ""))).unwrap()
+    };
+
+    // TOML, for tenant default.
+    std::fs::write(d.join("policy.toml"), POLICY_TOML).unwrap();
+    let out = stdout(&gatehouse(d, &["policy", "set", "policy.toml"], ""));
+    assert_eq!(out, "set 4 rules for tenant default\n");
+    let shown = show(&[]);
+    assert_eq!(shown["rules"].as_array().unwrap().len(), 4, "{shown}");
+    assert_eq!(shown["rules"][1]["function"], "billing-*");
+    assert_eq!(
+        shown["rules"][2]["hmac"],
+        json!({"scheme": "github", "secrets": ["github-hook", "github-hook-next"]})
+    );
+    // `show --format toml` writes a file `set` reads back as the same policy.
+    let as_toml = stdout(&gatehouse(d, &["policy", "show", "--format", "toml"], ""));
+    assert!(as_toml.contains("[[rules]]"), "{as_toml}");
+    std::fs::write(d.join("shown.toml"), &as_toml).unwrap();
+    stdout(&gatehouse(d, &["policy", "set", "shown.toml"], ""));
+    assert_eq!(show(&[]), shown);
+
+    // JSON, for another tenant; shown exactly as written.
+    stdout(&gatehouse(d, &["tenant", "create", "acme"], ""));
+    let json_policy = json!({"rules": [
+        {"name": "fn", "methods": ["GET", "POST"], "path": "/function/fn/**", "allow": ["api_key"]},
+        {"path": "/**", "allow": ["deny"]}
+    ]});
+    std::fs::write(d.join("acme.json"), json_policy.to_string()).unwrap();
+    let out = stdout(&gatehouse(
+        d,
+        &["policy", "set", "--tenant", "acme", "acme.json"],
+        "",
+    ));
+    assert_eq!(out, "set 2 rules for tenant acme\n");
+    assert_eq!(show(&["--tenant", "acme"]), json_policy);
+    assert_eq!(show(&[]), shown, "tenant default kept its own");
+
+    // `-`: JSON on standard input.
+    let one = json!({"rules": [{"name": "all", "path": "/**", "allow": ["jwt"]}]});
+    let out = stdout(&gatehouse(
+        d,
+        &["policy", "set", "--tenant", "acme", "-"],
+        &one.to_string(),
+    ));
+    assert_eq!(out, "set 1 rule for tenant acme\n");
+    assert_eq!(show(&["--tenant", "acme"]), one);
+
+    // A malformed rule: refused in the HTTP route's words, nothing changes.
+    let bad = json!({"rules": [
+        {"name": "ok", "path": "/a", "allow": ["jwt"]},
+        {"name": "broken", "path": "/b", "allow": []}
+    ]});
+    std::fs::write(d.join("bad.json"), bad.to_string()).unwrap();
+    let err = failure(&gatehouse(d, &["policy", "set", "bad.json"], ""));
+    assert_eq!(
+        err.trim(),
+        "gatehouse: rule \"broken\": `allow` must not be empty"
+    );
+    std::fs::write(
+        d.join("bad.toml"),
+        "[[rules]]\npath = \"/a\"\nallow = [\"jwt\"]\n\n[[rules]]\npath = \"b\"\nallow = [\"jwt\"]\n",
+    )
+    .unwrap();
+    let err = failure(&gatehouse(d, &["policy", "set", "bad.toml"], ""));
+    assert!(
+        err.contains("rule #2") && err.contains("start with `/`"),
+        "{err}"
+    );
+    let err = failure(&gatehouse(d, &["policy", "set", "-"], "[[rules]]"));
+    assert!(err.contains("the policy is not valid"), "{err}");
+    std::fs::write(d.join("policy.yaml"), "rules: []").unwrap();
+    let err = failure(&gatehouse(d, &["policy", "set", "policy.yaml"], ""));
+    assert!(err.contains("*.json or *.toml"), "{err}");
+    let err = failure(&gatehouse(d, &["policy", "set", "missing.json"], ""));
+    assert!(err.contains("cannot read missing.json"), "{err}");
+    assert_eq!(show(&[]), shown, "nothing half-applied");
+    assert_eq!(show(&["--tenant", "acme"]), one);
+
+    let err = failure(&gatehouse(d, &["policy", "show", "--tenant", "nope"], ""));
+    assert!(err.contains("the tenant `nope` does not exist"), "{err}");
+}
+
+#[test]
+fn api_keys_from_the_command_line_are_shown_once_and_listed_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = stdout(&gatehouse(
+        d,
+        &["user", "add", "alice"],
+        "a long password\n",
+    ));
+    let alice: Value = serde_json::from_str(out.trim()).unwrap();
+    let alice_id = alice["id"].as_str().unwrap();
+
+    let out = stdout(&gatehouse(
+        d,
+        &[
+            "apikey",
+            "create",
+            "--name",
+            "ci",
+            "--scope",
+            "billing",
+            "--scope",
+            "reports",
+            "--expires-in",
+            "30d",
+        ],
+        "",
+    ));
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let ci: Value = serde_json::from_str(out.trim()).unwrap();
+    let ci_key = ci["key"].as_str().unwrap();
+    let ci_id = ci["id"].as_str().unwrap();
+    assert!(ci_key.starts_with(&format!("ghk_{ci_id}_")), "{ci}");
+    assert_eq!(ci["name"], "ci");
+    assert_eq!(ci["scopes"], json!(["billing", "reports"]));
+    assert_eq!(ci["user"], Value::Null);
+    assert_eq!(
+        ci["expires_at"].as_i64().unwrap() - ci["created_at"].as_i64().unwrap(),
+        30 * 86400
+    );
+
+    let out = stdout(&gatehouse(
+        d,
+        &["apikey", "create", "--name", "alice's", "--user", "alice"],
+        "",
+    ));
+    let own: Value = serde_json::from_str(out.trim()).unwrap();
+    let own_key = own["key"].as_str().unwrap();
+    assert_eq!(own["user"], alice_id, "the username resolves to the id");
+    assert_eq!(own["scopes"], json!([]));
+    assert_eq!(own["expires_at"], Value::Null);
+
+    let list = stdout(&gatehouse(d, &["apikey", "list"], ""));
+    let listed: Vec<Value> = list
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(listed.len(), 2, "{list}");
+    assert!(list.contains(ci_id), "{list}");
+    for key in [ci_key, own_key] {
+        let secret = &key[key.len() - 43..];
+        assert!(!list.contains(secret), "the secret is listed: {list}");
+    }
+    assert!(listed.iter().all(|k| k.get("key").is_none()), "{list}");
+    let mut ci_listed = ci.clone();
+    ci_listed.as_object_mut().unwrap().remove("key");
+    assert!(listed.contains(&ci_listed), "the same fields: {list}");
+
+    let mine = stdout(&gatehouse(d, &["apikey", "list", "--user", "alice"], ""));
+    assert_eq!(mine.lines().count(), 1, "{mine}");
+    assert!(mine.contains(own["id"].as_str().unwrap()), "{mine}");
+    let err = failure(&gatehouse(d, &["apikey", "list", "--user", "bob"], ""));
+    assert!(err.contains("the user was not found"), "{err}");
+
+    // Core's checks, in core's words.
+    let err = failure(&gatehouse(
+        d,
+        &["apikey", "create", "--name", "x", "--expires-in", "20years"],
+        "",
+    ));
+    assert!(err.contains("expires_in is 1 to"), "{err}");
+    let err = failure(&gatehouse(
+        d,
+        &["apikey", "create", "--name", "x", "--scope", "a\"b"],
+        "",
+    ));
+    assert!(err.contains("scope tokens"), "{err}");
+    let err = failure(&gatehouse(
+        d,
+        &["apikey", "create", "--name", "x", "--user", "bob"],
+        "",
+    ));
+    assert!(err.contains("the user was not found"), "{err}");
+
+    let out = stdout(&gatehouse(d, &["apikey", "revoke", ci_id], ""));
+    assert_eq!(out, format!("revoked API key {ci_id}\n"));
+    let list = stdout(&gatehouse(d, &["apikey", "list"], ""));
+    assert!(!list.contains(ci_id) && list.lines().count() == 1, "{list}");
+    let err = failure(&gatehouse(d, &["apikey", "revoke", ci_id], ""));
+    assert_eq!(err.trim(), "gatehouse: the API key was not found");
+}
+
+#[test]
+fn secrets_come_from_stdin_and_are_listed_by_name_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let value = "a-webhook-secret-from-github";
+    let out = stdout(&gatehouse(
+        d,
+        &["secret", "set", "github-hook"],
+        &format!("{value}\n"),
+    ));
+    assert_eq!(out, "set secret github-hook for tenant default\n");
+    assert!(!out.contains(value));
+
+    let generated = stdout(&gatehouse(
+        d,
+        &["secret", "set", "--generate", "stripe"],
+        "",
+    ));
+    let generated = generated.trim();
+    assert!(generated.starts_with("whsec_"), "{generated}");
+
+    let list = stdout(&gatehouse(d, &["secret", "list"], ""));
+    let names: Vec<String> = list
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            assert!(v.get("value").is_none(), "{l}");
+            v["name"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(names, ["github-hook", "stripe"], "{list}");
+    assert!(
+        !list.contains(value) && !list.contains(generated),
+        "a value is listed: {list}"
+    );
+
+    // Never from argv; nothing on stdin is an error; names are checked.
+    assert!(
+        !gatehouse(d, &["secret", "set", "other", value], "")
+            .status
+            .success()
+    );
+    let err = failure(&gatehouse(d, &["secret", "set", "other"], ""));
+    assert!(
+        err.contains("no value given") && err.contains("--generate"),
+        "{err}"
+    );
+    let err = failure(&gatehouse(d, &["secret", "set", "a/b"], "x\n"));
+    assert!(err.contains("a secret name is"), "{err}");
+    let err = failure(&gatehouse(d, &["secret", "list", "--tenant", "nope"], ""));
+    assert!(err.contains("the tenant `nope` does not exist"), "{err}");
+
+    let out = stdout(&gatehouse(d, &["secret", "delete", "github-hook"], ""));
+    assert_eq!(out, "deleted secret github-hook\n");
+    let list = stdout(&gatehouse(d, &["secret", "list"], ""));
+    assert!(
+        !list.contains("github-hook") && list.contains("stripe"),
+        "{list}"
+    );
+    let err = failure(&gatehouse(d, &["secret", "delete", "github-hook"], ""));
+    assert_eq!(err.trim(), "gatehouse: the secret was not found");
+}
+
+/// What the CLI sets and makes, a running server applies: a policy set
+/// while it runs (within its 1 s tenant cache) and a key made by the CLI
+/// open a guarded path; the revoked key stops working (within its 1 s key
+/// cache).
+#[tokio::test]
+async fn a_key_made_on_the_command_line_opens_a_guarded_path_on_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = serve(
+        d,
+        &[],
+        &[
+            ("GATEHOUSE_KEYRING_CACHE_TTL", "1s"),
+            ("GATEHOUSE_API_KEY_CACHE_TTL", "1s"),
+        ],
+    );
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let iss = format!("{}/t/default", server.base);
+    let auth = |path: &'static str, key: Option<String>| {
+        let mut r = http
+            .get(format!("{iss}/auth"))
+            .header("x-original-method", "GET")
+            .header("x-original-uri", path);
+        if let Some(k) = key {
+            r = r.header("x-api-key", k);
+        }
+        r.send()
+    };
+    // Before any policy, a key is not enough: the server's cache now holds
+    // the tenant, so the policy below has to reach it by expiry.
+    assert_eq!(
+        auth("/function/guarded/x", None).await.unwrap().status(),
+        401
+    );
+
+    let policy = json!({"rules": [
+        {"name": "guarded", "path": "/function/guarded/**", "allow": ["api_key"]},
+        {"name": "rest", "path": "/**", "allow": ["deny"]}
+    ]});
+    stdout(&gatehouse(d, &["policy", "set", "-"], &policy.to_string()));
+    let out = stdout(&gatehouse(d, &["apikey", "create", "--name", "e2e"], ""));
+    let created: Value = serde_json::from_str(out.trim()).unwrap();
+    let key = created["key"].as_str().unwrap().to_string();
+    let id = created["id"].as_str().unwrap().to_string();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let r = loop {
+        let r = auth("/function/guarded/x", Some(key.clone()))
+            .await
+            .unwrap();
+        if r.status() == 200 || Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(header(&r, "x-auth-credential").as_deref(), Some("api_key"));
+    assert_eq!(header(&r, "x-auth-key-id").as_deref(), Some(id.as_str()));
+    // The rest of the policy holds too.
+    let r = auth("/function/other", Some(key.clone())).await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = auth("/function/guarded/x", None).await.unwrap();
+    assert_eq!(r.status(), 401);
+
+    stdout(&gatehouse(d, &["apikey", "revoke", &id], ""));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let s = auth("/function/guarded/x", Some(key.clone()))
+            .await
+            .unwrap()
+            .status();
+        if s != 200 || Instant::now() > deadline {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status, 401, "the revoked key is refused");
 }

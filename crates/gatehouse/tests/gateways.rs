@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, Method, Uri};
+use base64::Engine;
 use reqwest::RequestBuilder;
 use reqwest::header::WWW_AUTHENTICATE;
 use serde_json::{Value, json};
@@ -32,8 +33,15 @@ const WAIT: Duration = Duration::from_secs(20);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUIRE_VAR: &str = "GATEHOUSE_TEST_REQUIRE_GATEWAYS";
 const TENANT: &str = "default";
-/// The original request every case sends through a gateway.
+/// The original request every case sends through a gateway (the policy's
+/// `functions` rule: a JWT or an API key).
 const ORIGINAL_URI: &str = "/function/hello?x=1";
+/// A route of the policy's `billing` rule: the scope `billing` is needed.
+const BILLING_URI: &str = "/function/billing-eu/charge";
+/// A route of the policy's `legacy` rule: Basic, realm `legacy`.
+const LEGACY_URI: &str = "/function/legacy/report";
+const PASSWORD: &str = "correct horse battery staple";
+const ADMIN_TOKEN: &str = "gateway-tests-admin-token-0123456789";
 
 /// Every identity header a snippet copies to the upstream. Gatehouse
 /// sending one that is not here fails [`Gatehouse::start`]: add it here
@@ -93,13 +101,16 @@ fn identity_in(headers: &reqwest::header::HeaderMap) -> Identity {
     }))
 }
 
-/// Gatehouse with one registered user, logged in.
+/// Gatehouse with the route policy of `deploy/policy.json`, one registered
+/// user, logged in, and an API key with the scope `billing`.
 struct Gatehouse {
     server: common::Server,
     _dir: tempfile::TempDir,
     http: reqwest::Client,
     user_id: String,
     token: String,
+    api_key: String,
+    api_key_id: String,
     /// The identity headers `/auth` answers for `token`, asked directly:
     /// exactly what the upstream must see behind a gateway.
     identity: Identity,
@@ -107,13 +118,17 @@ struct Gatehouse {
 
 impl Gatehouse {
     /// `gatehouse serve`, then register and log in over HTTP (README,
-    /// "From nothing to a verified token").
+    /// "From nothing to a verified token"), then the policy and a key.
     async fn start() -> Gatehouse {
+        Self::start_with(&[]).await
+    }
+
+    async fn start_with(args: &[&str]) -> Gatehouse {
         let dir = tempfile::tempdir().unwrap();
-        let server = common::serve(dir.path(), &[], &[]);
+        let server = common::serve(dir.path(), args, &[("GATEHOUSE_ADMIN_TOKEN", ADMIN_TOKEN)]);
         let http = http_client();
         let iss = format!("{}/t/{TENANT}", server.base);
-        let password = "correct horse battery staple";
+        let password = PASSWORD;
         let alice =
             json!({"username": "alice", "password": password, "email": "alice@example.com"});
         let r = http
@@ -136,8 +151,29 @@ impl Gatehouse {
         let token = tokens["access_token"].as_str().unwrap().to_string();
         assert_eq!(common::claims_of(&token)["sub"], user_id.as_str());
 
+        let admin = format!("{}/admin/t/{TENANT}", server.base);
+        let r = http
+            .put(format!("{admin}/policies"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&example_policy())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let r = http
+            .post(format!("{admin}/apikeys"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"name": "gateway-tests", "scopes": ["billing"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let key: Value = r.json().await.unwrap();
+
         let r = http
             .get(format!("{iss}/auth"))
+            .header("x-original-method", "POST")
+            .header("x-original-uri", ORIGINAL_URI)
             .bearer_auth(&token)
             .send()
             .await
@@ -158,6 +194,8 @@ impl Gatehouse {
             http,
             user_id,
             token,
+            api_key: key["key"].as_str().unwrap().to_string(),
+            api_key_id: key["id"].as_str().unwrap().to_string(),
             identity,
         }
     }
@@ -165,6 +203,12 @@ impl Gatehouse {
     fn base(&self) -> &str {
         &self.server.base
     }
+}
+
+/// `deploy/policy.json`, the example policy every gateway test applies.
+fn example_policy() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/policy.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// One request as the upstream received it, from the JSON it answered.
@@ -440,9 +484,24 @@ fn with_forged(mut request: RequestBuilder) -> RequestBuilder {
     request
 }
 
+/// What stands in front of the upstream: a gateway, or proxy mode.
+struct Front<'a> {
+    name: &'a str,
+    base: &'a str,
+}
+
+impl<'a> From<&'a Gateway> for Front<'a> {
+    fn from(gateway: &'a Gateway) -> Self {
+        Front {
+            name: gateway.name,
+            base: &gateway.base,
+        }
+    }
+}
+
 /// Sends `request` through the gateway; it must reach the upstream (once)
 /// and come back 200. Returns what the upstream saw.
-async fn passes(gateway: &Gateway, upstream: &Upstream, request: RequestBuilder) -> Seen {
+async fn passes(gateway: &Front<'_>, upstream: &Upstream, request: RequestBuilder) -> Seen {
     let before = upstream.hits();
     let r = request.send().await.unwrap();
     let status = r.status();
@@ -455,7 +514,7 @@ async fn passes(gateway: &Gateway, upstream: &Upstream, request: RequestBuilder)
 /// Sends `request` through the gateway; it must be answered `status`
 /// without reaching the upstream. Returns the response.
 async fn refused(
-    gateway: &Gateway,
+    gateway: &Front<'_>,
     upstream: &Upstream,
     request: RequestBuilder,
     status: u16,
@@ -473,7 +532,7 @@ async fn refused(
 }
 
 /// A 401 carries Gatehouse's RFC 6750 challenge, once.
-fn assert_bearer_challenge(gateway: &Gateway, r: &reqwest::Response, error: Option<&str>) {
+fn assert_bearer_challenge(gateway: &Front<'_>, r: &reqwest::Response, error: Option<&str>) {
     let challenges: Vec<_> = r.headers().get_all(WWW_AUTHENTICATE).iter().collect();
     assert_eq!(challenges.len(), 1, "{}: {challenges:?}", gateway.name);
     let challenge = challenges[0].to_str().unwrap();
@@ -492,7 +551,7 @@ fn assert_bearer_challenge(gateway: &Gateway, r: &reqwest::Response, error: Opti
 }
 
 /// What every forward-auth gateway in front of `upstream` must do.
-async fn forward_auth_cases(gatehouse: &Gatehouse, gateway: &Gateway, upstream: &Upstream) {
+async fn forward_auth_cases(gatehouse: &Gatehouse, gateway: &Front<'_>, upstream: &Upstream) {
     let http = &gatehouse.http;
     let url = format!("{}{ORIGINAL_URI}", gateway.base);
     let name = gateway.name;
@@ -533,12 +592,60 @@ async fn forward_auth_cases(gatehouse: &Gatehouse, gateway: &Gateway, upstream: 
     let r = refused(gateway, upstream, garbage, 401).await;
     assert_bearer_challenge(gateway, &r, Some("invalid_token"));
 
-    // TODO(issue 11): an API key (X-Api-Key) reaches the upstream with
-    //   x-auth-credential: api_key and x-auth-key-id.
-    // TODO(issue 11): Basic credentials reach the upstream with
-    //   x-auth-credential: basic.
-    // TODO(issue 11): a JWT without the scope a route policy requires for
-    //   ORIGINAL_URI → 403, and the upstream never sees it.
+    // An API key reaches the upstream as the key, forged headers or not.
+    let key = with_forged(http.get(&url).header("x-api-key", &gatehouse.api_key));
+    let seen = passes(gateway, upstream, key).await;
+    let identity = seen.identity();
+    assert_eq!(identity["x-auth-credential"], ["api_key"], "{name}");
+    assert_eq!(
+        identity["x-auth-key-id"],
+        [gatehouse.api_key_id.as_str()],
+        "{name}"
+    );
+    assert_eq!(identity["x-auth-scope"], ["billing"], "{name}");
+    assert_eq!(identity["x-auth-subject"].len(), 1, "{name}: {identity:?}");
+
+    // Basic credentials on the rule that takes them, as the user.
+    let legacy = format!("{}{LEGACY_URI}", gateway.base);
+    let basic = http.get(&legacy).basic_auth("alice", Some(PASSWORD));
+    let seen = passes(gateway, upstream, with_forged(basic)).await;
+    let identity = seen.identity();
+    assert_eq!(identity["x-auth-credential"], ["basic"], "{name}");
+    assert_eq!(identity["x-auth-username"], ["alice"], "{name}");
+    assert_eq!(
+        identity["x-auth-subject"],
+        [gatehouse.user_id.as_str()],
+        "{name}"
+    );
+    // ... and without them, the rule's Basic challenge.
+    let r = refused(gateway, upstream, http.get(&legacy), 401).await;
+    let challenges: Vec<_> = r.headers().get_all(WWW_AUTHENTICATE).iter().collect();
+    assert_eq!(challenges.len(), 1, "{name}: {challenges:?}");
+    assert!(
+        challenges[0]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic realm=\"legacy\""),
+        "{name}: {challenges:?}"
+    );
+    let wrong = http
+        .get(&legacy)
+        .basic_auth("alice", Some("wrong password"));
+    refused(gateway, upstream, wrong, 401).await;
+
+    // A valid JWT without the scope the billing rule needs: 403, and the
+    // upstream never sees it; the key that carries the scope passes.
+    let billing = format!("{}{BILLING_URI}", gateway.base);
+    let jwt = http.post(&billing).bearer_auth(&gatehouse.token);
+    refused(gateway, upstream, jwt, 403).await;
+    let key = http.post(&billing).header("x-api-key", &gatehouse.api_key);
+    let seen = passes(gateway, upstream, key).await;
+    assert_eq!(seen.identity()["x-auth-credential"], ["api_key"], "{name}");
+    // A route no rule allows: the catch-all deny.
+    let other = http
+        .get(format!("{}/admin/t/default/keys", gateway.base))
+        .bearer_auth(&gatehouse.token);
+    refused(gateway, upstream, other, 403).await;
 }
 
 #[tokio::test]
@@ -549,7 +656,7 @@ async fn nginx_auth_request_in_front_of_an_upstream() {
     let gatehouse = Gatehouse::start().await;
     let upstream = Upstream::start().await;
     let nginx = start_nginx(&bin, &gatehouse, &upstream);
-    forward_auth_cases(&gatehouse, &nginx, &upstream).await;
+    forward_auth_cases(&gatehouse, &(&nginx).into(), &upstream).await;
 }
 
 #[tokio::test]
@@ -560,7 +667,87 @@ async fn caddy_forward_auth_in_front_of_an_upstream() {
     let gatehouse = Gatehouse::start().await;
     let upstream = Upstream::start().await;
     let caddy = start_caddy(&bin, &gatehouse, &upstream);
-    forward_auth_cases(&gatehouse, &caddy, &upstream).await;
+    forward_auth_cases(&gatehouse, &(&caddy).into(), &upstream).await;
+}
+
+/// Proxy mode run with the args of `deploy/openfaas/proxy.yml` (but the
+/// API's `--listen`, which the test picks), in front of the upstream: the
+/// same cases as a gateway, since it must hold to the same rules.
+#[tokio::test]
+async fn proxy_mode_in_front_of_an_upstream() {
+    let upstream = Upstream::start().await;
+    let proxy_port = common::free_port();
+    let proxy_listen = format!("127.0.0.1:{proxy_port}");
+    let manifest = render(
+        "openfaas/proxy.yml",
+        &[
+            ("PROXY_LISTEN", &proxy_listen),
+            ("UPSTREAM", &upstream.base),
+            ("TENANT", TENANT),
+        ],
+    );
+    let args = yaml_list(&manifest, "args");
+    assert_eq!(args.first().map(String::as_str), Some("serve"));
+    let args: Vec<&str> = args[1..]
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("--listen"))
+        .collect();
+    assert!(args.contains(&format!("--upstream={}", upstream.base).as_str()));
+    let gatehouse = Gatehouse::start_with(&args).await;
+    let base = format!("http://{proxy_listen}");
+    let front = Front {
+        name: "proxy mode",
+        base: &base,
+    };
+    forward_auth_cases(&gatehouse, &front, &upstream).await;
+
+    // What forward auth cannot do: a signed webhook, its body checked.
+    let secret = gatehouse
+        .http
+        .put(format!(
+            "{}/admin/t/{TENANT}/secrets/github-hook",
+            gatehouse.base()
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"value": "It's a Secret to Everybody"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(secret.status(), 200);
+    // GitHub's documented example.
+    let signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    let hook = format!("{base}/function/github-hook");
+    let signed = gatehouse
+        .http
+        .post(&hook)
+        .header("x-hub-signature-256", signature)
+        .body("Hello, World!");
+    let seen = passes(&front, &upstream, with_forged(signed)).await;
+    assert_eq!(seen.identity()["x-auth-credential"], ["hmac"]);
+    assert!(
+        !seen.identity().contains_key("x-auth-subject"),
+        "a webhook has no subject"
+    );
+    let tampered = gatehouse
+        .http
+        .post(&hook)
+        .header("x-hub-signature-256", signature)
+        .body("Hello, World?");
+    refused(&front, &upstream, tampered, 401).await;
+}
+
+/// The items of the first `key:` block list of a YAML snippet.
+fn yaml_list(text: &str, key: &str) -> Vec<String> {
+    let mut lines = text.lines().map(str::trim);
+    lines
+        .by_ref()
+        .find(|l| *l == format!("{key}:"))
+        .unwrap_or_else(|| panic!("no `{key}:` list in the snippet"));
+    lines
+        .map_while(|l| l.strip_prefix("- "))
+        .map(|item| item.trim_matches('"').to_string())
+        .collect()
 }
 
 /// The value of the first `key:` line of a YAML snippet, unquoted.
@@ -574,13 +761,14 @@ fn yaml_value(text: &str, key: &str) -> String {
 }
 
 /// What Gatehouse must answer a gateway's sub-request. `check` builds the
-/// sub-request the gateway sends for an original request to ORIGINAL_URI
-/// that carries `headers`.
+/// sub-request the gateway sends for an original `POST uri` that carries
+/// `headers`.
 async fn sub_request_cases(
     gatehouse: &Gatehouse,
     name: &str,
-    check: impl Fn(&[(&str, &str)]) -> RequestBuilder,
+    check_uri: impl Fn(&str, &[(&str, &str)]) -> RequestBuilder,
 ) {
+    let check = |headers: &[(&str, &str)]| check_uri(ORIGINAL_URI, headers);
     let bearer = format!("Bearer {}", gatehouse.token);
 
     // A valid JWT: 200 with the identity headers the gateway copies. A
@@ -609,11 +797,59 @@ async fn sub_request_cases(
     let challenge = r.headers()[WWW_AUTHENTICATE].to_str().unwrap();
     assert!(challenge.contains("invalid_token"), "{name}: {challenge}");
 
-    // TODO(issue 11): an API key (X-Api-Key) → 200 with
-    //   x-auth-credential: api_key and x-auth-key-id.
-    // TODO(issue 11): Basic credentials → 200 with x-auth-credential: basic.
-    // TODO(issue 11): a JWT without the scope a route policy requires for
-    //   the original method and URI → 403.
+    // An API key: 200 as the key.
+    let r = check(&[("x-api-key", &gatehouse.api_key)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{name}");
+    let identity = identity_in(r.headers());
+    assert_eq!(identity["x-auth-credential"], ["api_key"], "{name}");
+    assert_eq!(
+        identity["x-auth-key-id"],
+        [gatehouse.api_key_id.as_str()],
+        "{name}"
+    );
+
+    // Basic credentials on the rule that takes them; none: its challenge.
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("alice:{PASSWORD}"))
+    );
+    let r = check_uri(LEGACY_URI, &[("authorization", &basic)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{name}");
+    let identity = identity_in(r.headers());
+    assert_eq!(identity["x-auth-credential"], ["basic"], "{name}");
+    assert_eq!(
+        identity["x-auth-subject"],
+        [gatehouse.user_id.as_str()],
+        "{name}"
+    );
+    let r = check_uri(LEGACY_URI, &[]).send().await.unwrap();
+    assert_eq!(r.status(), 401, "{name}");
+    let challenge = r.headers()[WWW_AUTHENTICATE].to_str().unwrap();
+    assert!(
+        challenge.starts_with("Basic realm=\"legacy\""),
+        "{name}: {challenge}"
+    );
+
+    // A JWT without the scope the billing rule needs: 403.
+    let r = check_uri(BILLING_URI, &[("authorization", &bearer)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "{name}");
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("billing"),
+        "{name}: {body}"
+    );
 }
 
 /// Traefik's ForwardAuth (pkg/middlewares/auth/forward.go): a GET to
@@ -641,7 +877,7 @@ async fn traefik_forward_auth_request_replayed() {
             "deploy/traefik/dynamic.yml: authResponseHeaders lacks {header}"
         );
     }
-    sub_request_cases(&gatehouse, "traefik", |original| {
+    sub_request_cases(&gatehouse, "traefik", |uri, original| {
         let mut check = gatehouse.http.get(&address);
         for (name, value) in original {
             check = check.header(*name, *value);
@@ -652,7 +888,7 @@ async fn traefik_forward_auth_request_replayed() {
             .header("x-forwarded-method", "POST")
             .header("x-forwarded-proto", "https")
             .header("x-forwarded-host", "app.example.test")
-            .header("x-forwarded-uri", ORIGINAL_URI)
+            .header("x-forwarded-uri", uri)
             .header("x-forwarded-for", "203.0.113.7")
     })
     .await;
@@ -688,12 +924,11 @@ async fn envoy_ext_authz_request_replayed() {
             "deploy/envoy/envoy.yaml: allowed_headers lacks {header}"
         );
     }
-    let url = format!("{}{path_prefix}{ORIGINAL_URI}", gatehouse.base());
-    sub_request_cases(&gatehouse, "envoy", |original| {
+    sub_request_cases(&gatehouse, "envoy", |uri, original| {
         let body = r#"{"hello":"world"}"#;
         let mut check = gatehouse
             .http
-            .post(&url)
+            .post(format!("{}{path_prefix}{uri}", gatehouse.base()))
             .header("host", "app.example.test")
             .header("content-type", "application/json")
             .header("x-envoy-auth-partial-body", "false")

@@ -348,6 +348,31 @@ impl Rule {
     }
 }
 
+/// The two ways a policy is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyFormat {
+    Json,
+    Toml,
+}
+
+impl PolicyFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            PolicyFormat::Json => "JSON",
+            PolicyFormat::Toml => "TOML",
+        }
+    }
+}
+
+impl PolicyDocument {
+    /// The document as TOML (`[[rules]]` tables), which
+    /// [`Policy::parse_toml`] reads back as the same document.
+    pub fn to_toml(&self) -> crate::Result<String> {
+        toml::to_string_pretty(self)
+            .map_err(|e| crate::Error::Internal(format!("writing a policy as TOML failed: {e}")))
+    }
+}
+
 /// A validated policy.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
@@ -389,6 +414,18 @@ impl Policy {
             );
         }
         Ok(Self { document, rules })
+    }
+
+    /// A policy file or request body as received, in `format`: the one
+    /// parser the admin API and the command line share, so both refuse the
+    /// same lists with the same words.
+    pub fn parse(bytes: &[u8], format: PolicyFormat) -> Result<Self, PolicyError> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| PolicyError(format!("the policy must be UTF-8 {}", format.name())))?;
+        match format {
+            PolicyFormat::Json => Self::parse_json(text),
+            PolicyFormat::Toml => Self::parse_toml(text),
+        }
     }
 
     /// `{"rules": [...]}`.

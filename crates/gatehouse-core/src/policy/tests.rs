@@ -84,6 +84,32 @@ allow = ["deny"]
         json.document()
     );
     assert!(!text.contains("null"), "absent fields stay absent: {text}");
+    let as_toml = json.document().to_toml().unwrap();
+    assert_eq!(
+        Policy::parse_toml(&as_toml).unwrap().document(),
+        json.document(),
+        "{as_toml}"
+    );
+    assert_eq!(
+        Policy::parse(as_toml.as_bytes(), PolicyFormat::Toml)
+            .unwrap()
+            .document(),
+        json.document()
+    );
+    assert_eq!(
+        Policy::parse(EXAMPLE.as_bytes(), PolicyFormat::Json)
+            .unwrap()
+            .document(),
+        json.document()
+    );
+}
+
+#[test]
+fn a_policy_that_is_not_utf8_is_refused_in_its_format() {
+    let e = Policy::parse(b"{\"rules\": [\xff]}", PolicyFormat::Json).unwrap_err();
+    assert_eq!(e.to_string(), "the policy must be UTF-8 JSON");
+    let e = Policy::parse(b"\xff", PolicyFormat::Toml).unwrap_err();
+    assert_eq!(e.to_string(), "the policy must be UTF-8 TOML");
 }
 
 #[test]

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::ttl_map::TtlMap;
 use super::{Deps, TenantContext};
@@ -57,6 +57,52 @@ pub struct NewApiKey {
 pub struct CreatedApiKey {
     pub record: ApiKeyRecord,
     pub key: SecretString,
+}
+
+/// A key as the admin API and `gatehouse apikey list` show it: never its
+/// secret or hash. One shape, so the two cannot disagree.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// The user's id, for a key that acts as one.
+    pub user: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: Option<UnixTime>,
+    pub last_used_at: Option<UnixTime>,
+}
+
+impl From<&ApiKeyRecord> for ApiKeyView {
+    fn from(k: &ApiKeyRecord) -> Self {
+        Self {
+            id: k.id.clone(),
+            name: k.name.clone(),
+            scopes: k.scopes.clone(),
+            user: k.user_id.clone(),
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            last_used_at: k.last_used_at,
+        }
+    }
+}
+
+/// A key just made, as shown once (`POST …/apikeys`, `gatehouse apikey
+/// create`): its view and the key itself.
+#[derive(serde::Serialize)]
+pub struct CreatedApiKeyView {
+    #[serde(flatten)]
+    pub view: ApiKeyView,
+    pub key: String,
+}
+
+impl From<&CreatedApiKey> for CreatedApiKeyView {
+    fn from(created: &CreatedApiKey) -> Self {
+        Self {
+            view: ApiKeyView::from(&created.record),
+            key: created.key.expose_secret().to_string(),
+        }
+    }
 }
 
 /// A user as the gate reports them (a key's owner, a Basic caller).

@@ -327,7 +327,7 @@ impl Gate {
                 Err(challenge_for(rule, Some((*reason).to_string())))
             }
             // A signed webhook: whatever else it carries, the signature decides.
-            _ if rule.accepts(Accept::Hmac) => self.check_signature(ctx, rule, &request),
+            _ if rule.accepts(Accept::Hmac) => self.check_signature(ctx, rule, &request)?,
             (Some(_), Some(kind)) => Err(challenge_for(
                 rule,
                 Some(format!(
@@ -465,29 +465,39 @@ impl Gate {
     }
 
     /// Checks the rule's HMAC signature over the body, against its secrets
-    /// (held in the tenant context, opened once per load).
+    /// (held in the tenant context, opened once per load). A fault of the
+    /// tenant's configuration (the rule's secrets unset, or unusable as a
+    /// key) is an error, logged and answered 5xx: the sender did nothing
+    /// wrong, and a webhook sender retries a 5xx, so deliveries resume
+    /// once the secret is fixed.
     fn check_signature(
         &self,
         ctx: &TenantContext,
         rule: &Rule,
         request: &GateRequest<'_>,
-    ) -> std::result::Result<Identity, Decision> {
+    ) -> Result<std::result::Result<Identity, Decision>> {
+        let misconfigured = |what: String| {
+            let rule = rule.name().unwrap_or("(unnamed)");
+            crate::Error::Internal(format!("tenant {}, rule {rule}: {what}", ctx.name()))
+        };
         let Some(hmac) = rule.hmac() else {
-            return Err(Decision::Deny("the rule names no HMAC scheme".to_string()));
+            return Err(misconfigured("the rule names no HMAC scheme".to_string()));
         };
         let Some(body) = request.body else {
-            return Err(Decision::Deny(
+            return Ok(Err(Decision::Deny(
                 "this route checks an HMAC signature over the request body, which was not \
                  sent here: use proxy mode, or have the gateway send the body (Envoy \
                  `with_request_body`, or a POST of it to /auth)"
                     .to_string(),
-            ));
+            )));
         };
         let secrets = ctx.secrets_named(hmac.secret_names());
         if secrets.is_empty() {
-            return Err(Decision::Deny(
-                "none of the rule's secrets is set for this tenant".to_string(),
-            ));
+            return Err(misconfigured(format!(
+                "none of the secrets {:?} is set (PUT /admin/t/{}/secrets/NAME)",
+                hmac.secret_names(),
+                ctx.name()
+            )));
         }
         match crate::webhook::verify(
             &hmac.scheme(),
@@ -496,11 +506,12 @@ impl Gate {
             body,
             self.deps.now(),
         ) {
-            Ok(()) => Ok(Identity::anonymous(ctx.name(), CredentialKind::Hmac)),
-            Err(e) => Err(Decision::Challenge(Challenge {
+            Ok(()) => Ok(Ok(Identity::anonymous(ctx.name(), CredentialKind::Hmac))),
+            Err(e) if e.is_configuration_fault() => Err(misconfigured(e.to_string())),
+            Err(e) => Ok(Err(Decision::Challenge(Challenge {
                 error: Some(e.to_string()),
                 schemes: vec![ChallengeScheme::Bearer],
-            })),
+            }))),
         }
     }
 

@@ -35,7 +35,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP surface (DESIGN.md "HTTP surface"), one feature each.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         // {iss} = {public_url}/t/{tenant}
         .merge(account::router()) //   {iss}/register, /login, /token, /logout
         .merge(gate::router()) //      {iss}/auth, {iss}/auth/{*path}
@@ -48,7 +48,15 @@ pub fn app(state: AppState) -> Router {
         .merge(compat::router(state.compat))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    observed(routes).with_state(state)
+}
+
+/// What every listener's requests share (the API's and proxy mode's): the
+/// request id, taken or made and passed on; a span per request; the log
+/// line of each 5xx's detail; a panic answered as a 500.
+pub(crate) fn observed<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
         .layer(middleware::from_fn(log_server_faults))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -56,7 +64,6 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::internal("a handler panicked").into_response()
         }))
-        .with_state(state)
 }
 
 /// The span of one request: method, path and request id (never the query,

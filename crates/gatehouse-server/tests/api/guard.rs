@@ -500,3 +500,61 @@ async fn envoy_sends_the_original_path_after_the_prefix() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_webhook_rule_without_a_usable_secret_is_a_server_fault_not_the_senders() {
+    let app = with_policy().await;
+    let good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    // The rule's secrets were never set.
+    let r = app
+        .auth(
+            "POST",
+            "/function/github-hook",
+            &[("x-hub-signature-256", good)],
+            b"Hello, World!",
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "server_error");
+    assert!(
+        !body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("github-hook"),
+        "the detail is for the log"
+    );
+
+    // A Standard Webhooks secret that is not base64 cannot be a key.
+    let policy = r#"{"rules": [{"name": "std", "path": "/function/std", "allow": ["hmac"],
+                                "hmac": {"scheme": "standard", "secret": "std"}}]}"#;
+    let r = app
+        .admin_raw(
+            reqwest::Method::PUT,
+            "/admin/t/default/policies",
+            Some(policy),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .admin_raw(
+            reqwest::Method::PUT,
+            "/admin/t/default/secrets/std",
+            Some(r#"{"value": "whsec_not*base64!"}"#),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .auth(
+            "POST",
+            "/function/std",
+            &[
+                ("webhook-id", "msg_1"),
+                ("webhook-timestamp", "1700000000"),
+                ("webhook-signature", "v1,AAAA"),
+            ],
+            b"{}",
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}

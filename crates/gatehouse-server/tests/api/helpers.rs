@@ -79,6 +79,8 @@ pub struct TestApp {
     pub state: gatehouse_server::AppState,
     /// Set when the app was spawned with a manual clock.
     pub clock: Option<Arc<ManualClock>>,
+    /// `http://127.0.0.1:PORT` of proxy mode, when it was asked for.
+    pub proxy_base: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -91,7 +93,13 @@ pub struct Options {
     pub database_url: Option<String>,
     /// The store's per-request time limit (default 5 s).
     pub db_timeout: Option<std::time::Duration>,
+    /// Proxy mode on 127.0.0.1:0 in front of this upstream, with these
+    /// changes to its settings (`TestApp::proxy_base`).
+    pub proxy: Option<(String, ConfigTweak)>,
 }
+
+/// A change to the configuration a test server starts with.
+pub type ConfigTweak = fn(&mut Config);
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options {
@@ -127,7 +135,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         Some(m) => m.clone(),
         None => Arc::new(SystemClock),
     };
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         database_url: url,
         admin_token: options
@@ -142,6 +150,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         },
         ..Config::default()
     };
+    if let Some((upstream, tweak)) = &options.proxy {
+        config.proxy_listen = Some("127.0.0.1:0".into());
+        config.upstream = Some(upstream.clone());
+        tweak(&mut config);
+    }
     let app = Application::build(
         &config,
         Parts {
@@ -154,6 +167,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     .await
     .unwrap();
     let base = app.public_url().to_string();
+    let proxy_base = app.proxy_address().map(|a| format!("http://{a}"));
     let state = app.state();
     let (tx, rx) = oneshot::channel();
     tokio::spawn(app.run_until(async {
@@ -171,6 +185,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         master,
         state,
         clock: manual,
+        proxy_base,
         shutdown: Some(tx),
         _dir: dir,
     }

@@ -18,6 +18,7 @@ mod keys;
 mod login;
 mod logout;
 mod proxy;
+mod proxy_mode;
 mod register;
 mod token_endpoint;
 mod unstorable_input;

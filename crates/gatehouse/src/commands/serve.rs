@@ -18,6 +18,14 @@ pub async fn run(config: &Config) -> CliResult<()> {
         admin_api = if config.admin_token.is_some() { "open" } else { "closed" },
         "gatehouse is listening"
     );
+    if let (Some(proxy), Some(upstream)) = (app.proxy_address(), &config.upstream) {
+        tracing::info!(
+            listen = %proxy,
+            upstream = %upstream,
+            tenant = %config.proxy_tenant,
+            "proxy mode is listening"
+        );
+    }
     app.run_until(shutdown_signal()).await?;
     tracing::info!("gatehouse stopped");
     Ok(())

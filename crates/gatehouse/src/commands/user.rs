@@ -1,6 +1,6 @@
 //! `gatehouse user add|list|delete`.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use gatehouse_core::user::Registration;
 use gatehouse_server::Config;
@@ -57,13 +57,8 @@ pub async fn run(config: &Config, cmd: UserCommand, access: Access) -> CliResult
     Ok(())
 }
 
-/// One line from standard input, without its line ending.
 fn read_password() -> CliResult<SecretString> {
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    let password = line.trim_end_matches(['\r', '\n']).to_string();
-    if password.is_empty() {
-        return Err("no password given: pipe it on standard input, e.g. `echo \"$PW\" | gatehouse user add alice`".into());
-    }
-    Ok(SecretString::from(password))
+    super::read_secret_line(
+        "no password given: pipe it on standard input, e.g. `echo \"$PW\" | gatehouse user add alice`",
+    )
 }

@@ -112,11 +112,17 @@ fn first_header<'h>(headers: &'h HeaderMap, names: &[&str]) -> Option<&'h str> {
         .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
 }
 
-/// The one rendering of a decision for forward auth and the proxy's
-/// refusals.
-pub(crate) fn render(decision: Decision) -> ApiResult<Response> {
+/// Forward auth's answer: the identity, or the refusal of [`admit`].
+fn render(decision: Decision) -> ApiResult<Response> {
+    admit(decision).map(|identity| identity_response(&identity))
+}
+
+/// The one mapping of a decision to HTTP, for forward auth and proxy mode:
+/// the identity that may pass, or the 401 with the rule's challenge, or
+/// the 403 with its reason.
+pub(crate) fn admit(decision: Decision) -> ApiResult<Box<Identity>> {
     match decision {
-        Decision::Allow(identity) => Ok(identity_response(&identity)),
+        Decision::Allow(identity) => Ok(identity),
         Decision::Challenge(challenge) => Err(ApiError::from_challenge(challenge)),
         Decision::Deny(reason) => Err(ApiError::forbidden(reason)),
     }

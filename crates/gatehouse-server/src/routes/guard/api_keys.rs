@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get};
 use gatehouse_core::apikey::ApiKeyRecord;
-use gatehouse_core::service::api_keys::{CreatedApiKey, NewApiKey};
+use gatehouse_core::service::api_keys::{ApiKeyView, CreatedApiKey, CreatedApiKeyView, NewApiKey};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
@@ -52,41 +52,7 @@ impl From<CreateBody> for NewApiKey {
     }
 }
 
-/// A key as listed: never its secret or hash.
-#[derive(Serialize)]
-struct KeyView {
-    id: String,
-    name: String,
-    scopes: Vec<String>,
-    user: Option<String>,
-    created_at: i64,
-    expires_at: Option<i64>,
-    last_used_at: Option<i64>,
-}
-
-impl From<&ApiKeyRecord> for KeyView {
-    fn from(k: &ApiKeyRecord) -> Self {
-        Self {
-            id: k.id.clone(),
-            name: k.name.clone(),
-            scopes: k.scopes.clone(),
-            user: k.user_id.clone(),
-            created_at: k.created_at,
-            expires_at: k.expires_at,
-            last_used_at: k.last_used_at,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct Created {
-    #[serde(flatten)]
-    view: KeyView,
-    /// Shown once.
-    key: String,
-}
-
-fn created(key: CreatedApiKey) -> (StatusCode, HeaderMap, axum::Json<Created>) {
+fn created(key: CreatedApiKey) -> (StatusCode, HeaderMap, axum::Json<CreatedApiKeyView>) {
     let mut headers = HeaderMap::new();
     headers.insert(
         axum::http::header::CACHE_CONTROL,
@@ -95,21 +61,18 @@ fn created(key: CreatedApiKey) -> (StatusCode, HeaderMap, axum::Json<Created>) {
     (
         StatusCode::CREATED,
         headers,
-        axum::Json(Created {
-            view: KeyView::from(&key.record),
-            key: key.key.expose_secret().to_string(),
-        }),
+        axum::Json(CreatedApiKeyView::from(&key)),
     )
 }
 
 #[derive(Serialize)]
 struct KeyList {
-    api_keys: Vec<KeyView>,
+    api_keys: Vec<ApiKeyView>,
 }
 
 fn listed(keys: &[ApiKeyRecord]) -> axum::Json<KeyList> {
     axum::Json(KeyList {
-        api_keys: keys.iter().map(KeyView::from).collect(),
+        api_keys: keys.iter().map(ApiKeyView::from).collect(),
     })
 }
 
@@ -117,7 +80,7 @@ async fn admin_create(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
     AppJson(body): AppJson<CreateBody>,
-) -> ApiResult<(StatusCode, HeaderMap, axum::Json<Created>)> {
+) -> ApiResult<(StatusCode, HeaderMap, axum::Json<CreatedApiKeyView>)> {
     Ok(created(
         state.services.api_keys.create(&ctx, body.into()).await?,
     ))
@@ -157,7 +120,7 @@ async fn own_create(
     TenantCtx(ctx): TenantCtx,
     headers: HeaderMap,
     AppJson(body): AppJson<CreateBody>,
-) -> ApiResult<(StatusCode, HeaderMap, axum::Json<Created>)> {
+) -> ApiResult<(StatusCode, HeaderMap, axum::Json<CreatedApiKeyView>)> {
     let (user_id, scope) = caller(&state, &ctx, &headers)?;
     let key = state
         .services

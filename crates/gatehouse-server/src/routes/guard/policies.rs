@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use gatehouse_core::policy::{Policy, PolicyDocument};
+use gatehouse_core::policy::{Policy, PolicyDocument, PolicyFormat};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AppBytes, TenantCtx};
@@ -27,11 +27,11 @@ async fn replace(
     TenantCtx(ctx): TenantCtx,
     AppBytes(body): AppBytes,
 ) -> ApiResult<axum::Json<PolicyDocument>> {
-    // Parsed here from the raw text, so every mistake is reported in the
-    // policy's own words (rule and reason), not as a generic JSON error.
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::bad_request("the policy must be UTF-8 JSON"))?;
-    let policy = Policy::parse_json(text).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    // Parsed from the raw body, so every mistake is reported in the
+    // policy's own words (rule and reason), not as a generic JSON error;
+    // `gatehouse policy set` parses its file with the same call.
+    let policy = Policy::parse(&body, PolicyFormat::Json)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     state.services.policies.replace(&ctx, &policy).await?;
     Ok(axum::Json(policy.document().clone()))
 }
