@@ -578,6 +578,15 @@ fn warnings(results: &GuardResults) -> Vec<String> {
                     .unwrap_or_default()
             ));
         }
+        if let Some(steal) = phase.steal_share
+            && steal > 0.05
+        {
+            out.push(format!(
+                "{}: {:.0}% of the CPU time was stolen by the hypervisor; the rates are low",
+                phase.endpoint,
+                steal * 100.0
+            ));
+        }
         if phase.rps.spread() > 0.15 {
             out.push(format!(
                 "{}: windows differ by {:.0}% of the median; the machine was busy",
@@ -618,21 +627,23 @@ impl GuardResults {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "| phase | credential | median/s | min/s | max/s | p50 ms | p99 ms | non-200 | errors |"
+            "| phase | credential | median/s | min/s | max/s | p50 ms | p99 ms | non-200 | errors | steal |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
         let mut row = |name: &str, credential: &str, p: &PhaseResults| {
             let r: &Repeated = &p.rps;
             let _ = writeln!(
                 out,
-                "| {name} | {credential} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {} | {} |",
+                "| {name} | {credential} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
                 r.median,
                 r.min,
                 r.max,
                 p.latency_ms.p50,
                 p.latency_ms.p99,
                 p.non_200,
-                p.transport_errors
+                p.transport_errors,
+                p.steal_share
+                    .map_or_else(|| "n/a".to_string(), |s| format!("{:.1}%", s * 100.0))
             );
         };
         for k in &self.kinds {

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::BenchResult;
-use crate::stats::{Repeated, percentile_sorted};
+use crate::stats::{Repeated, percentile_sorted, steal_share, steal_ticks};
 
 /// Per worker and phase: a hard cap on requests, so every loop is bounded in
 /// count as well as in time.
@@ -90,6 +90,11 @@ pub struct PhaseResults {
     pub first_error: Option<String>,
     /// Latency of the 200 answers, in milliseconds.
     pub latency_ms: Latency,
+    /// Share of the machine's CPU time the hypervisor gave to other guests
+    /// during the windows (Linux `/proc/stat` steal; `None` elsewhere).
+    /// Near 0 on a quiet host; more means the rates are low.
+    #[serde(default)]
+    pub steal_share: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -417,6 +422,10 @@ pub(crate) async fn phase(
         })
         .collect();
 
+    // The hypervisor's share of the CPU while the windows run.
+    tokio::time::sleep_until(measure_from.into()).await;
+    let steal_before = steal_ticks();
+
     let mut per_window = vec![WindowCounts::default(); windows];
     let mut statuses = BTreeMap::new();
     let mut first_error = None;
@@ -442,6 +451,7 @@ pub(crate) async fn phase(
         }
         latencies.extend(report.latencies_us);
     }
+    let steal = steal_share(steal_before, steal_ticks());
     latencies.sort_unstable();
     let ms = |us: u32| f64::from(us) / 1000.0;
 
@@ -473,6 +483,7 @@ pub(crate) async fn phase(
             p99: ms(percentile_sorted(&latencies, 99.0)),
             max: ms(latencies.last().copied().unwrap_or(0)),
         },
+        steal_share: steal,
     }
 }
 

@@ -70,6 +70,29 @@ pub fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { 0.0 }
 }
 
+/// The machine's CPU time so far, from the first line of Linux
+/// `/proc/stat` (user nice system idle iowait irq softirq steal): the
+/// steal ticks (time the hypervisor gave to other guests) and all ticks.
+/// `None` where that file does not exist.
+pub fn steal_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields = stat
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .take(8)
+        .map(|f| f.parse::<u64>().ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some((*fields.get(7)?, fields.iter().sum()))
+}
+
+/// The share of CPU time stolen between two [`steal_ticks`] readings.
+pub fn steal_share(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Option<f64> {
+    let ((s0, t0), (s1, t1)) = (before?, after?);
+    (t1 > t0).then(|| s1.saturating_sub(s0) as f64 / (t1 - t0) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +112,13 @@ mod tests {
         assert_eq!(percentile_sorted(&v, 100.0), 100);
         assert_eq!(percentile_sorted(&v, 0.0), 1);
         assert_eq!(percentile_sorted(&[], 50.0), 0);
+    }
+
+    #[test]
+    fn steal_is_a_share_of_the_ticks_between_readings() {
+        assert_eq!(steal_share(Some((10, 100)), Some((20, 200))), Some(0.1));
+        assert_eq!(steal_share(Some((10, 100)), Some((10, 100))), None);
+        assert_eq!(steal_share(None, Some((1, 2))), None);
     }
 
     #[test]
