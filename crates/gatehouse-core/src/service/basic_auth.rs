@@ -10,7 +10,8 @@
 //! other nodes they end within `ttl`. Failures are never cached, so every
 //! wrong guess costs a full hash.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lc_rs::hmac;
@@ -44,12 +45,40 @@ struct Cached {
     user: Principal,
 }
 
+type Checking = Mutex<HashMap<Vec<u8>, Arc<tokio::sync::Mutex<()>>>>;
+
+fn lock(
+    checking: &Checking,
+) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Arc<tokio::sync::Mutex<()>>>> {
+    // A panic elsewhere cannot leave the map inconsistent: use it anyway.
+    checking.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes a credential's turn from [`BasicAuth::checking`] when dropped.
+struct Done<'a> {
+    checking: &'a Checking,
+    slot: &'a [u8],
+}
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        lock(self.checking).remove(self.slot);
+    }
+}
+
 #[derive(Clone)]
 pub struct BasicAuth {
     login: PasswordLogin,
     key: Arc<hmac::Key>,
     /// By the keyed hash of (tenant, username, password).
     cache: Arc<TtlMap<Vec<u8>, Cached>>,
+    /// One password check at a time per credential: when a cached success
+    /// expires under load, the concurrent requests with the same
+    /// credentials wait for one check to refill the entry instead of each
+    /// queueing its own argon2 run (which overflowed the hashing pool into
+    /// 503s at every expiry, bench/README.md). Entries live only while a
+    /// check runs, so there are at most as many as requests in flight.
+    checking: Arc<Checking>,
 }
 
 impl BasicAuth {
@@ -60,6 +89,7 @@ impl BasicAuth {
             login,
             key: Arc::new(key),
             cache: Arc::new(TtlMap::new(settings.ttl, settings.max_entries)),
+            checking: Arc::default(),
         })
     }
 
@@ -76,6 +106,32 @@ impl BasicAuth {
         if let Some(user) = self.cache.with_fresh(&slot, |c| c.user.clone()) {
             return Ok(Some(user));
         }
+        let turn = {
+            let mut checking = lock(&self.checking);
+            Arc::clone(checking.entry(slot.clone()).or_default())
+        };
+        // The entry goes when this check ends, even if its request is
+        // dropped half-way (a client that hung up).
+        let _done = Done {
+            checking: &self.checking,
+            slot: &slot,
+        };
+        let _turn = turn.lock().await;
+        // Whoever checked before us may have filled the entry.
+        if let Some(user) = self.cache.with_fresh(&slot, |c| c.user.clone()) {
+            return Ok(Some(user));
+        }
+        self.check_password(ctx, username, password, &slot).await
+    }
+
+    async fn check_password(
+        &self,
+        ctx: &TenantContext,
+        username: &str,
+        password: SecretString,
+        slot: &[u8],
+    ) -> Result<Option<Principal>> {
+        let tenant = ctx.tenant();
         let login = if username.contains('@') {
             LoginName::Email(username.to_string())
         } else {
@@ -90,7 +146,7 @@ impl BasicAuth {
             tenant_id: tenant.id.clone(),
             user: user.clone(),
         };
-        self.cache.insert(slot, cached);
+        self.cache.insert(slot.to_vec(), cached);
         Ok(Some(user))
     }
 

@@ -392,6 +392,22 @@ async fn basic_credentials_pass_rules_that_take_them() {
         assert_eq!(r.status(), StatusCode::OK);
     }
     assert_eq!(app.hasher.verify_count(), before, "cached");
+
+    // A credential not yet cached, sent by 16 requests at once (as when a
+    // cached success expires under load): one password check serves them.
+    assert_eq!(
+        app.register("default", "mo").await.status(),
+        StatusCode::CREATED
+    );
+    let before = app.hasher.verify_count();
+    let mo = basic("mo", PASSWORD);
+    let headers = [("authorization", mo.as_str())];
+    let answers = futures::future::join_all(
+        (0..16).map(|_| app.auth("GET", "/function/legacy/run", &headers, b"")),
+    )
+    .await;
+    assert!(answers.iter().all(|r| r.status() == StatusCode::OK));
+    assert_eq!(app.hasher.verify_count(), before + 1, "one check for all");
 }
 
 #[tokio::test]
