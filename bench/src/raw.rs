@@ -214,20 +214,12 @@ where
 }
 
 /// The whole machine's busy and total CPU time so far, in clock ticks
-/// (Linux `/proc/stat`, first line: user nice system idle iowait irq
-/// softirq steal). Steal counts as busy: the hypervisor gave it to others.
+/// ([`crate::stats::cpu_fields`]). Steal counts as busy: the hypervisor
+/// gave it to others.
 fn cpu_ticks() -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let fields = stat
-        .lines()
-        .next()?
-        .strip_prefix("cpu ")?
-        .split_whitespace()
-        .take(8)
-        .map(|f| f.parse::<u64>().ok())
-        .collect::<Option<Vec<_>>>()?;
+    let fields = crate::stats::cpu_fields()?;
     let total: u64 = fields.iter().sum();
-    let idle = fields.get(3)? + fields.get(4)?;
+    let idle = fields[3] + fields[4];
     Some((total.saturating_sub(idle), total))
 }
 

@@ -70,11 +70,10 @@ pub fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { 0.0 }
 }
 
-/// The machine's CPU time so far, from the first line of Linux
-/// `/proc/stat` (user nice system idle iowait irq softirq steal): the
-/// steal ticks (time the hypervisor gave to other guests) and all ticks.
+/// The whole machine's CPU time so far, in clock ticks: the first line of
+/// Linux `/proc/stat` (user nice system idle iowait irq softirq steal).
 /// `None` where that file does not exist.
-pub fn steal_ticks() -> Option<(u64, u64)> {
+pub fn cpu_fields() -> Option<[u64; 8]> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let fields = stat
         .lines()
@@ -84,7 +83,14 @@ pub fn steal_ticks() -> Option<(u64, u64)> {
         .take(8)
         .map(|f| f.parse::<u64>().ok())
         .collect::<Option<Vec<_>>>()?;
-    Some((*fields.get(7)?, fields.iter().sum()))
+    fields.try_into().ok()
+}
+
+/// The steal ticks (time the hypervisor gave to other guests) and all
+/// ticks so far.
+pub fn steal_ticks() -> Option<(u64, u64)> {
+    let fields = cpu_fields()?;
+    Some((fields[7], fields.iter().sum()))
 }
 
 /// The share of CPU time stolen between two [`steal_ticks`] readings.
