@@ -564,20 +564,7 @@ fn warnings(results: &GuardResults) -> Vec<String> {
     }
     let mut out = Vec::new();
     for phase in phases {
-        if phase.non_200 > 0 || phase.transport_errors > 0 {
-            out.push(format!(
-                "{}: {} non-200 answers {:?} and {} transport errors{}",
-                phase.endpoint,
-                phase.non_200,
-                phase.non_200_by_status,
-                phase.transport_errors,
-                phase
-                    .first_error
-                    .as_deref()
-                    .map(|e| format!(" (first: {e})"))
-                    .unwrap_or_default()
-            ));
-        }
+        out.extend(phase.failure_warning());
         if let Some(steal) = phase.steal_share
             && steal > 0.05
         {

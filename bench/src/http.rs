@@ -97,6 +97,25 @@ pub struct PhaseResults {
     pub steal_share: Option<f64>,
 }
 
+impl PhaseResults {
+    /// The warning for a phase that saw anything but 200s, if it did.
+    pub fn failure_warning(&self) -> Option<String> {
+        (self.non_200 > 0 || self.transport_errors > 0).then(|| {
+            format!(
+                "{}: {} non-200 answers {:?} and {} transport errors{}",
+                self.endpoint,
+                self.non_200,
+                self.non_200_by_status,
+                self.transport_errors,
+                self.first_error
+                    .as_deref()
+                    .map(|e| format!(" (first: {e})"))
+                    .unwrap_or_default()
+            )
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Latency {
     pub p50: f64,

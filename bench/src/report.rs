@@ -62,20 +62,7 @@ impl Report {
             ));
         }
         for phase in [&http.auth, &http.login] {
-            if phase.non_200 > 0 || phase.transport_errors > 0 {
-                warnings.push(format!(
-                    "{}: {} non-200 answers {:?} and {} transport errors{}",
-                    phase.endpoint,
-                    phase.non_200,
-                    phase.non_200_by_status,
-                    phase.transport_errors,
-                    phase
-                        .first_error
-                        .as_deref()
-                        .map(|e| format!(" (first: {e})"))
-                        .unwrap_or_default()
-                ));
-            }
+            warnings.extend(phase.failure_warning());
         }
         // On an otherwise idle machine N threads do close to N times the
         // work of one (argon2 ~1.7x on 2 cores, memory-bound). Much less
