@@ -149,6 +149,7 @@ fn bench_keyring(algorithm: SigningAlgorithm) -> BenchResult<TenantKeyring> {
         algorithm,
         access_ttl_secs: DEFAULT_ACCESS_TTL_SECS,
         audiences: Vec::new(),
+        display_name: None,
         created_at: now,
     };
     let key = SigningKeyRecord::generate(&tenant.id, algorithm, KeyState::Current, now, &master)?;

@@ -18,6 +18,7 @@ pub mod error;
 pub mod id;
 pub mod keyring;
 pub mod keys;
+pub mod oauth;
 pub mod policy;
 pub mod refresh;
 pub mod rotation;

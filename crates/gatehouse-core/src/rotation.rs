@@ -110,6 +110,7 @@ mod tests {
             algorithm: SigningAlgorithm::ES256,
             access_ttl_secs: 900,
             audiences: vec![],
+            display_name: None,
             created_at: 0,
         }
     }

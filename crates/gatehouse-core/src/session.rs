@@ -18,6 +18,9 @@ pub struct Session {
     pub client_id: String,
     /// Granted scope, space-separated (RFC 6749 §3.3).
     pub scope: String,
+    /// The browser sign-in it came from (the authorization code flow);
+    /// ending that sign-in (RP-initiated logout) revokes this session.
+    pub browser_session_id: Option<String>,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,

@@ -15,6 +15,7 @@ use crate::algorithm::SigningAlgorithm;
 use crate::apikey::ApiKeyRecord;
 use crate::clock::UnixTime;
 use crate::keys::SigningKeyRecord;
+use crate::oauth::{AuthorizationCode, BrowserSession, ClientRecord, CodeConsumed};
 use crate::password::PasswordHash;
 use crate::refresh::{Consumed, RefreshRecord};
 use crate::session::Session;
@@ -105,6 +106,12 @@ trait TenantStore {
         tenant_id: &str,
         algorithm: SigningAlgorithm,
     ) -> StoreResult<()>;
+    /// The name the hosted pages show; `None` shows the tenant's name.
+    fn set_tenant_display_name(
+        &self,
+        tenant_id: &str,
+        display_name: Option<&str>,
+    ) -> StoreResult<()>;
 }
 
 trait UserStore {
@@ -123,6 +130,8 @@ trait UserStore {
         old: &PasswordHash,
         new: &PasswordHash,
     ) -> StoreResult<bool>;
+    /// Replaces the user's roles; `false` if there was no such user.
+    fn set_user_roles(&self, tenant_id: &str, user_id: &str, roles: &[String]) -> StoreResult<bool>;
     /// Deletes the user and their sessions; `false` if there was no such user.
     fn delete_user(&self, tenant_id: &str, user_id: &str) -> StoreResult<bool>;
 }
@@ -158,8 +167,9 @@ trait KeyStore {
 }
 
 trait SessionStore {
-    /// Creates a session and its first refresh token, atomically.
-    fn create_session(&self, session: &Session, first: &RefreshRecord) -> StoreResult<()>;
+    /// Creates a session and its first refresh token (if it has one),
+    /// atomically.
+    fn create_session(&self, session: &Session, first: Option<&RefreshRecord>) -> StoreResult<()>;
     fn session(&self, tenant_id: &str, session_id: &str) -> StoreResult<Option<Session>>;
     /// Marks the session revoked; `false` if it did not exist (in this
     /// tenant) or already was.
@@ -174,7 +184,45 @@ trait SessionStore {
         now: UnixTime,
     ) -> StoreResult<Consumed>;
     fn insert_refresh_token(&self, record: &RefreshRecord) -> StoreResult<()>;
+    /// The token's record without consuming it (introspection, revocation).
+    fn refresh_token(&self, tenant_id: &str, token_hash: &str) -> StoreResult<Option<RefreshRecord>>;
 }
+
+    trait ClientStore {
+        fn insert_client(&self, client: &ClientRecord) -> StoreResult<()>;
+        fn client(&self, tenant_id: &str, client_id: &str) -> StoreResult<Option<ClientRecord>>;
+        fn list_clients(&self, tenant_id: &str) -> StoreResult<Vec<ClientRecord>>;
+        /// Deletes the client and revokes the sessions issued to it, in one
+        /// transaction; `false` if there was no such client.
+        fn delete_client(&self, tenant_id: &str, client_id: &str, now: UnixTime) -> StoreResult<bool>;
+        /// If the client's secret hash is still `expected`: it becomes the
+        /// previous one (valid until `previous_expires_at`) and `new_hash`
+        /// the current. `false` (and no change) otherwise.
+        fn rotate_client_secret(
+            &self,
+            tenant_id: &str,
+            client_id: &str,
+            expected: &str,
+            new_hash: &str,
+            previous_expires_at: UnixTime,
+        ) -> StoreResult<bool>;
+    }
+
+    trait AuthorizationStore {
+        /// Stores a new code; codes that expired before `prune_before` may
+        /// be deleted in the same call, so the table never grows unbounded.
+        fn insert_authorization_code(&self, code: &AuthorizationCode, prune_before: UnixTime) -> StoreResult<()>;
+        /// Marks the code used if it was unused, atomically, and says which
+        /// it was (exactly one of any concurrent callers sees `Fresh`).
+        fn consume_authorization_code(&self, tenant_id: &str, code_hash: &str, now: UnixTime) -> StoreResult<CodeConsumed>;
+        fn create_browser_session(&self, session: &BrowserSession) -> StoreResult<()>;
+        /// The browser sign-in whose cookie hashes to `token_hash`.
+        fn browser_session(&self, tenant_id: &str, token_hash: &str) -> StoreResult<Option<BrowserSession>>;
+        /// Ends the browser sign-in `id` and revokes every session that
+        /// descends from it, in one transaction; `false` if it did not
+        /// exist or had already ended.
+        fn end_browser_session(&self, tenant_id: &str, id: &str, now: UnixTime) -> StoreResult<bool>;
+    }
 
     trait PolicyStore {
         /// The tenant's route policy as the JSON document it was set with;
@@ -210,7 +258,15 @@ trait SessionStore {
 /// Everything a Gatehouse node needs from its database.
 #[async_trait]
 pub trait Store:
-    TenantStore + UserStore + KeyStore + SessionStore + PolicyStore + SecretStore + ApiKeyStore
+    TenantStore
+    + UserStore
+    + KeyStore
+    + SessionStore
+    + PolicyStore
+    + SecretStore
+    + ApiKeyStore
+    + ClientStore
+    + AuthorizationStore
 {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

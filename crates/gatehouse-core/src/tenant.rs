@@ -78,7 +78,29 @@ pub struct Tenant {
     /// Accepted `aud` values. Empty means "the tenant's issuer URL", which
     /// keeps a fresh install working without configuration.
     pub audiences: Vec<String>,
+    /// The name the hosted login page shows; `None` shows [`Tenant::name`].
+    #[serde(default)]
+    pub display_name: Option<String>,
     pub created_at: UnixTime,
+}
+
+impl Tenant {
+    /// What people see on the hosted pages.
+    pub fn shown_name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(self.name.as_str())
+    }
+}
+
+/// Checks a display name: 1 to 100 printable characters.
+pub fn valid_display_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "display_name",
+            "the display name must be 1 to 100 printable characters",
+        ));
+    }
+    Ok(name.to_string())
 }
 
 /// What an operator may choose when creating a tenant.
@@ -87,6 +109,7 @@ pub struct TenantSpec {
     pub algorithm: Option<SigningAlgorithm>,
     pub access_ttl_secs: Option<i64>,
     pub audiences: Vec<String>,
+    pub display_name: Option<String>,
 }
 
 impl TenantSpec {

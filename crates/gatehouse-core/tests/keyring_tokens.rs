@@ -36,6 +36,7 @@ fn keyring(name: &str, alg: SigningAlgorithm, audiences: &[&str]) -> TenantKeyri
         algorithm: alg,
         access_ttl_secs: 900,
         audiences: audiences.iter().map(|a| a.to_string()).collect(),
+        display_name: None,
         created_at: NOW - 86_400,
     };
     TenantKeyring::new(

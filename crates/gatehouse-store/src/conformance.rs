@@ -40,6 +40,7 @@ fn tenant(name: &str) -> Tenant {
         algorithm: SigningAlgorithm::EdDSA,
         access_ttl_secs: 900,
         audiences: vec!["api".into()],
+        display_name: None,
         created_at: 1_000,
     }
 }

@@ -76,6 +76,7 @@ impl Sessions {
             user_id: user.id.clone(),
             client_id: FIRST_PARTY_CLIENT.to_string(),
             scope,
+            browser_session_id: None,
             created_at: now,
             expires_at: now + self.deps.settings.session_ttl_secs,
             revoked_at: None,
@@ -88,7 +89,7 @@ impl Sessions {
         )?;
         self.deps
             .store
-            .create_session(&session, &refresh.record)
+            .create_session(&session, Some(&refresh.record))
             .await?;
         self.issue
             .token_response(ctx, &user, &session, refresh.token)

@@ -8,7 +8,7 @@ use super::signing_keys::generate_key;
 use crate::id::new_id;
 use crate::keys::KeyState;
 use crate::store::UniqueField;
-use crate::tenant::{DEFAULT_ACCESS_TTL_SECS, Tenant, TenantName, TenantSpec};
+use crate::tenant::{DEFAULT_ACCESS_TTL_SECS, Tenant, TenantName, TenantSpec, valid_display_name};
 use crate::{Error, Result};
 
 #[derive(Clone)]
@@ -25,6 +25,11 @@ impl Tenants {
     pub async fn create(&self, name: &str, spec: TenantSpec) -> Result<Tenant> {
         let name = TenantName::parse(name)?;
         spec.validate()?;
+        let display_name = spec
+            .display_name
+            .as_deref()
+            .map(valid_display_name)
+            .transpose()?;
         let now = self.deps.now();
         let tenant = Tenant {
             id: new_id(),
@@ -32,6 +37,7 @@ impl Tenants {
             algorithm: spec.algorithm.unwrap_or_default(),
             access_ttl_secs: spec.access_ttl_secs.unwrap_or(DEFAULT_ACCESS_TTL_SECS),
             audiences: spec.audiences,
+            display_name,
             created_at: now,
         };
         let key = generate_key(
