@@ -92,6 +92,29 @@ pub enum GrantError {
     SessionEnded,
     #[error("the user no longer exists")]
     UserGone,
+    /// The refresh token was issued to another client (§6).
+    #[error("the refresh token was issued to another client")]
+    RefreshTokenOtherClient,
+    #[error("the authorization code is not valid")]
+    UnknownCode,
+    /// §4.1.2: a second use; what the first issued is revoked.
+    #[error("the authorization code was already used; the tokens issued for it have been revoked")]
+    CodeReused,
+    #[error("the authorization code has expired")]
+    CodeExpired,
+    #[error("the authorization code was issued to another client")]
+    CodeOtherClient,
+    /// §4.1.3: `redirect_uri` must repeat the authorization request's.
+    #[error("the redirect_uri does not match the one of the authorization request")]
+    RedirectUriMismatch,
+    /// RFC 7636 §4.6.
+    #[error("the code_verifier does not match the code_challenge")]
+    PkceMismatch,
+    #[error("the authorization request sent a code_challenge, so the code_verifier is required")]
+    PkceVerifierMissing,
+    /// RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
+    #[error("the authorization request sent no code_challenge, so no code_verifier may be sent")]
+    PkceVerifierUnexpected,
 }
 
 /// The token endpoint's own refusals (RFC 6749 §5.2 codes).
@@ -101,8 +124,25 @@ pub enum OAuthError {
     #[error("{0}")]
     InvalidRequest(String),
     /// `unsupported_grant_type`.
-    #[error("the grant type `{0}` is not supported here; use `password` or `refresh_token`")]
+    #[error(
+        "the grant type `{0}` is not supported here; use authorization_code, client_credentials, refresh_token or password"
+    )]
     UnsupportedGrantType(String),
+    /// `invalid_client` (401 with a Basic challenge): the client could not
+    /// be authenticated. One sentence for every cause, so a caller cannot
+    /// tell an unknown client from a wrong secret.
+    #[error("{0}")]
+    InvalidClient(String),
+    /// `unauthorized_client`: the client may not use this grant.
+    #[error("{0}")]
+    UnauthorizedClient(String),
+    /// `invalid_scope`.
+    #[error("{0}")]
+    InvalidScope(String),
+    /// RFC 6750 §3.1 `insufficient_scope` (403): a valid token lacking a
+    /// scope the endpoint needs.
+    #[error("{0}")]
+    InsufficientScope(String),
 }
 
 fn conflict_sentence(field: UniqueField) -> &'static str {

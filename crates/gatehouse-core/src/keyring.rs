@@ -92,9 +92,16 @@ impl TenantKeyring {
     /// Signs an access token: [`AccessClaims`], or a compatibility format
     /// that embeds them and adds claims of its own.
     pub fn sign<C: Serialize>(&self, claims: &C) -> Result<String> {
+        self.sign_typed(claims, ACCESS_TOKEN_TYP)
+    }
+
+    /// Signs claims with the current key under the JWS `typ` of their kind
+    /// (`at+jwt` for access tokens, `JWT` for ID tokens), so one kind can
+    /// never be taken for the other (RFC 8725 §3.11).
+    pub fn sign_typed<C: Serialize>(&self, claims: &C, typ: &str) -> Result<String> {
         let key = self.signing_key();
         let mut header = Header::new(key.algorithm.jsonwebtoken());
-        header.typ = Some(ACCESS_TOKEN_TYP.to_string());
+        header.typ = Some(typ.to_string());
         header.kid = Some(key.kid.clone());
         encode(&header, claims, &key.encoding)
             .map_err(|e| Error::Internal(format!("signing with key {} failed: {e}", key.kid)))

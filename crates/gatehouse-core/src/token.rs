@@ -9,24 +9,36 @@ use serde::ser::SerializeStruct;
 /// re-exported here, where the issuing side builds them.
 pub use gatehouse_jwt::claims::{ACCESS_TOKEN_TYP, AccessClaims, Audience};
 
-/// The OAuth 2.0 token response (RFC 6749 §5.1). The tokens are secrets:
-/// `Debug` hides them and only serialisation into the response shows them.
+/// The OAuth 2.0 token response (RFC 6749 §5.1), with the OpenID Connect
+/// ID token when `openid` was granted (OIDC Core §3.1.3.3). The tokens are
+/// secrets: `Debug` hides them and only serialisation into the response
+/// shows them.
 #[derive(Debug)]
 pub struct TokenResponse {
     pub access_token: SecretString,
     pub expires_in: i64,
-    pub refresh_token: SecretString,
+    /// None for client credentials (RFC 6749 §4.4.3: "SHOULD NOT be
+    /// included") and for a code-flow session without `offline_access`.
+    pub refresh_token: Option<SecretString>,
     pub scope: String,
+    pub id_token: Option<SecretString>,
 }
 
 impl Serialize for TokenResponse {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("TokenResponse", 5)?;
+        let mut st = s.serialize_struct("TokenResponse", 6)?;
         st.serialize_field("access_token", self.access_token.expose_secret())?;
         st.serialize_field("token_type", "Bearer")?;
         st.serialize_field("expires_in", &self.expires_in)?;
-        st.serialize_field("refresh_token", self.refresh_token.expose_secret())?;
+        match &self.refresh_token {
+            Some(token) => st.serialize_field("refresh_token", token.expose_secret())?,
+            None => st.skip_field("refresh_token")?,
+        }
         st.serialize_field("scope", &self.scope)?;
+        match &self.id_token {
+            Some(token) => st.serialize_field("id_token", token.expose_secret())?,
+            None => st.skip_field("id_token")?,
+        }
         st.end()
     }
 }
@@ -61,13 +73,15 @@ mod tests {
         let r = TokenResponse {
             access_token: SecretString::from("aaa.bbb.ccc".to_string()),
             expires_in: 900,
-            refresh_token: SecretString::from("r3fr3sh".to_string()),
+            refresh_token: Some(SecretString::from("r3fr3sh".to_string())),
             scope: "openid".into(),
+            id_token: None,
         };
         let dbg = format!("{r:?}");
         assert!(!dbg.contains("r3fr3sh") && !dbg.contains("aaa.bbb"));
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["token_type"], "Bearer");
         assert_eq!(json["refresh_token"], "r3fr3sh");
+        assert!(json.get("id_token").is_none());
     }
 }

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::clock::UnixTime;
+use super::scope;
 use crate::id::random_token;
 use crate::token::is_valid_scope;
 use crate::{Error, Result};
@@ -236,6 +237,18 @@ impl ClientSpec {
             }
             if !scopes.contains(s) {
                 scopes.push(s.clone());
+            }
+        }
+        // A web client registered without scopes gets the OpenID Connect
+        // ones (and `offline_access` if it may refresh), so a sign-in
+        // works out of the box; API scopes are always named explicitly.
+        if scopes.is_empty() && grants.contains(&GrantType::AuthorizationCode) {
+            scopes = [scope::OPENID, scope::PROFILE, scope::EMAIL]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            if grants.contains(&GrantType::RefreshToken) {
+                scopes.push(scope::OFFLINE_ACCESS.to_string());
             }
         }
         let redirect_uris = valid_uris("redirect_uris", &self.redirect_uris)?;

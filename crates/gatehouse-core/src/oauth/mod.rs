@@ -5,9 +5,11 @@
 pub mod browser;
 pub mod client;
 pub mod code;
+pub mod id_token;
 pub mod pkce;
 pub mod scope;
 
 pub use browser::BrowserSession;
 pub use client::{ClientRecord, ClientType, GrantType};
 pub use code::{AuthorizationCode, CodeConsumed};
+pub use id_token::{IdTokenClaims, ProfileClaims};

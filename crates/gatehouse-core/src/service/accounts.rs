@@ -139,6 +139,55 @@ impl Accounts {
         }
     }
 
+    /// Replaces the user's roles (carried as `roles` in their tokens; a
+    /// role also lets them be granted the scope of the same name). Tokens
+    /// already out keep the roles they were signed with until they expire.
+    pub async fn set_roles(&self, tenant: &Tenant, user_id: &str, roles: &[String]) -> Result<User> {
+        let roles = valid_roles(roles)?;
+        if !self
+            .deps
+            .store
+            .set_user_roles(&tenant.id, user_id, &roles)
+            .await?
+        {
+            return Err(Error::NotFound("the user"));
+        }
+        // Cached Basic checks and API keys carry the old roles.
+        self.api_keys.forget_user(&tenant.id, user_id);
+        self.basic_auth.forget_user(&tenant.id, user_id);
+        tracing::info!(tenant = %tenant.name, %user_id, ?roles, "roles set");
+        self.deps
+            .store
+            .user_by_id(&tenant.id, user_id)
+            .await?
+            .ok_or(Error::NotFound("the user"))
+    }
+
+    /// Adds one role (nothing changes if the user has it).
+    pub async fn grant_role(&self, tenant: &Tenant, user_id: &str, role: &str) -> Result<User> {
+        let user = self.by_id(tenant, user_id).await?;
+        let mut roles = user.roles;
+        if !roles.iter().any(|r| r == role) {
+            roles.push(role.to_string());
+        }
+        self.set_roles(tenant, user_id, &roles).await
+    }
+
+    /// Removes one role (nothing changes if the user lacks it).
+    pub async fn revoke_role(&self, tenant: &Tenant, user_id: &str, role: &str) -> Result<User> {
+        let user = self.by_id(tenant, user_id).await?;
+        let roles: Vec<String> = user.roles.into_iter().filter(|r| r != role).collect();
+        self.set_roles(tenant, user_id, &roles).await
+    }
+
+    async fn by_id(&self, tenant: &Tenant, user_id: &str) -> Result<User> {
+        self.deps
+            .store
+            .user_by_id(&tenant.id, user_id)
+            .await?
+            .ok_or(Error::NotFound("the user"))
+    }
+
     /// Deletes the user and their sessions.
     pub async fn delete(&self, tenant: &Tenant, user_id: &str) -> Result<()> {
         if self.deps.store.delete_user(&tenant.id, user_id).await? {
@@ -150,4 +199,31 @@ impl Accounts {
             Err(Error::NotFound("the user"))
         }
     }
+}
+
+/// Most roles one user may hold.
+const MAX_ROLES: usize = 64;
+
+/// Roles are scope tokens (RFC 6749 §3.3 syntax, at most 64 bytes), so a
+/// role `billing` can stand for the scope `billing`; duplicates go.
+fn valid_roles(roles: &[String]) -> Result<Vec<String>> {
+    if roles.len() > MAX_ROLES {
+        return Err(Error::invalid(
+            "roles",
+            format!("a user may hold at most {MAX_ROLES} roles"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for role in roles {
+        if role.len() > 64 || role.contains(' ') || !crate::token::is_valid_scope(role) {
+            return Err(Error::invalid(
+                "roles",
+                "a role is 1 to 64 printable ASCII characters without spaces, `\"` or `\\`",
+            ));
+        }
+        if !out.contains(role) {
+            out.push(role.clone());
+        }
+    }
+    Ok(out)
 }

@@ -11,14 +11,25 @@
 //! | [`sessions`] | login, refresh with rotation, logout, session checks |
 //! | [`issue`] | the one place claims are built and tokens signed |
 //! | [`gate`] | "may this request pass?": credential → identity → decision |
+//! | [`clients`] | registered OAuth clients: CRUD, secret rotation, authentication |
+//! | [`grants`] | the token endpoint: client credentials, code exchange, refresh, password |
+//! | [`authorize`] | the authorization endpoint: checks, hosted sign-in, codes |
+//! | [`introspection`] | RFC 7662 introspection and RFC 7009 revocation |
+//! | [`userinfo`] | the OIDC UserInfo endpoint |
+//! | [`end_session`] | OIDC RP-initiated logout |
 //!
 //! Each flow reads and writes only through the [`Store`] port and takes
 //! time only from the injected [`Clock`].
 
 pub mod accounts;
 pub mod api_keys;
+pub mod authorize;
 pub mod basic_auth;
+pub mod clients;
+pub mod end_session;
 pub mod gate;
+pub mod grants;
+pub mod introspection;
 pub mod issue;
 pub mod password_login;
 pub mod policies;
@@ -28,6 +39,7 @@ pub mod tenant_context;
 pub mod tenant_secrets;
 pub mod tenants;
 mod ttl_map;
+pub mod userinfo;
 
 use std::sync::Arc;
 
@@ -71,6 +83,10 @@ pub struct Settings {
     pub contexts: ContextCacheSettings,
     pub api_keys: api_keys::ApiKeyCacheSettings,
     pub basic_cache: basic_auth::BasicCacheSettings,
+    /// The client cache and secret-rotation overlap.
+    pub clients: clients::ClientSettings,
+    /// Code and browser sign-in lifetimes.
+    pub authorize: authorize::AuthorizeSettings,
 }
 
 impl Default for Settings {
@@ -84,6 +100,8 @@ impl Default for Settings {
             contexts: ContextCacheSettings::default(),
             api_keys: api_keys::ApiKeyCacheSettings::default(),
             basic_cache: basic_auth::BasicCacheSettings::default(),
+            clients: clients::ClientSettings::default(),
+            authorize: authorize::AuthorizeSettings::default(),
         }
     }
 }
@@ -118,6 +136,12 @@ pub struct Services {
     pub api_keys: api_keys::ApiKeys,
     pub secrets: tenant_secrets::TenantSecrets,
     pub policies: policies::Policies,
+    pub clients: clients::Clients,
+    pub token: grants::TokenEndpoint,
+    pub authorize: authorize::Authorize,
+    pub introspect: introspection::Introspect,
+    pub userinfo: userinfo::UserInfoEndpoint,
+    pub end_session: end_session::EndSession,
     /// The tenants this node serves, cached.
     pub contexts: Arc<TenantContexts>,
     deps: Arc<Deps>,
@@ -145,11 +169,28 @@ impl Services {
         let password_login = password_login::PasswordLogin::new(deps.clone());
         let api_keys = api_keys::ApiKeys::new(deps.clone());
         let basic_auth = basic_auth::BasicAuth::new(deps.clone(), password_login.clone())?;
+        let clients = clients::Clients::new(deps.clone());
+        let sessions = sessions::Sessions::new(deps.clone(), password_login.clone(), issue.clone());
         Ok(Self {
             tenants: tenants::Tenants::new(deps.clone()),
             signing_keys: signing_keys::SigningKeys::new(deps.clone()),
             accounts: accounts::Accounts::new(deps.clone(), api_keys.clone(), basic_auth.clone()),
-            sessions: sessions::Sessions::new(deps.clone(), password_login.clone(), issue.clone()),
+            token: grants::TokenEndpoint::new(
+                deps.clone(),
+                clients.clone(),
+                sessions.clone(),
+                issue.clone(),
+            ),
+            authorize: authorize::Authorize::new(
+                deps.clone(),
+                clients.clone(),
+                password_login.clone(),
+            ),
+            introspect: introspection::Introspect::new(deps.clone()),
+            userinfo: userinfo::UserInfoEndpoint::new(deps.clone()),
+            end_session: end_session::EndSession::new(deps.clone(), clients.clone()),
+            clients,
+            sessions,
             gate: gate::Gate::new(deps.clone(), api_keys.clone(), basic_auth),
             secrets: tenant_secrets::TenantSecrets::new(deps.clone(), contexts.clone()),
             policies: policies::Policies::new(deps.clone(), contexts.clone()),

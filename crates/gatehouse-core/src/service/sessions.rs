@@ -5,16 +5,19 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use super::clients::Caller;
 use super::gate::verify_access_token;
 use super::issue::{DEFAULT_SCOPE, FIRST_PARTY_CLIENT, Issuer};
 use super::password_login::PasswordLogin;
 use super::{Deps, TenantContext};
 use crate::clock::UnixTime;
-use crate::error::{GrantError, TokenUnusable};
+use crate::error::{GrantError, OAuthError, TokenUnusable};
 use crate::id::new_id;
 use crate::refresh::{self, Consumed};
 use crate::session::Session;
-use crate::token::{TokenResponse, is_valid_scope};
+use crate::oauth::GrantType;
+use crate::oauth::scope::Scopes;
+use crate::token::TokenResponse;
 use crate::user::LoginName;
 use crate::{Error, Result};
 
@@ -55,20 +58,14 @@ impl Sessions {
         password: SecretString,
         scope: Option<&str>,
     ) -> Result<TokenResponse> {
-        let scope = match scope {
-            Some(s) if !is_valid_scope(s) => {
-                return Err(Error::invalid(
-                    "scope",
-                    "the scope is not a valid list of scope tokens",
-                ));
-            }
-            Some(s) => s.to_string(),
-            None => DEFAULT_SCOPE.to_string(),
-        };
+        let asked = Scopes::parse(Some(scope.unwrap_or(DEFAULT_SCOPE)))?;
         let user = self
             .password_login
             .authenticate(ctx.tenant(), login, password)
             .await?;
+        // The first-party client is not registered, so only the user
+        // limits it: the OIDC scopes, and the scopes of their roles.
+        let scope = asked.for_user(&user.roles).to_claim();
         let now = self.deps.now();
         let session = Session {
             id: new_id(),
@@ -92,7 +89,7 @@ impl Sessions {
             .create_session(&session, Some(&refresh.record))
             .await?;
         self.issue
-            .token_response(ctx, &user, &session, refresh.token)
+            .token_response(ctx, &user, &session, Some(refresh.token), None)
     }
 
     /// The OAuth 2.0 password grant (RFC 6749 §4.3): a login whose wrong
@@ -113,13 +110,24 @@ impl Sessions {
     /// RFC 6749 §6 with rotation: the presented token is consumed and a new
     /// one issued. Presenting a consumed token revokes the whole session
     /// (RFC 9700 §4.14.2), because either the client or a thief holds a
-    /// copy and we cannot tell which.
+    /// copy and we cannot tell which. Only the client the session was
+    /// issued to may refresh it (§6: "the refresh token is bound to the
+    /// client to which it was issued").
     #[tracing::instrument(skip_all, fields(tenant = %ctx.name()))]
     pub async fn refresh(
         &self,
         ctx: &TenantContext,
+        caller: &Caller,
         token: &SecretString,
     ) -> Result<TokenResponse> {
+        if let Caller::Registered(client) = caller
+            && !client.allows(GrantType::RefreshToken)
+        {
+            return Err(OAuthError::UnauthorizedClient(
+                "this client is not registered for the refresh_token grant".into(),
+            )
+            .into());
+        }
         let store = &self.deps.store;
         let tenant = ctx.tenant();
         let now = self.deps.now();
@@ -148,6 +156,9 @@ impl Sessions {
             .active_session(ctx, &record.session_id, now)
             .await?
             .ok_or(GrantError::SessionEnded)?;
+        if session.client_id != caller.client_id() {
+            return Err(GrantError::RefreshTokenOtherClient.into());
+        }
         let user = store
             .user_by_id(&tenant.id, &session.user_id)
             .await?
@@ -159,7 +170,8 @@ impl Sessions {
             self.refresh_expiry(&session, now),
         )?;
         store.insert_refresh_token(&next.record).await?;
-        self.issue.token_response(ctx, &user, &session, next.token)
+        self.issue
+            .token_response(ctx, &user, &session, Some(next.token), None)
     }
 
     /// Ends the session of the presented token: a JWT access token (its
