@@ -17,6 +17,10 @@ use futures::future::join_all;
 use gatehouse_core::algorithm::SigningAlgorithm;
 use gatehouse_core::apikey::ApiKeyRecord;
 use gatehouse_core::keys::{KeyState, SigningKeyRecord};
+use gatehouse_core::oauth::client::mint_client_id;
+use gatehouse_core::oauth::{
+    AuthorizationCode, BrowserSession, ClientRecord, ClientType, CodeConsumed, GrantType,
+};
 use gatehouse_core::password::PasswordHash;
 use gatehouse_core::refresh::{Consumed, RefreshRecord};
 use gatehouse_core::sealing::MasterKeys;
@@ -79,6 +83,7 @@ fn session(t: &Tenant, u: &User, id: &str) -> Session {
         user_id: u.id.clone(),
         client_id: "gatehouse".into(),
         scope: "openid".into(),
+        browser_session_id: None,
         created_at: 3_000,
         expires_at: 9_000,
         revoked_at: None,
@@ -271,7 +276,7 @@ async fn deleting_a_user_takes_their_sessions_along(name: &'static str, store: A
     let u = user(&t, "dave", None);
     store.create_user(&u).await.unwrap();
     store
-        .create_session(&session(&t, &u, "s1"), &refresh(&t, "s1", "h1"))
+        .create_session(&session(&t, &u, "s1"), Some(&refresh(&t, "s1", "h1")))
         .await
         .unwrap();
     assert!(store.delete_user(&t.id, &u.id).await.unwrap());
@@ -298,7 +303,7 @@ async fn refresh_tokens_are_consumed_once_and_reuse_is_visible(
     let u = user(&t, "erin", None);
     store.create_user(&u).await.unwrap();
     store
-        .create_session(&session(&t, &u, "s1"), &refresh(&t, "s1", "h1"))
+        .create_session(&session(&t, &u, "s1"), Some(&refresh(&t, "s1", "h1")))
         .await
         .unwrap();
 
@@ -372,7 +377,7 @@ async fn concurrent_consumers_of_one_refresh_token_see_one_fresh(
     let u = user(&t, "frank", None);
     store.create_user(&u).await.unwrap();
     store
-        .create_session(&session(&t, &u, "s1"), &refresh(&t, "s1", "h1"))
+        .create_session(&session(&t, &u, "s1"), Some(&refresh(&t, "s1", "h1")))
         .await
         .unwrap();
     let results = join_all((0..20).map(|i| {
@@ -626,7 +631,7 @@ async fn sessions_and_key_material_are_reached_only_through_their_tenant(
     let u = user(&a, "ada", None);
     store.create_user(&u).await.unwrap();
     store
-        .create_session(&session(&a, &u, "s1"), &refresh(&a, "s1", "h1"))
+        .create_session(&session(&a, &u, "s1"), Some(&refresh(&a, "s1", "h1")))
         .await
         .unwrap();
     // Tenant b cannot see or end tenant a's session.
@@ -792,6 +797,987 @@ async fn api_keys_are_scoped_to_tenant_and_user(name: &'static str, store: Arc<d
     );
 }
 
+// ---- OAuth: clients, authorization codes, browser sign-ins ---------------
+
+/// A 64-hex-digit value, shaped like the SHA-256 the store keeps.
+fn hex(n: u64) -> String {
+    format!("{n:064x}")
+}
+
+fn client(t: &Tenant, name: &str, created_at: i64) -> ClientRecord {
+    ClientRecord {
+        id: mint_client_id().unwrap(),
+        tenant_id: t.id.clone(),
+        name: name.into(),
+        client_type: ClientType::Confidential,
+        grants: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: vec!["openid".into(), "profile".into(), "offline_access".into()],
+        // The longest URI core accepts (2000 bytes) fits.
+        redirect_uris: vec![
+            "https://app.example/cb".into(),
+            format!("https://app.example/{}", "p".repeat(1_980)),
+        ],
+        post_logout_redirect_uris: vec!["https://app.example/bye".into()],
+        secret_hash: Some(hex(1)),
+        previous_secret_hash: None,
+        previous_secret_expires_at: None,
+        created_at,
+    }
+}
+
+fn public_client(t: &Tenant, created_at: i64) -> ClientRecord {
+    ClientRecord {
+        client_type: ClientType::Public,
+        grants: vec![GrantType::AuthorizationCode],
+        secret_hash: None,
+        ..client(t, "spa", created_at)
+    }
+}
+
+fn code(t: &Tenant, u: &User, client_id: &str, hash: &str, expires_at: i64) -> AuthorizationCode {
+    AuthorizationCode {
+        code_hash: hash.into(),
+        tenant_id: t.id.clone(),
+        client_id: client_id.into(),
+        user_id: u.id.clone(),
+        // The longest values core lets through.
+        redirect_uri: Some(format!("https://app.example/{}", "r".repeat(1_980))),
+        scope: format!("openid {}", "s".repeat(1_017)),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        nonce: Some("n".repeat(512)),
+        auth_time: 2_500,
+        browser_session_id: "bs1".into(),
+        session_id: gatehouse_core::id::new_id(),
+        created_at: 3_000,
+        expires_at,
+        used_at: None,
+    }
+}
+
+fn browser(t: &Tenant, u: &User, id: &str, hash: &str, expires_at: i64) -> BrowserSession {
+    BrowserSession {
+        id: id.into(),
+        token_hash: hash.into(),
+        tenant_id: t.id.clone(),
+        user_id: u.id.clone(),
+        auth_time: 2_500,
+        created_at: 3_000,
+        expires_at,
+        revoked_at: None,
+    }
+}
+
+fn session_of(
+    t: &Tenant,
+    u: &User,
+    id: &str,
+    client_id: &str,
+    browser_session_id: Option<&str>,
+) -> Session {
+    Session {
+        client_id: client_id.into(),
+        browser_session_id: browser_session_id.map(Into::into),
+        ..session(t, u, id)
+    }
+}
+
+async fn revoked_at(store: &dyn Store, t: &Tenant, session_id: &str) -> Option<i64> {
+    store
+        .session(&t.id, session_id)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("session {session_id} is gone"))
+        .revoked_at
+}
+
+async fn clients_round_trip_and_are_reached_only_through_their_tenant(
+    name: &'static str,
+    store: Arc<dyn Store>,
+) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let web = client(&a, "Web app ü", 100);
+    let spa = public_client(&a, 200);
+    store.insert_client(&spa).await.unwrap();
+    store.insert_client(&web).await.unwrap();
+    assert_eq!(
+        store.client(&a.id, &web.id).await.unwrap().as_ref(),
+        Some(&web),
+        "{name}"
+    );
+    assert_eq!(
+        store.client(&a.id, &spa.id).await.unwrap().as_ref(),
+        Some(&spa),
+        "{name}"
+    );
+    assert_eq!(
+        store.list_clients(&a.id).await.unwrap(),
+        vec![web.clone(), spa.clone()],
+        "{name}: listed by creation"
+    );
+    assert!(
+        matches!(
+            store.insert_client(&web).await,
+            Err(StoreError::Conflict(UniqueField::Other))
+        ),
+        "{name}: a taken client id"
+    );
+
+    // Tenant b can neither find, list, delete nor rotate a's client.
+    assert!(
+        store.client(&b.id, &web.id).await.unwrap().is_none(),
+        "{name}"
+    );
+    assert!(
+        store.list_clients(&b.id).await.unwrap().is_empty(),
+        "{name}"
+    );
+    assert!(
+        !store.delete_client(&b.id, &web.id, 5_000).await.unwrap(),
+        "{name}"
+    );
+    assert!(
+        !store
+            .rotate_client_secret(&b.id, &web.id, &hex(1), &hex(2), 6_000)
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    assert_eq!(
+        store.client(&a.id, &web.id).await.unwrap().as_ref(),
+        Some(&web),
+        "{name}: untouched"
+    );
+    // MySQL's PAD SPACE must not find `id` by `id `.
+    assert!(
+        store
+            .client(&a.id, &format!("{} ", web.id))
+            .await
+            .unwrap()
+            .is_none(),
+        "{name}"
+    );
+
+    // What no column holds is refused, not truncated.
+    let mut long = client(&a, &"n".repeat(300), 300);
+    assert!(
+        matches!(
+            store.insert_client(&long).await,
+            Err(StoreError::Unstorable(_))
+        ),
+        "{name}"
+    );
+    long = client(&a, "many", 300);
+    long.redirect_uris = vec![format!("https://app.example/{}", "p".repeat(2_000)); 40];
+    assert!(
+        matches!(
+            store.insert_client(&long).await,
+            Err(StoreError::Unstorable(_))
+        ),
+        "{name}"
+    );
+    assert_eq!(store.list_clients(&a.id).await.unwrap().len(), 2, "{name}");
+}
+
+async fn client_secret_rotation_is_a_compare_and_set(name: &'static str, store: Arc<dyn Store>) {
+    let t = new_tenant(&*store, "t").await;
+    let c = client(&t, "svc", 100);
+    store.insert_client(&c).await.unwrap();
+    let secrets = |c: &ClientRecord| {
+        (
+            c.secret_hash.clone(),
+            c.previous_secret_hash.clone(),
+            c.previous_secret_expires_at,
+        )
+    };
+    assert!(
+        store
+            .rotate_client_secret(&t.id, &c.id, &hex(1), &hex(2), 500)
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    let got = store.client(&t.id, &c.id).await.unwrap().unwrap();
+    assert_eq!(
+        secrets(&got),
+        (Some(hex(2)), Some(hex(1)), Some(500)),
+        "{name}"
+    );
+    // A second rotation from the same (now stale) secret changes nothing.
+    assert!(
+        !store
+            .rotate_client_secret(&t.id, &c.id, &hex(1), &hex(3), 600)
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    let got = store.client(&t.id, &c.id).await.unwrap().unwrap();
+    assert_eq!(
+        secrets(&got),
+        (Some(hex(2)), Some(hex(1)), Some(500)),
+        "{name}"
+    );
+    assert!(
+        store
+            .rotate_client_secret(&t.id, &c.id, &hex(2), &hex(3), 700)
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    let got = store.client(&t.id, &c.id).await.unwrap().unwrap();
+    assert_eq!(
+        secrets(&got),
+        (Some(hex(3)), Some(hex(2)), Some(700)),
+        "{name}"
+    );
+    assert_eq!(
+        (got.name.as_str(), got.redirect_uris.len()),
+        ("svc", 2),
+        "{name}: the rest is untouched"
+    );
+
+    // Concurrent rotations from one secret: one wins.
+    let results = join_all((0..10u64).map(|i| {
+        let store = store.clone();
+        let (tid, cid) = (t.id.clone(), c.id.clone());
+        async move {
+            store
+                .rotate_client_secret(&tid, &cid, &hex(3), &hex(100 + i), 800)
+                .await
+        }
+    }))
+    .await;
+    let won = results.iter().filter(|r| matches!(r, Ok(true))).count();
+    let lost = results.iter().filter(|r| matches!(r, Ok(false))).count();
+    assert_eq!((won, lost), (1, 9), "{name}: {results:?}");
+
+    // A public client has no secret to rotate from.
+    let spa = public_client(&t, 200);
+    store.insert_client(&spa).await.unwrap();
+    assert!(
+        !store
+            .rotate_client_secret(&t.id, &spa.id, "", &hex(4), 900)
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    assert!(
+        !store
+            .rotate_client_secret(&t.id, &spa.id, &hex(1), &hex(4), 900)
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    let got = store.client(&t.id, &spa.id).await.unwrap().unwrap();
+    assert_eq!(secrets(&got), (None, None, None), "{name}");
+}
+
+async fn deleting_a_client_revokes_its_sessions_only(name: &'static str, store: Arc<dyn Store>) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let u = user(&a, "ada", None);
+    let ub = user(&b, "bea", None);
+    store.create_user(&u).await.unwrap();
+    store.create_user(&ub).await.unwrap();
+    let c = client(&a, "web", 100);
+    let other = client(&a, "other", 200);
+    store.insert_client(&c).await.unwrap();
+    store.insert_client(&other).await.unwrap();
+    for s in [
+        session_of(&a, &u, "s-c", &c.id, None),
+        session_of(&a, &u, "s-first-party", "gatehouse", None),
+        session_of(&a, &u, "s-other", &other.id, None),
+        Session {
+            revoked_at: Some(100),
+            ..session_of(&a, &u, "s-c-ended", &c.id, None)
+        },
+        // The same client id in another tenant is not this client.
+        session_of(&b, &ub, "s-b", &c.id, None),
+    ] {
+        store.create_session(&s, None).await.unwrap();
+    }
+    let unused = code(&a, &u, &c.id, &hex(1), 9_000);
+    let mut used = code(&a, &u, &c.id, &hex(2), 9_000);
+    used.used_at = Some(3_500);
+    let others = code(&a, &u, &other.id, &hex(3), 9_000);
+    for k in [&unused, &used, &others] {
+        store.insert_authorization_code(k, 0).await.unwrap();
+    }
+
+    // No such client (the first-party one has sessions but no row):
+    // nothing is revoked.
+    assert!(
+        !store
+            .delete_client(&a.id, "gatehouse", 4_000)
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    assert_eq!(
+        revoked_at(&*store, &a, "s-first-party").await,
+        None,
+        "{name}"
+    );
+
+    assert!(
+        store.delete_client(&a.id, &c.id, 5_000).await.unwrap(),
+        "{name}"
+    );
+    assert!(
+        store.client(&a.id, &c.id).await.unwrap().is_none(),
+        "{name}"
+    );
+    assert_eq!(revoked_at(&*store, &a, "s-c").await, Some(5_000), "{name}");
+    assert_eq!(
+        revoked_at(&*store, &a, "s-c-ended").await,
+        Some(100),
+        "{name}: an ended session keeps its end"
+    );
+    assert_eq!(
+        revoked_at(&*store, &a, "s-first-party").await,
+        None,
+        "{name}"
+    );
+    assert_eq!(revoked_at(&*store, &a, "s-other").await, None, "{name}");
+    assert_eq!(revoked_at(&*store, &b, "s-b").await, None, "{name}");
+    // Its unused codes are gone; a used one stays, so a replay is seen.
+    assert!(
+        matches!(
+            store
+                .consume_authorization_code(&a.id, &unused.code_hash, 5_001)
+                .await
+                .unwrap(),
+            CodeConsumed::NotFound
+        ),
+        "{name}"
+    );
+    assert!(
+        matches!(
+            store
+                .consume_authorization_code(&a.id, &used.code_hash, 5_001)
+                .await
+                .unwrap(),
+            CodeConsumed::AlreadyUsed(_)
+        ),
+        "{name}"
+    );
+    assert!(
+        matches!(
+            store
+                .consume_authorization_code(&a.id, &others.code_hash, 5_001)
+                .await
+                .unwrap(),
+            CodeConsumed::Fresh(_)
+        ),
+        "{name}"
+    );
+    assert!(
+        !store.delete_client(&a.id, &c.id, 6_000).await.unwrap(),
+        "{name}: deleting twice"
+    );
+    assert_eq!(
+        store.list_clients(&a.id).await.unwrap(),
+        vec![other],
+        "{name}"
+    );
+}
+
+async fn authorization_codes_are_consumed_once_within_their_tenant(
+    name: &'static str,
+    store: Arc<dyn Store>,
+) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let u = user(&a, "ada", None);
+    store.create_user(&u).await.unwrap();
+    let k = code(&a, &u, "web", &hex(1), 9_000);
+    store.insert_authorization_code(&k, 0).await.unwrap();
+    let mut plain = code(&a, &u, "web", &hex(2), 9_000);
+    (plain.redirect_uri, plain.code_challenge, plain.nonce) = (None, None, None);
+    store.insert_authorization_code(&plain, 0).await.unwrap();
+    assert!(
+        matches!(
+            store.insert_authorization_code(&k, 0).await,
+            Err(StoreError::Conflict(UniqueField::Other))
+        ),
+        "{name}: a taken code hash"
+    );
+
+    // Another tenant finds nothing, and does not burn it.
+    assert!(
+        matches!(
+            store
+                .consume_authorization_code(&b.id, &k.code_hash, 4_000)
+                .await
+                .unwrap(),
+            CodeConsumed::NotFound
+        ),
+        "{name}"
+    );
+    match store
+        .consume_authorization_code(&a.id, &k.code_hash, 4_000)
+        .await
+        .unwrap()
+    {
+        CodeConsumed::Fresh(got) => assert_eq!(
+            got,
+            AuthorizationCode {
+                used_at: Some(4_000),
+                ..k.clone()
+            },
+            "{name}"
+        ),
+        other => panic!("{name}: {other:?}"),
+    }
+    match store
+        .consume_authorization_code(&a.id, &k.code_hash, 4_001)
+        .await
+        .unwrap()
+    {
+        CodeConsumed::AlreadyUsed(got) => {
+            assert_eq!(got.used_at, Some(4_000), "{name}: the first use is kept");
+            assert_eq!(got.session_id, k.session_id, "{name}");
+        }
+        other => panic!("{name}: {other:?}"),
+    }
+    match store
+        .consume_authorization_code(&a.id, &plain.code_hash, 4_000)
+        .await
+        .unwrap()
+    {
+        CodeConsumed::Fresh(got) => assert_eq!(
+            (got.redirect_uri, got.code_challenge, got.nonce),
+            (None, None, None),
+            "{name}"
+        ),
+        other => panic!("{name}: {other:?}"),
+    }
+    assert!(
+        matches!(
+            store
+                .consume_authorization_code(&a.id, &hex(9), 4_000)
+                .await
+                .unwrap(),
+            CodeConsumed::NotFound
+        ),
+        "{name}"
+    );
+    // The user's codes go with the user.
+    let k3 = code(&a, &u, "web", &hex(3), 9_000);
+    store.insert_authorization_code(&k3, 0).await.unwrap();
+    assert!(store.delete_user(&a.id, &u.id).await.unwrap());
+    assert!(
+        matches!(
+            store
+                .consume_authorization_code(&a.id, &k3.code_hash, 4_000)
+                .await
+                .unwrap(),
+            CodeConsumed::NotFound
+        ),
+        "{name}"
+    );
+}
+
+async fn concurrent_consumers_of_one_code_see_one_fresh(name: &'static str, store: Arc<dyn Store>) {
+    let t = new_tenant(&*store, "t").await;
+    let u = user(&t, "frank", None);
+    store.create_user(&u).await.unwrap();
+    store
+        .insert_authorization_code(&code(&t, &u, "web", &hex(1), 9_000), 0)
+        .await
+        .unwrap();
+    let results = join_all((0..20).map(|i| {
+        let store = store.clone();
+        let tid = t.id.clone();
+        async move {
+            store
+                .consume_authorization_code(&tid, &hex(1), 4_000 + i)
+                .await
+        }
+    }))
+    .await;
+    let fresh = results
+        .iter()
+        .filter(|r| matches!(r, Ok(CodeConsumed::Fresh(_))))
+        .count();
+    let used = results
+        .iter()
+        .filter(|r| matches!(r, Ok(CodeConsumed::AlreadyUsed(_))))
+        .count();
+    assert_eq!((fresh, used), (1, 19), "{name}: {results:?}");
+}
+
+async fn expired_codes_are_pruned_when_a_code_is_stored(name: &'static str, store: Arc<dyn Store>) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let ua = user(&a, "ada", None);
+    let ub = user(&b, "bea", None);
+    store.create_user(&ua).await.unwrap();
+    store.create_user(&ub).await.unwrap();
+    let old_a = code(&a, &ua, "web", &hex(1), 100);
+    let old_b = code(&b, &ub, "web", &hex(2), 150);
+    let at_bound = code(&a, &ua, "web", &hex(3), 200);
+    let live = code(&a, &ua, "web", &hex(4), 1_000);
+    for k in [&old_a, &old_b, &at_bound, &live] {
+        store.insert_authorization_code(k, 0).await.unwrap();
+    }
+    let new = code(&a, &ua, "web", &hex(5), 1_000);
+    store.insert_authorization_code(&new, 200).await.unwrap();
+    for (t, k, kept) in [
+        (&a, &old_a, false),
+        (&b, &old_b, false),
+        (&a, &at_bound, true),
+        (&a, &live, true),
+        (&a, &new, true),
+    ] {
+        let got = store
+            .consume_authorization_code(&t.id, &k.code_hash, 300)
+            .await
+            .unwrap();
+        assert_eq!(
+            matches!(got, CodeConsumed::Fresh(_)),
+            kept,
+            "{name}: code expiring at {} after pruning before 200: {got:?}",
+            k.expires_at
+        );
+    }
+}
+
+async fn ending_a_browser_sign_in_revokes_its_sessions(name: &'static str, store: Arc<dyn Store>) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let u = user(&a, "ada", None);
+    let ub = user(&b, "bea", None);
+    store.create_user(&u).await.unwrap();
+    store.create_user(&ub).await.unwrap();
+    let bs1 = browser(&a, &u, "bs1", &hex(1), 9_000);
+    let bs2 = browser(&a, &u, "bs2", &hex(2), 9_000);
+    let expired = browser(&a, &u, "bs3", &hex(3), 4_000);
+    let in_b = browser(&b, &ub, "bs4", &hex(4), 9_000);
+    for bs in [&bs1, &bs2, &expired, &in_b] {
+        store.create_browser_session(bs).await.unwrap();
+    }
+    assert!(
+        matches!(
+            store
+                .create_browser_session(&browser(&a, &u, "bs5", &hex(1), 9_000))
+                .await,
+            Err(StoreError::Conflict(UniqueField::Other))
+        ),
+        "{name}: a taken cookie hash"
+    );
+    assert_eq!(
+        store
+            .browser_session(&a.id, &hex(1))
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&bs1),
+        "{name}"
+    );
+    assert!(
+        store
+            .browser_session(&b.id, &hex(1))
+            .await
+            .unwrap()
+            .is_none(),
+        "{name}: another tenant's cookie"
+    );
+    assert!(
+        store
+            .browser_session(&a.id, &hex(9))
+            .await
+            .unwrap()
+            .is_none(),
+        "{name}"
+    );
+    for s in [
+        session_of(&a, &u, "s1", "web", Some("bs1")),
+        session_of(&a, &u, "s2", "spa", Some("bs1")),
+        session_of(&a, &u, "s3", "web", Some("bs2")),
+        session_of(&a, &u, "s4", "web", None),
+        session_of(&a, &u, "s6", "web", Some("bs3")),
+        // Another tenant's session naming the same id is not its.
+        session_of(&b, &ub, "s5", "web", Some("bs1")),
+    ] {
+        store.create_session(&s, None).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .session(&a.id, "s1")
+            .await
+            .unwrap()
+            .unwrap()
+            .browser_session_id
+            .as_deref(),
+        Some("bs1"),
+        "{name}"
+    );
+
+    assert!(
+        !store
+            .end_browser_session(&b.id, "bs1", 5_000)
+            .await
+            .unwrap(),
+        "{name}: tenant b cannot end a's sign-in"
+    );
+    assert_eq!(revoked_at(&*store, &a, "s1").await, None, "{name}");
+    assert!(
+        store
+            .end_browser_session(&a.id, "bs1", 5_000)
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    let ended = store
+        .browser_session(&a.id, &hex(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ended.revoked_at, Some(5_000), "{name}");
+    assert!(!ended.is_active(5_000), "{name}");
+    assert_eq!(revoked_at(&*store, &a, "s1").await, Some(5_000), "{name}");
+    assert_eq!(revoked_at(&*store, &a, "s2").await, Some(5_000), "{name}");
+    assert_eq!(revoked_at(&*store, &a, "s3").await, None, "{name}");
+    assert_eq!(revoked_at(&*store, &a, "s4").await, None, "{name}");
+    assert_eq!(revoked_at(&*store, &b, "s5").await, None, "{name}");
+    assert!(
+        !store
+            .end_browser_session(&a.id, "bs1", 6_000)
+            .await
+            .unwrap(),
+        "{name}: ending twice"
+    );
+    assert_eq!(
+        store
+            .browser_session(&a.id, &hex(1))
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(5_000),
+        "{name}: the first end is kept"
+    );
+    assert!(
+        !store
+            .end_browser_session(&a.id, "nope", 6_000)
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    // An expired sign-in was not active, but what came from it ends too.
+    assert!(
+        !store
+            .end_browser_session(&a.id, "bs3", 6_000)
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    assert_eq!(revoked_at(&*store, &a, "s6").await, Some(6_000), "{name}");
+    assert_eq!(
+        store
+            .browser_session(&a.id, &hex(3))
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(6_000),
+        "{name}"
+    );
+    // The user's sign-ins go with the user.
+    assert!(store.delete_user(&a.id, &u.id).await.unwrap());
+    assert!(
+        store
+            .browser_session(&a.id, &hex(2))
+            .await
+            .unwrap()
+            .is_none(),
+        "{name}"
+    );
+}
+
+async fn sessions_may_start_without_a_refresh_token_and_tokens_are_read_without_use(
+    name: &'static str,
+    store: Arc<dyn Store>,
+) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let u = user(&a, "ada", None);
+    store.create_user(&u).await.unwrap();
+    store
+        .create_session(&session_of(&a, &u, "s1", "web", Some("bs1")), None)
+        .await
+        .unwrap();
+    let s1 = store.session(&a.id, "s1").await.unwrap().expect(name);
+    assert_eq!(
+        (s1.client_id.as_str(), s1.browser_session_id.as_deref()),
+        ("web", Some("bs1")),
+        "{name}"
+    );
+
+    store
+        .create_session(&session(&a, &u, "s2"), Some(&refresh(&a, "s2", &hex(2))))
+        .await
+        .unwrap();
+    let read = store
+        .refresh_token(&a.id, &hex(2))
+        .await
+        .unwrap()
+        .expect(name);
+    assert_eq!(
+        (read.session_id.as_str(), read.expires_at, read.used_at),
+        ("s2", 8_000, None),
+        "{name}"
+    );
+    // Reading did not use it.
+    assert!(
+        matches!(
+            store
+                .consume_refresh_token(&a.id, &hex(2), 4_000)
+                .await
+                .unwrap(),
+            Consumed::Fresh(_)
+        ),
+        "{name}"
+    );
+    assert_eq!(
+        store
+            .refresh_token(&a.id, &hex(2))
+            .await
+            .unwrap()
+            .expect(name)
+            .used_at,
+        Some(4_000),
+        "{name}"
+    );
+    assert!(
+        store.refresh_token(&b.id, &hex(2)).await.unwrap().is_none(),
+        "{name}: another tenant's token"
+    );
+    assert!(
+        store.refresh_token(&a.id, &hex(3)).await.unwrap().is_none(),
+        "{name}"
+    );
+    // A session whose first token fails to go in is not created either.
+    assert!(
+        store
+            .create_session(&session(&a, &u, "s3"), Some(&refresh(&a, "s3", &hex(2))))
+            .await
+            .is_err(),
+        "{name}: a taken token hash"
+    );
+    assert!(
+        store.session(&a.id, "s3").await.unwrap().is_none(),
+        "{name}"
+    );
+}
+
+async fn roles_of(store: &dyn Store, t: &Tenant, u: &User) -> Vec<String> {
+    store.user_by_id(&t.id, &u.id).await.unwrap().unwrap().roles
+}
+
+async fn user_roles_are_replaced_whole(name: &'static str, store: Arc<dyn Store>) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let u = user(&a, "ada", None);
+    store.create_user(&u).await.unwrap();
+    let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    assert!(
+        store
+            .set_user_roles(&a.id, &u.id, &roles(&["viewer", "billing-ü"]))
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    assert_eq!(
+        roles_of(&*store, &a, &u).await,
+        roles(&["viewer", "billing-ü"]),
+        "{name}"
+    );
+    assert!(
+        store
+            .set_user_roles(&a.id, &u.id, &roles(&["viewer", "billing-ü"]))
+            .await
+            .unwrap(),
+        "{name}: the same roles again still find the user"
+    );
+    assert!(
+        store.set_user_roles(&a.id, &u.id, &[]).await.unwrap(),
+        "{name}"
+    );
+    assert!(roles_of(&*store, &a, &u).await.is_empty(), "{name}");
+    assert!(
+        !store
+            .set_user_roles(&b.id, &u.id, &roles(&["admin"]))
+            .await
+            .unwrap(),
+        "{name}: not through another tenant"
+    );
+    assert!(
+        !store
+            .set_user_roles(&a.id, "no-such-user", &roles(&["admin"]))
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    assert!(roles_of(&*store, &a, &u).await.is_empty(), "{name}");
+    assert!(
+        matches!(
+            store
+                .set_user_roles(&a.id, &u.id, &["r".repeat(70_000)])
+                .await,
+            Err(StoreError::Unstorable(_))
+        ),
+        "{name}: more than a TEXT column holds"
+    );
+    // The list is JSON, which escapes what a column could not hold.
+    assert!(
+        store
+            .set_user_roles(&a.id, &u.id, &roles(&["a\0b"]))
+            .await
+            .unwrap(),
+        "{name}"
+    );
+    assert_eq!(roles_of(&*store, &a, &u).await, roles(&["a\0b"]), "{name}");
+}
+
+async fn tenant_display_names_round_trip(name: &'static str, store: Arc<dyn Store>) {
+    let mut t = tenant("acme");
+    t.display_name = Some("Acme Corp ü".into());
+    store
+        .create_tenant(&t, &key(&t, KeyState::Current))
+        .await
+        .unwrap();
+    let plain = new_tenant(&*store, "plain").await;
+    let shown = |name: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .tenant_by_name(name)
+                .await
+                .unwrap()
+                .unwrap()
+                .display_name
+        }
+    };
+    assert_eq!(
+        shown("acme").await.as_deref(),
+        Some("Acme Corp ü"),
+        "{name}"
+    );
+    assert_eq!(shown("plain").await, None, "{name}");
+    let listed: Vec<Option<String>> = store
+        .list_tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.display_name)
+        .collect();
+    assert_eq!(listed, [Some("Acme Corp ü".to_string()), None], "{name}");
+
+    store
+        .set_tenant_display_name(&plain.id, Some("Plain 😀 Co"))
+        .await
+        .unwrap();
+    assert_eq!(
+        shown("plain").await.as_deref(),
+        Some("Plain 😀 Co"),
+        "{name}"
+    );
+    store.set_tenant_display_name(&t.id, None).await.unwrap();
+    assert_eq!(shown("acme").await, None, "{name}");
+    for bad in ["a\0b".to_string(), "x".repeat(300)] {
+        assert!(
+            matches!(
+                store.set_tenant_display_name(&t.id, Some(&bad)).await,
+                Err(StoreError::Unstorable(_))
+            ),
+            "{name}"
+        );
+    }
+    assert_eq!(shown("acme").await, None, "{name}");
+}
+
+async fn oauth_lookups_by_text_no_row_can_hold_find_nothing(
+    name: &'static str,
+    store: Arc<dyn Store>,
+) {
+    let t = new_tenant(&*store, "t").await;
+    let u = user(&t, "ada", None);
+    store.create_user(&u).await.unwrap();
+    let mut texts = hostile_texts();
+    texts.push(String::new());
+    texts.push(format!("{} ", hex(1)));
+    for text in texts {
+        let what: String = format!("{name}: {text:?}").chars().take(80).collect();
+        assert!(
+            matches!(store.client(&t.id, &text).await, Ok(None)),
+            "{what}"
+        );
+        assert!(
+            matches!(store.delete_client(&t.id, &text, 5).await, Ok(false)),
+            "{what}"
+        );
+        assert!(
+            matches!(
+                store
+                    .rotate_client_secret(&t.id, &text, &text, &hex(1), 5)
+                    .await,
+                Ok(false)
+            ),
+            "{what}"
+        );
+        assert!(
+            matches!(
+                store.consume_authorization_code(&t.id, &text, 5).await,
+                Ok(CodeConsumed::NotFound)
+            ),
+            "{what}"
+        );
+        assert!(
+            matches!(store.browser_session(&t.id, &text).await, Ok(None)),
+            "{what}"
+        );
+        assert!(
+            matches!(store.end_browser_session(&t.id, &text, 5).await, Ok(false)),
+            "{what}"
+        );
+        assert!(
+            matches!(store.refresh_token(&t.id, &text).await, Ok(None)),
+            "{what}"
+        );
+        // Writes of it are stored as given or refused; never a driver error.
+        let mut c = client(&t, &text, 1);
+        clean_write(store.insert_client(&c).await, &format!("{what} as name"));
+        c = client(&t, "n", 1);
+        c.id = text.clone();
+        clean_write(store.insert_client(&c).await, &format!("{what} as id"));
+        c = client(&t, "n", 1);
+        c.redirect_uris = vec![text.clone()];
+        clean_write(store.insert_client(&c).await, &format!("{what} as URI"));
+        let mut k = code(&t, &u, "web", &text, 9_000);
+        clean_write(
+            store.insert_authorization_code(&k, 0).await,
+            &format!("{what} as code hash"),
+        );
+        k = code(&t, &u, "web", &hex(1), 9_000);
+        k.code_hash = gatehouse_core::id::new_id();
+        k.nonce = Some(text.clone());
+        clean_write(
+            store.insert_authorization_code(&k, 0).await,
+            &format!("{what} as nonce"),
+        );
+        clean_write(
+            store
+                .create_browser_session(&browser(&t, &u, &text, &hex(7), 9_000))
+                .await,
+            &format!("{what} as browser sign-in id"),
+        );
+    }
+    store.ping().await.unwrap();
+}
+
 /// One case: its name and the check, run on a fresh store.
 pub type Case = (
     &'static str,
@@ -821,6 +1807,17 @@ cases![
     policies_are_replaced_whole_per_tenant,
     secrets_are_named_per_tenant_and_replaced,
     api_keys_are_scoped_to_tenant_and_user,
+    clients_round_trip_and_are_reached_only_through_their_tenant,
+    client_secret_rotation_is_a_compare_and_set,
+    deleting_a_client_revokes_its_sessions_only,
+    authorization_codes_are_consumed_once_within_their_tenant,
+    concurrent_consumers_of_one_code_see_one_fresh,
+    expired_codes_are_pruned_when_a_code_is_stored,
+    ending_a_browser_sign_in_revokes_its_sessions,
+    sessions_may_start_without_a_refresh_token_and_tokens_are_read_without_use,
+    user_roles_are_replaced_whole,
+    tenant_display_names_round_trip,
+    oauth_lookups_by_text_no_row_can_hold_find_nothing,
 ];
 
 /// Runs every case against `backend`, each on a store `fresh` makes.

@@ -39,7 +39,8 @@ async fn a_first_schema_sqlite_database_is_upgraded_with_its_data() {
         "INSERT INTO tenants VALUES ('t1', 'legacy', 'EdDSA', 900, '[]', 100);
          INSERT INTO signing_keys VALUES ('k1', 't1', 'EdDSA', 'current', 'PEM', 100);
          INSERT INTO users (id, tenant_id, username, username_key, email, email_key, roles, password_hash, created_at)
-              VALUES ('u1', 't1', 'Old', 'old', 'old@example.com', 'old@example.com', '[]', '$argon2id$x', 200);",
+              VALUES ('u1', 't1', 'Old', 'old', 'old@example.com', 'old@example.com', '[]', '$argon2id$x', 200);
+         INSERT INTO sessions VALUES ('s1', 't1', 'u1', 'gatehouse', 'openid', 300, 900, NULL);",
     )
     .execute(&mut conn)
     .await
@@ -62,6 +63,15 @@ async fn a_first_schema_sqlite_database_is_upgraded_with_its_data() {
         .unwrap()
         .unwrap();
     assert_eq!((user.id.as_str(), user.username.as_str()), ("u1", "Old"));
+    // Columns added since read as absent on the old rows.
+    let session = store.session("t1", "s1").await.unwrap().unwrap();
+    assert_eq!(
+        (session.client_id.as_str(), session.browser_session_id),
+        ("gatehouse", None)
+    );
+    let tenant = store.tenant_by_name("legacy").await.unwrap().unwrap();
+    assert_eq!(tenant.display_name, None);
+    assert!(store.list_clients("t1").await.unwrap().is_empty());
 }
 
 #[tokio::test]

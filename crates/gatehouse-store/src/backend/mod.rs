@@ -201,25 +201,28 @@ macro_rules! sqlx_driver {
             async fn transaction(
                 &self,
                 statements: Vec<$crate::sql::Statement>,
-                require_one_row_each: bool,
-            ) -> gatehouse_core::store::StoreResult<bool> {
+                require: $crate::sql::Require,
+            ) -> gatehouse_core::store::StoreResult<Option<Vec<u64>>> {
                 let statements: Vec<(String, Vec<$crate::sql::Arg>)> = statements
                     .into_iter()
                     .map(|s| ($rewrite(&s.sql).into_owned(), s.args))
                     .collect();
                 $crate::backend::run(self.timeout, $classify, || async {
                     let mut tx = self.pool.begin().await?;
-                    for (sql, args) in &statements {
-                        let done = Self::bind(sqlx::query(sql), args.clone())
+                    let mut changed = Vec::with_capacity(statements.len());
+                    for (index, (sql, args)) in statements.iter().enumerate() {
+                        let rows = Self::bind(sqlx::query(sql), args.clone())
                             .execute(&mut *tx)
-                            .await?;
-                        if require_one_row_each && done.rows_affected() != 1 {
+                            .await?
+                            .rows_affected();
+                        if !require.met(index, rows) {
                             tx.rollback().await?;
-                            return Ok(false);
+                            return Ok(None);
                         }
+                        changed.push(rows);
                     }
                     tx.commit().await?;
-                    Ok(true)
+                    Ok(Some(changed))
                 })
                 .await
             }

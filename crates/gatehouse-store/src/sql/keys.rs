@@ -7,7 +7,7 @@ use gatehouse_core::keys::{KeyState, SigningKeyRecord};
 use gatehouse_core::store::{KeyStore, StoreError, StoreResult};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Row, SqlStore, Statement, stmt};
+use super::{Require, Row, SqlStore, Statement, stmt};
 
 const COLUMNS: &str =
     "kid, tenant_id, algorithm, state, private_material, created_at, activated_at, retired_at";
@@ -71,9 +71,10 @@ impl KeyStore for SqlStore {
                         next_kid
                     ),
                 ],
-                true,
+                Require::OneRowEach,
             )
             .await
+            .map(|done| done.is_some())
     }
 
     async fn remove_retired_key(&self, tenant_id: &str, kid: &str) -> StoreResult<bool> {

@@ -8,6 +8,8 @@
 //! transaction (see the trait docs in `gatehouse_core::store`).
 
 mod api_keys;
+mod authorization;
+mod clients;
 mod keys;
 mod policies;
 mod secrets;
@@ -97,6 +99,32 @@ pub(crate) trait Row: Send + Sync {
 
 pub(crate) type BoxRow = Box<dyn Row>;
 
+/// What a transaction's statements must have changed for it to commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Require {
+    /// Nothing: it commits whatever they changed.
+    Nothing,
+    /// Exactly one row each: steps that are all compare-and-sets (a key
+    /// promotion retires one key and activates another, or neither).
+    OneRowEach,
+    /// Exactly one row by the first: it is what the rest act on (a
+    /// client deleted, then the sessions issued to it revoked), and when
+    /// it is not there the rest must not run.
+    OneRowFirst,
+}
+
+impl Require {
+    /// Whether statement `index`, having changed `rows` rows, lets the
+    /// transaction go on.
+    pub(crate) fn met(self, index: usize, rows: u64) -> bool {
+        match self {
+            Require::Nothing => true,
+            Require::OneRowEach => rows == 1,
+            Require::OneRowFirst => index > 0 || rows == 1,
+        }
+    }
+}
+
 /// What a backend provides: run statements, alone or in one transaction.
 /// Implementations retry deadlocks and serialization failures themselves,
 /// so callers see them only if they persist.
@@ -106,14 +134,15 @@ pub(crate) trait Db: Send + Sync + 'static {
     async fn execute(&self, statement: Statement) -> StoreResult<u64>;
     async fn fetch_optional(&self, statement: Statement) -> StoreResult<Option<BoxRow>>;
     async fn fetch_all(&self, statement: Statement) -> StoreResult<Vec<BoxRow>>;
-    /// Runs the statements in one transaction. With `require_one_row_each`,
-    /// commits only if every statement changed exactly one row; otherwise
-    /// rolls back and answers `false` (a compare-and-set that lost).
+    /// Runs the statements in one transaction and answers how many rows
+    /// each changed, or `None` if a statement did not change what
+    /// `require` asks (the transaction is then rolled back: a
+    /// compare-and-set that lost, or nothing to act on).
     async fn transaction(
         &self,
         statements: Vec<Statement>,
-        require_one_row_each: bool,
-    ) -> StoreResult<bool>;
+        require: Require,
+    ) -> StoreResult<Option<Vec<u64>>>;
     async fn ping(&self) -> StoreResult<()>;
 }
 
@@ -176,12 +205,12 @@ impl Db for Storable {
     async fn transaction(
         &self,
         statements: Vec<Statement>,
-        require_one_row_each: bool,
-    ) -> StoreResult<bool> {
+        require: Require,
+    ) -> StoreResult<Option<Vec<u64>>> {
         if let Some(what) = statements.iter().find_map(|s| unstorable(&s.args)) {
             return Err(StoreError::Unstorable(what));
         }
-        self.0.transaction(statements, require_one_row_each).await
+        self.0.transaction(statements, require).await
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -195,10 +224,21 @@ impl Db for Storable {
 /// sent, in every backend, so the rule is the same everywhere and MySQL's
 /// "data too long" (or, outside strict mode, silent truncation) is never met.
 pub(crate) mod width {
+    /// Generated row ids (UUIDs): users, sessions, browser sign-ins.
     pub const ID: usize = 36;
     pub const USERNAME: usize = 255;
     pub const EMAIL: usize = 320;
     pub const NAME: usize = 512;
+    /// A tenant's display name (core allows 100 characters).
+    pub const DISPLAY_NAME: usize = 255;
+    /// A `client_id`, as wide as `sessions.client_id`.
+    pub const CLIENT_ID: usize = 255;
+    /// A client's name (core allows 128 characters).
+    pub const CLIENT_NAME: usize = 255;
+    /// Hex SHA-256 of a secret, a code or a cookie.
+    pub const HASH: usize = 64;
+    /// A PKCE `code_challenge` (RFC 7636 §4.2: at most 128 characters).
+    pub const CHALLENGE: usize = 128;
     /// MySQL `TEXT`: 65,535 bytes.
     pub const TEXT_BYTES: usize = 65_535;
 }
@@ -208,11 +248,30 @@ pub(crate) fn fits(value: Option<&str>, chars: usize) -> StoreResult<()> {
     match value {
         // Bytes bound characters from above: the count is only needed
         // for values near the limit.
-        Some(v) if v.len() > chars && v.chars().count() > chars => Err(StoreError::Unstorable(
-            "a value longer than its column holds",
-        )),
+        Some(v) if v.len() > chars && v.chars().count() > chars => Err(too_long()),
         _ => Ok(()),
     }
+}
+
+/// `Err(Unstorable)` if `value` is longer than a `TEXT` column holds.
+pub(crate) fn fits_text(value: Option<&str>) -> StoreResult<()> {
+    match value {
+        Some(v) if v.len() > width::TEXT_BYTES => Err(too_long()),
+        _ => Ok(()),
+    }
+}
+
+fn too_long() -> StoreError {
+    StoreError::Unstorable("a value longer than its column holds")
+}
+
+/// Whether `key` could be an identifier or hash this store wrote: 1 to
+/// `chars` ASCII characters without spaces or controls. Lookups by any
+/// other text find nothing without asking the database, which also keeps
+/// MySQL's PAD SPACE comparison from finding `abc` by `abc `; writes of
+/// it are refused, since they could never be found again.
+pub(crate) fn is_possible_key(key: &str, chars: usize) -> bool {
+    !key.is_empty() && key.len() <= chars && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
 #[async_trait]
@@ -230,6 +289,12 @@ pub(crate) fn unique_field(constraint: &str) -> UniqueField {
         "tenants_name_key" => UniqueField::TenantName,
         "users_username_key" => UniqueField::Username,
         "users_email_key" => UniqueField::Email,
+        // A client id, code hash, browser sign-in id or cookie hash that
+        // is already taken: random values, so a caller's retry (or bug).
+        "clients_pkey"
+        | "authorization_codes_pkey"
+        | "browser_sessions_pkey"
+        | "browser_sessions_token_hash_key" => UniqueField::Other,
         _ => UniqueField::Other,
     }
 }

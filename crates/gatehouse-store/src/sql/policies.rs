@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use gatehouse_core::clock::UnixTime;
 use gatehouse_core::store::{PolicyStore, StoreResult};
 
-use super::{SqlStore, stmt};
+use super::{Require, SqlStore, stmt};
 
 #[async_trait]
 impl PolicyStore for SqlStore {
@@ -39,7 +39,7 @@ impl PolicyStore for SqlStore {
                         now
                     ),
                 ],
-                false,
+                Require::Nothing,
             )
             .await
             .map(drop)

@@ -5,7 +5,7 @@ use gatehouse_core::store::{SecretStore, StoreResult};
 use gatehouse_core::tenant_secret::TenantSecret;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{SqlStore, stmt};
+use super::{Require, SqlStore, stmt};
 
 #[async_trait]
 impl SecretStore for SqlStore {
@@ -27,7 +27,7 @@ impl SecretStore for SqlStore {
                         secret.created_at
                     ),
                 ],
-                false,
+                Require::Nothing,
             )
             .await
             .map(drop)

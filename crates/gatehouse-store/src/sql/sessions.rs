@@ -6,10 +6,10 @@ use gatehouse_core::refresh::{Consumed, RefreshRecord};
 use gatehouse_core::session::Session;
 use gatehouse_core::store::{SessionStore, StoreResult};
 
-use super::{Row, SqlStore, Statement, stmt};
+use super::{Require, Row, SqlStore, Statement, fits, is_possible_key, stmt, width};
 
-const SESSION_COLUMNS: &str =
-    "id, tenant_id, user_id, client_id, scope, created_at, expires_at, revoked_at";
+const SESSION_COLUMNS: &str = "id, tenant_id, user_id, client_id, scope, browser_session_id, \
+     created_at, expires_at, revoked_at";
 const REFRESH_COLUMNS: &str = "token_hash, tenant_id, session_id, created_at, expires_at, used_at";
 
 fn insert_refresh(r: &RefreshRecord) -> Statement {
@@ -26,22 +26,33 @@ fn insert_refresh(r: &RefreshRecord) -> Statement {
 
 #[async_trait]
 impl SessionStore for SqlStore {
-    async fn create_session(&self, s: &Session, first: &RefreshRecord) -> StoreResult<()> {
+    async fn create_session(&self, s: &Session, first: Option<&RefreshRecord>) -> StoreResult<()> {
+        fits(Some(&s.client_id), width::CLIENT_ID)?;
+        fits(s.browser_session_id.as_deref(), width::ID)?;
         let insert_session = stmt!(
-            format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+            format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
             &s.id,
             &s.tenant_id,
             &s.user_id,
             &s.client_id,
             &s.scope,
+            &s.browser_session_id,
             s.created_at,
             s.expires_at,
             s.revoked_at,
         );
-        self.db
-            .transaction(vec![insert_session, insert_refresh(first)], false)
-            .await
-            .map(drop)
+        match first {
+            // A code-flow session without `offline_access` has no refresh token.
+            None => self.db.execute(insert_session).await.map(drop),
+            Some(first) => self
+                .db
+                .transaction(
+                    vec![insert_session, insert_refresh(first)],
+                    Require::Nothing,
+                )
+                .await
+                .map(drop),
+        }
     }
 
     async fn session(&self, tenant_id: &str, session_id: &str) -> StoreResult<Option<Session>> {
@@ -53,20 +64,7 @@ impl SessionStore for SqlStore {
                 tenant_id
             ))
             .await?;
-        row.as_deref()
-            .map(|row| {
-                Ok(Session {
-                    id: row.text("id")?,
-                    tenant_id: row.text("tenant_id")?,
-                    user_id: row.text("user_id")?,
-                    client_id: row.text("client_id")?,
-                    scope: row.text("scope")?,
-                    created_at: row.int("created_at")?,
-                    expires_at: row.int("expires_at")?,
-                    revoked_at: row.opt_int("revoked_at")?,
-                })
-            })
-            .transpose()
+        row.as_deref().map(session_from_row).transpose()
     }
 
     async fn revoke_session(
@@ -126,6 +124,41 @@ impl SessionStore for SqlStore {
     async fn insert_refresh_token(&self, record: &RefreshRecord) -> StoreResult<()> {
         self.db.execute(insert_refresh(record)).await.map(drop)
     }
+
+    async fn refresh_token(
+        &self,
+        tenant_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<RefreshRecord>> {
+        // Presented by a client (introspection, revocation): text that is
+        // no hash of ours is no token.
+        if !is_possible_key(token_hash, width::HASH) {
+            return Ok(None);
+        }
+        let row = self
+            .db
+            .fetch_optional(stmt!(
+                format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ? AND tenant_id = ?"),
+                token_hash,
+                tenant_id
+            ))
+            .await?;
+        row.as_deref().map(refresh_from_row).transpose()
+    }
+}
+
+fn session_from_row(row: &dyn Row) -> StoreResult<Session> {
+    Ok(Session {
+        id: row.text("id")?,
+        tenant_id: row.text("tenant_id")?,
+        user_id: row.text("user_id")?,
+        client_id: row.text("client_id")?,
+        scope: row.text("scope")?,
+        browser_session_id: row.opt_text("browser_session_id")?,
+        created_at: row.int("created_at")?,
+        expires_at: row.int("expires_at")?,
+        revoked_at: row.opt_int("revoked_at")?,
+    })
 }
 
 fn refresh_from_row(row: &dyn Row) -> StoreResult<RefreshRecord> {

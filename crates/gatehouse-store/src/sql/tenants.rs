@@ -7,9 +7,9 @@ use gatehouse_core::store::{StoreError, StoreResult, TenantStore, UniqueField};
 use gatehouse_core::tenant::{Tenant, TenantName};
 
 use super::keys::insert_key;
-use super::{Row, SqlStore, stmt, to_json_list};
+use super::{Require, Row, SqlStore, fits, stmt, to_json_list, width};
 
-const COLUMNS: &str = "id, name, algorithm, access_ttl_secs, audiences, created_at";
+const COLUMNS: &str = "id, name, algorithm, access_ttl_secs, audiences, display_name, created_at";
 
 #[async_trait]
 impl TenantStore for SqlStore {
@@ -18,17 +18,19 @@ impl TenantStore for SqlStore {
         tenant: &Tenant,
         first_key: &SigningKeyRecord,
     ) -> StoreResult<()> {
+        fits(tenant.display_name.as_deref(), width::DISPLAY_NAME)?;
         let insert_tenant = stmt!(
-            format!("INSERT INTO tenants ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"),
+            format!("INSERT INTO tenants ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
             &tenant.id,
             tenant.name.as_str(),
             tenant.algorithm.as_str(),
             tenant.access_ttl_secs,
             to_json_list(&tenant.audiences),
+            &tenant.display_name,
             tenant.created_at,
         );
         self.db
-            .transaction(vec![insert_tenant, insert_key(first_key)], false)
+            .transaction(vec![insert_tenant, insert_key(first_key)], Require::Nothing)
             .await
             .map(drop)
             .map_err(|e| match e {
@@ -78,6 +80,22 @@ impl TenantStore for SqlStore {
             .await
             .map(drop)
     }
+
+    async fn set_tenant_display_name(
+        &self,
+        tenant_id: &str,
+        display_name: Option<&str>,
+    ) -> StoreResult<()> {
+        fits(display_name, width::DISPLAY_NAME)?;
+        self.db
+            .execute(stmt!(
+                "UPDATE tenants SET display_name = ? WHERE id = ?",
+                display_name.map(str::to_string),
+                tenant_id
+            ))
+            .await
+            .map(drop)
+    }
 }
 
 fn tenant_from_row(row: &dyn Row) -> StoreResult<Tenant> {
@@ -92,6 +110,7 @@ fn tenant_from_row(row: &dyn Row) -> StoreResult<Tenant> {
             .map_err(|e| corrupt(e.into()))?,
         access_ttl_secs: row.int("access_ttl_secs")?,
         audiences: row.json_list("audiences")?,
+        display_name: row.opt_text("display_name")?,
         created_at: row.int("created_at")?,
     })
 }

@@ -10,7 +10,7 @@ use gatehouse_core::password::PasswordHash;
 use gatehouse_core::store::{StoreError, StoreResult, UniqueField, UserStore};
 use gatehouse_core::user::{LoginName, User, email_key, is_possible_user_id, username_key};
 
-use super::{Row, SqlStore, fits, stmt, to_json_list, width};
+use super::{Row, SqlStore, fits, fits_text, stmt, to_json_list, width};
 
 const COLUMNS: &str =
     "id, tenant_id, username, email, first_name, last_name, roles, password_hash, created_at";
@@ -133,6 +133,31 @@ impl UserStore for SqlStore {
                 tenant_id,
                 user_id,
                 &old.0
+            ))
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn set_user_roles(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        roles: &[String],
+    ) -> StoreResult<bool> {
+        if !is_possible_user_id(user_id) {
+            return Ok(false);
+        }
+        let roles = to_json_list(roles);
+        fits_text(Some(&roles))?;
+        // Rows matched, not rows changed, in every backend (sqlx asks
+        // MySQL for found rows): setting the same roles again is `true`.
+        let n = self
+            .db
+            .execute(stmt!(
+                "UPDATE users SET roles = ? WHERE tenant_id = ? AND id = ?",
+                roles,
+                tenant_id,
+                user_id
             ))
             .await?;
         Ok(n > 0)
