@@ -209,11 +209,15 @@ impl ClientSpec {
                 grants.push(grant);
             }
         }
+        // No grants named: what the shape of the client says it is for. A
+        // service (confidential, no redirect URI) gets client credentials;
+        // a web or native app signs users in and refreshes.
         if grants.is_empty() {
-            return Err(Error::invalid(
-                "grants",
-                "name at least one grant: authorization_code, client_credentials or refresh_token",
-            ));
+            grants = if client_type == ClientType::Confidential && self.redirect_uris.is_empty() {
+                vec![GrantType::ClientCredentials]
+            } else {
+                vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+            };
         }
         if client_type == ClientType::Public && grants.contains(&GrantType::ClientCredentials) {
             return Err(Error::invalid(
@@ -363,7 +367,6 @@ mod tests {
         };
         assert!(bad(|s| s.name = " ".into()));
         assert!(bad(|s| s.grants = vec!["password".into()]));
-        assert!(bad(|s| s.grants = vec![]));
         assert!(bad(|s| s.redirect_uris = vec![]));
         assert!(bad(
             |s| s.redirect_uris = vec!["http://app.example/cb".into()]
@@ -377,6 +380,13 @@ mod tests {
             s.client_type = Some("public".into());
             s.grants = vec!["client_credentials".into()];
         }));
+        let mut service = spec();
+        service.grants = vec![];
+        service.redirect_uris = vec![];
+        assert_eq!(
+            service.validate().unwrap().grants,
+            vec![GrantType::ClientCredentials]
+        );
         let mut loopback = spec();
         loopback.redirect_uris = vec!["http://127.0.0.1:9/cb".into(), "com.example.app:/cb".into()];
         assert!(loopback.validate().is_ok());

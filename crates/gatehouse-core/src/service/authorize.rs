@@ -27,7 +27,7 @@ use crate::oauth::code::{self, AuthorizationCode, MAX_CODE_TTL_SECS};
 use crate::oauth::scope::Scopes;
 use crate::oauth::{BrowserSession, ClientRecord, ClientType, GrantType, pkce};
 use crate::refresh;
-use crate::user::{LoginName, User};
+use crate::user::User;
 use crate::{Error, Result};
 
 /// How long a code and a browser sign-in live.
@@ -175,26 +175,23 @@ impl Authorize {
         }
     }
 
-    /// `POST {iss}/authorize` from the sign-in form: the request is checked
-    /// again (the form's hidden fields are the browser's to change), then
-    /// the password, on the hashing pool like every password check. A
-    /// wrong password or unknown user is [`Error::InvalidCredentials`],
-    /// one answer for both. Checking CSRF is the caller's.
+    /// `POST {iss}/authorize` from the sign-in form, for a request that
+    /// passed [`Authorize::check`] again (the form's hidden fields are the
+    /// browser's to change). The password is checked on the hashing pool
+    /// like every password; a wrong password or unknown user is
+    /// [`Error::InvalidCredentials`], one answer for both. Checking CSRF
+    /// is the caller's.
     #[tracing::instrument(skip_all, fields(tenant = %ctx.name()))]
     pub async fn sign_in(
         &self,
         ctx: &TenantContext,
-        request: &AuthorizationRequest,
-        login: &LoginName,
+        authorization: &Authorization,
+        username_or_email: &str,
         password: SecretString,
-    ) -> Result<std::result::Result<SignedIn, String>> {
-        let authorization = match self.check(ctx, request).await? {
-            Ok(a) => a,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
+    ) -> Result<SignedIn> {
         let user = self
             .password_login
-            .authenticate(ctx.tenant(), login, password)
+            .authenticate_either(ctx.tenant(), username_or_email, password)
             .await?;
         let now = self.deps.now();
         let cookie = SecretString::from(random_token::<32>()?);
@@ -211,12 +208,12 @@ impl Authorize {
         };
         self.deps.store.create_browser_session(&browser).await?;
         tracing::info!(user_id = %user.id, client_id = %authorization.client.id, "signed in on the hosted page");
-        let redirect = self.issue_code(ctx, &authorization, &user, &browser).await?;
-        Ok(Ok(SignedIn {
+        let redirect = self.issue_code(ctx, authorization, &user, &browser).await?;
+        Ok(SignedIn {
             redirect,
             cookie,
             cookie_max_age: ttl,
-        }))
+        })
     }
 
     /// The request's checks, in RFC 6749 §4.1.2.1's order: `Err` for what

@@ -96,6 +96,9 @@ pub struct ClientView {
     pub scopes: Vec<String>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    /// How it authenticates at the token endpoint (RFC 7591 §2 names):
+    /// `client_secret_basic` (or `_post`) with a secret, `none` if public.
+    pub token_endpoint_auth_method: &'static str,
     /// Until when the secret from before the last rotation still works.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_secret_expires_at: Option<UnixTime>,
@@ -112,6 +115,10 @@ impl From<&ClientRecord> for ClientView {
             scopes: c.scopes.clone(),
             redirect_uris: c.redirect_uris.clone(),
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            token_endpoint_auth_method: match c.client_type {
+                ClientType::Confidential => "client_secret_basic",
+                ClientType::Public => "none",
+            },
             previous_secret_expires_at: c.previous_secret_expires_at,
             created_at: c.created_at,
         }

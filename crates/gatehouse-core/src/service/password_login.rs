@@ -41,11 +41,44 @@ impl PasswordLogin {
         login: &LoginName,
         password: SecretString,
     ) -> Result<User> {
+        let user = self.lookup(tenant, login).await?;
+        self.check(tenant, user, password).await
+    }
+
+    /// The hosted sign-in page's one field, "username or email": the user
+    /// of that username, else (if it can be an address) of that email.
+    /// Usernames may contain `@`, so both are tried; still one hash check.
+    pub async fn authenticate_either(
+        &self,
+        tenant: &Tenant,
+        username_or_email: &str,
+        password: SecretString,
+    ) -> Result<User> {
+        let mut user = self
+            .lookup(tenant, &LoginName::Username(username_or_email.to_string()))
+            .await?;
+        if user.is_none() && username_or_email.contains('@') {
+            user = self
+                .lookup(tenant, &LoginName::Email(username_or_email.to_string()))
+                .await?;
+        }
+        self.check(tenant, user, password).await
+    }
+
+    async fn lookup(&self, tenant: &Tenant, login: &LoginName) -> Result<Option<User>> {
         // A name no user can have is an unknown user's, without a lookup.
-        let user = match login.lookup_key() {
+        Ok(match login.lookup_key() {
             Some(_) => self.deps.store.user_by_login(&tenant.id, login).await?,
             None => None,
-        };
+        })
+    }
+
+    async fn check(
+        &self,
+        tenant: &Tenant,
+        user: Option<User>,
+        password: SecretString,
+    ) -> Result<User> {
         let stored: Option<PasswordHash> = user.as_ref().map(|u| u.password_hash.clone());
         let hasher = self.deps.hasher.clone();
         let (matches, upgraded) = self

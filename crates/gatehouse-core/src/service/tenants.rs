@@ -81,6 +81,22 @@ impl Tenants {
             .ok_or_else(not_found)
     }
 
+    /// Sets (or, with `None`, clears) the name the hosted pages show. The
+    /// caller drops its cached context so this node shows it at once;
+    /// other nodes within `keyring_cache_ttl`.
+    pub async fn set_display_name(&self, name: &str, display_name: Option<&str>) -> Result<Tenant> {
+        let tenant = self.find(name).await?;
+        let display_name = display_name.map(valid_display_name).transpose()?;
+        self.deps
+            .store
+            .set_tenant_display_name(&tenant.id, display_name.as_deref())
+            .await?;
+        Ok(Tenant {
+            display_name,
+            ..tenant
+        })
+    }
+
     pub async fn list(&self) -> Result<Vec<Tenant>> {
         Ok(self.deps.store.list_tenants().await?)
     }
