@@ -79,6 +79,21 @@ pub struct Config {
     /// function called often does not run argon2 on every call.
     #[serde(with = "humantime_serde")]
     pub basic_cache_ttl: Duration,
+    /// How long a node trusts its cached copy of an OAuth client: bounds
+    /// how late a secret rotation or a deletion made on another node is
+    /// seen (this node sees its own at once).
+    #[serde(with = "humantime_serde")]
+    pub client_cache_ttl: Duration,
+    /// How long a client's previous secret keeps working after
+    /// `rotate-secret`, so the services holding it can move over.
+    #[serde(with = "humantime_serde")]
+    pub client_secret_overlap: Duration,
+    /// Lifetime of an authorization code (at most 60 s).
+    #[serde(with = "humantime_serde")]
+    pub authorization_code_ttl: Duration,
+    /// How long a browser stays signed in on the hosted login page.
+    #[serde(with = "humantime_serde")]
+    pub browser_session_ttl: Duration,
     /// Connections in the database pool.
     pub db_max_connections: u32,
     /// How long a request waits for the database before answering 503.
@@ -147,6 +162,10 @@ impl Default for Config {
             keyring_cache_ttl: Duration::from_secs(60),
             api_key_cache_ttl: Duration::from_secs(30),
             basic_cache_ttl: Duration::from_secs(10),
+            client_cache_ttl: Duration::from_secs(30),
+            client_secret_overlap: Duration::from_secs(24 * 3600),
+            authorization_code_ttl: Duration::from_secs(60),
+            browser_session_ttl: Duration::from_secs(12 * 3600),
             db_max_connections: 8,
             db_timeout: Duration::from_secs(5),
             log: "info".into(),
@@ -192,6 +211,10 @@ impl fmt::Debug for Config {
             keyring_cache_ttl,
             api_key_cache_ttl,
             basic_cache_ttl,
+            client_cache_ttl,
+            client_secret_overlap,
+            authorization_code_ttl,
+            browser_session_ttl,
             db_max_connections,
             db_timeout,
             log,
@@ -228,6 +251,10 @@ impl fmt::Debug for Config {
             .field("keyring_cache_ttl", keyring_cache_ttl)
             .field("api_key_cache_ttl", api_key_cache_ttl)
             .field("basic_cache_ttl", basic_cache_ttl)
+            .field("client_cache_ttl", client_cache_ttl)
+            .field("client_secret_overlap", client_secret_overlap)
+            .field("authorization_code_ttl", authorization_code_ttl)
+            .field("browser_session_ttl", browser_session_ttl)
             .field("db_max_connections", db_max_connections)
             .field("db_timeout", db_timeout)
             .field("log", log)
@@ -396,6 +423,12 @@ impl Config {
                 "proxy_max_in_flight must be at least 1 (GATEHOUSE_PROXY_MAX_IN_FLIGHT)".into(),
             ));
         }
+        if self.authorization_code_ttl.is_zero() || self.authorization_code_ttl.as_secs() > 60 {
+            return Err(ConfigError(
+                "authorization_code_ttl must be between 1 s and 60 s (RFC 6749 §4.1.2: short-lived)"
+                    .into(),
+            ));
+        }
         if self.db_max_connections == 0 {
             return Err(ConfigError("db_max_connections must be at least 1".into()));
         }
@@ -473,6 +506,10 @@ fn known_key(key: &str) -> bool {
         "keyring_cache_ttl",
         "api_key_cache_ttl",
         "basic_cache_ttl",
+        "client_cache_ttl",
+        "client_secret_overlap",
+        "authorization_code_ttl",
+        "browser_session_ttl",
         "db_max_connections",
         "db_timeout",
         "log",

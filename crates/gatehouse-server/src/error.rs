@@ -187,6 +187,26 @@ impl From<Error> for ApiError {
                 "unsupported_grant_type",
                 unsupported.to_string(),
             ),
+            // RFC 6749 §5.2: a failed client authentication is 401 with the
+            // scheme the client may authenticate with.
+            Error::OAuth(OAuthError::InvalidClient(message)) => ApiError {
+                challenge: Some(format!("Basic realm=\"{REALM}\", charset=\"UTF-8\"")),
+                ..ApiError::new(StatusCode::UNAUTHORIZED, "invalid_client", message)
+            },
+            Error::OAuth(OAuthError::UnauthorizedClient(message)) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "unauthorized_client", message)
+            }
+            Error::OAuth(OAuthError::InvalidScope(message)) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_scope", message)
+            }
+            // RFC 6750 §3.1: 403, and the challenge says which error.
+            Error::OAuth(OAuthError::InsufficientScope(message)) => ApiError {
+                challenge: Some(format!(
+                    "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", error_description=\"{}\"",
+                    quote_safe(&message)
+                )),
+                ..ApiError::new(StatusCode::FORBIDDEN, "insufficient_scope", message)
+            },
             Error::Unavailable(detail) => ApiError {
                 detail: Some(detail),
                 retry_after: Some(STORE_RETRY_AFTER_SECS),
@@ -258,10 +278,16 @@ impl IntoResponse for ApiError {
             "error_description": self.description,
         }));
         let mut response = (self.status, body).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            let challenge = self
-                .challenge
-                .unwrap_or_else(|| "Bearer realm=\"gatehouse\"".to_string());
+        // A 401 always carries a challenge (RFC 9110 §15.5.2); others (a
+        // 403 insufficient_scope) when they have one.
+        let challenge = match self.challenge {
+            Some(c) => Some(c),
+            None if self.status == StatusCode::UNAUTHORIZED => {
+                Some("Bearer realm=\"gatehouse\"".to_string())
+            }
+            None => None,
+        };
+        if let Some(challenge) = challenge {
             if let Ok(v) = HeaderValue::from_str(&challenge) {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
             }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use gatehouse_core::rotation::RotationPolicy;
 use gatehouse_core::service::api_keys::ApiKeyCacheSettings;
+use gatehouse_core::service::authorize::AuthorizeSettings;
 use gatehouse_core::service::basic_auth::BasicCacheSettings;
+use gatehouse_core::service::clients::ClientSettings;
 use gatehouse_core::service::{ContextCacheSettings, Services, Settings};
 use gatehouse_core::tenant::{DEFAULT_TENANT, TenantName};
 use tokio::net::TcpListener;
@@ -255,6 +257,15 @@ pub fn settings(config: &Config) -> Settings {
         basic_cache: BasicCacheSettings {
             ttl: config.basic_cache_ttl,
             ..BasicCacheSettings::default()
+        },
+        clients: ClientSettings {
+            cache_ttl: config.client_cache_ttl,
+            secret_overlap: config.client_secret_overlap,
+            ..ClientSettings::default()
+        },
+        authorize: AuthorizeSettings {
+            code_ttl_secs: secs(config.authorization_code_ttl),
+            browser_session_ttl_secs: secs(config.browser_session_ttl),
         },
     }
 }

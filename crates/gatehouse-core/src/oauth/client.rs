@@ -156,9 +156,15 @@ impl ClientRecord {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
+    #[serde(alias = "client_name")]
     pub name: String,
     #[serde(rename = "type")]
     pub client_type: Option<String>,
+    /// RFC 7591 §2's way of saying the type: `none` is a public client,
+    /// `client_secret_basic` / `client_secret_post` a confidential one
+    /// (both methods always work for it).
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
     #[serde(default)]
     pub grants: Vec<String>,
     #[serde(default)]
@@ -198,9 +204,30 @@ impl ClientSpec {
                 format!("the client name must be 1 to {MAX_NAME_CHARS} printable characters"),
             ));
         }
-        let client_type = match self.client_type.as_deref() {
-            None => ClientType::Confidential,
-            Some(t) => ClientType::parse(t)?,
+        let by_auth_method = match self.token_endpoint_auth_method.as_deref() {
+            None => None,
+            Some("none") => Some(ClientType::Public),
+            Some("client_secret_basic" | "client_secret_post") => Some(ClientType::Confidential),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "token_endpoint_auth_method",
+                    "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none",
+                ));
+            }
+        };
+        let client_type = match (self.client_type.as_deref(), by_auth_method) {
+            (None, by_method) => by_method.unwrap_or(ClientType::Confidential),
+            (Some(t), by_method) => {
+                let t = ClientType::parse(t)?;
+                if by_method.is_some_and(|m| m != t) {
+                    return Err(Error::invalid(
+                        "token_endpoint_auth_method",
+                        "token_endpoint_auth_method does not fit the client type \
+                         (`none` is for public clients, the secret methods for confidential ones)",
+                    ));
+                }
+                t
+            }
         };
         let mut grants = Vec::new();
         for g in &self.grants {
@@ -350,6 +377,7 @@ mod tests {
         ClientSpec {
             name: "web".into(),
             client_type: Some("confidential".into()),
+            token_endpoint_auth_method: None,
             grants: vec!["authorization_code".into(), "refresh_token".into()],
             scopes: vec!["openid".into(), "profile".into()],
             redirect_uris: vec!["https://app.example/cb".into()],

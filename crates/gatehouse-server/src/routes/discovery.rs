@@ -58,23 +58,49 @@ async fn jwks(TenantCtx(ctx): TenantCtx, headers: HeaderMap) -> Response {
     response
 }
 
-/// Lists only what exists: no authorization endpoint yet, so no response
-/// types; no ID tokens yet, so no ID-token algorithms.
+/// Lists exactly what is implemented (OIDC Discovery 1.0 §3, RFC 8414):
+/// the code flow with S256 PKCE and nothing implicit; the tenant's one
+/// signing algorithm for ID tokens as for access tokens.
 async fn openid_configuration(TenantCtx(ctx): TenantCtx) -> Response {
     let iss = ctx.issuer();
+    // Every algorithm a published key signs with (two during a rotation
+    // that changes it), the signing key's first.
+    let mut algorithms: Vec<String> = Vec::new();
+    for key in ctx.keyring().keys() {
+        let name = key.algorithm.to_string();
+        if !algorithms.contains(&name) {
+            algorithms.push(name);
+        }
+    }
+    let secret_methods = ["client_secret_basic", "client_secret_post"];
     let mut response = Json(json!({
         "issuer": iss,
-        "jwks_uri": format!("{iss}/.well-known/jwks.json"),
+        "authorization_endpoint": format!("{iss}/authorize"),
         "token_endpoint": format!("{iss}/token"),
-        "grant_types_supported": ["password", "refresh_token"],
-        "token_endpoint_auth_methods_supported": ["none"],
-        "response_types_supported": [],
+        "userinfo_endpoint": format!("{iss}/userinfo"),
+        "jwks_uri": format!("{iss}/.well-known/jwks.json"),
+        "introspection_endpoint": format!("{iss}/introspect"),
+        "revocation_endpoint": format!("{iss}/revoke"),
+        "end_session_endpoint": format!("{iss}/end_session"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", "password"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": secret_methods,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "subject_types_supported": ["public"],
-        "scopes_supported": ["openid", "profile", "email"],
+        "id_token_signing_alg_values_supported": algorithms,
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "scope", "client_id",
-            "preferred_username", "email", "given_name", "family_name", "roles"
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "azp",
+            "preferred_username", "name", "given_name", "family_name", "email", "roles"
         ],
+        "prompt_values_supported": ["none", "login"],
+        "authorization_response_iss_parameter_supported": true,
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
         // Gatehouse's own endpoints, so clients need only the issuer URL.
         "registration_endpoint_gatehouse": format!("{iss}/register"),
         "login_endpoint_gatehouse": format!("{iss}/login"),

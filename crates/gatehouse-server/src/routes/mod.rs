@@ -9,6 +9,7 @@ mod discovery;
 pub(crate) mod gate;
 mod guard;
 mod health;
+mod oauth;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -37,7 +38,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         // {iss} = {public_url}/t/{tenant}
-        .merge(account::router()) //   {iss}/register, /login, /token, /logout
+        .merge(account::router()) //   {iss}/register, /login, /logout
+        .merge(oauth::router()) //     {iss}/token, /introspect, /revoke, /userinfo, /authorize, /end_session
         .merge(gate::router()) //      {iss}/auth, {iss}/auth/{*path}
         .merge(guard::user_router()) // {iss}/apikeys (a user's own)
         .merge(discovery::router()) // {iss}/.well-known/{jwks.json,openid-configuration}

@@ -62,10 +62,35 @@ async fn openid_configuration_describes_the_tenant() {
     assert_eq!(c["issuer"], iss.as_str());
     assert_eq!(c["jwks_uri"], format!("{iss}/.well-known/jwks.json"));
     assert_eq!(c["token_endpoint"], format!("{iss}/token"));
-    // Only what exists: no ID tokens and no authorization endpoint yet.
-    assert!(c.get("id_token_signing_alg_values_supported").is_none());
-    assert_eq!(c["response_types_supported"], serde_json::json!([]));
-    assert!(c.get("end_session_endpoint").is_none());
+    // What the code flow needs, and only what is implemented.
+    assert_eq!(c["authorization_endpoint"], format!("{iss}/authorize"));
+    assert_eq!(c["userinfo_endpoint"], format!("{iss}/userinfo"));
+    assert_eq!(c["introspection_endpoint"], format!("{iss}/introspect"));
+    assert_eq!(c["revocation_endpoint"], format!("{iss}/revoke"));
+    assert_eq!(c["end_session_endpoint"], format!("{iss}/end_session"));
+    assert_eq!(c["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(
+        c["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        c["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256"])
+    );
+    assert_eq!(c["authorization_response_iss_parameter_supported"], true);
+    let methods = c["token_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap();
+    assert!(methods.contains(&"client_secret_basic".into()));
+    assert!(methods.contains(&"client_secret_post".into()));
     let grants = c["grant_types_supported"].as_array().unwrap();
-    assert!(grants.contains(&"refresh_token".into()) && grants.contains(&"password".into()));
+    for grant in [
+        "authorization_code",
+        "client_credentials",
+        "refresh_token",
+        "password",
+    ] {
+        assert!(grants.contains(&grant.into()), "{grant}");
+    }
+    assert!(!grants.contains(&"implicit".into()));
 }

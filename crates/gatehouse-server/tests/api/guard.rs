@@ -171,7 +171,15 @@ async fn rules_decide_public_deny_and_scopes() {
             .unwrap()
             .contains("billing")
     );
-    // With the scope, it passes.
+    // With the scope (granted to holders of the role `billing`), it passes.
+    let r = app
+        .admin(
+            reqwest::Method::PUT,
+            "/admin/t/default/users/ada/roles/billing",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
     let r = app
         .post_json(
             "/t/default/login",

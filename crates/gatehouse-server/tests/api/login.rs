@@ -60,6 +60,24 @@ async fn login_returns_an_rfc9068_access_token_and_a_refresh_token() {
 async fn login_by_email_and_with_a_requested_scope() {
     let app = spawn_app().await;
     app.register("default", "bob").await;
+    // A scope beyond the OIDC ones is granted only to holders of the role
+    // of that name.
+    let r = app
+        .post_json(
+            "/t/default/login",
+            &json!({"email": "bob@example.com", "password": PASSWORD, "scope": "openid orders:read"}),
+        )
+        .await;
+    let tokens: Value = r.json().await.unwrap();
+    assert_eq!(tokens["scope"], "openid");
+    let r = app
+        .admin(
+            reqwest::Method::PUT,
+            "/admin/t/default/users/bob/roles/orders:read",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
     let r = app
         .post_json(
             "/t/default/login",

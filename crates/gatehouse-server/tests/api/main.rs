@@ -17,6 +17,8 @@ mod interop;
 mod keys;
 mod login;
 mod logout;
+mod oauth_clients;
+mod oauth_code_flow;
 mod proxy;
 mod proxy_mode;
 mod register;

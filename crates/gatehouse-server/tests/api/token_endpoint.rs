@@ -116,8 +116,22 @@ async fn a_refresh_token_works_only_at_its_own_tenant() {
 #[tokio::test]
 async fn grant_errors_follow_rfc6749() {
     let app = spawn_app().await;
+    // Client credentials need an authenticated client (RFC 6749 §4.4.2).
     let r = app
         .post_form("/t/default/token", &[("grant_type", "client_credentials")])
+        .await;
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic ")
+    );
+    assert_eq!(
+        error_code(r, StatusCode::UNAUTHORIZED).await,
+        "invalid_client"
+    );
+    let r = app
+        .post_form("/t/default/token", &[("grant_type", "implicit")])
         .await;
     assert_eq!(
         error_code(r, StatusCode::BAD_REQUEST).await,

@@ -1,19 +1,19 @@
-//! A tenant's own accounts: sign-up, password login, the OAuth 2.0 token
-//! endpoint and logout.
+//! A tenant's own accounts: sign-up, password login and logout. (The
+//! OAuth 2.0 token endpoint is in `oauth`.)
 
 mod login;
 mod logout;
 mod register;
-mod token;
 
 use axum::Router;
 
 use crate::state::AppState;
 
+pub(crate) use login::token_response;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(register::router()) // POST {iss}/register
         .merge(login::router()) //    POST {iss}/login
-        .merge(token::router()) //    POST {iss}/token
         .merge(logout::router()) //   POST {iss}/logout
 }

@@ -1,7 +1,9 @@
 //! The admin API: every route under `/admin` sits behind one guard, the
 //! admin token (`GATEHOUSE_ADMIN_TOKEN`; closed without it).
 
+mod clients;
 mod keys;
+mod roles;
 mod tenants;
 
 use axum::Router;
@@ -14,6 +16,8 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(tenants::router()) // /admin/tenants
         .merge(keys::router()) //    /admin/t/{tenant}/keys
+        .merge(clients::router()) // /admin/t/{tenant}/clients
+        .merge(roles::router()) //   /admin/t/{tenant}/users/{user}/roles
         .merge(super::guard::admin_router()) // /admin/t/{tenant}/{policies,secrets,apikeys}
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }

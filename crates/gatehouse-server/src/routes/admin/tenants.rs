@@ -2,18 +2,20 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, patch};
 use axum::{Json, Router};
 use gatehouse_core::algorithm::SigningAlgorithm;
 use gatehouse_core::tenant::{Tenant, TenantSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::AppJson;
+use crate::extract::{AppJson, AppPath};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/tenants", get(list_tenants).post(create_tenant))
+    Router::new()
+        .route("/admin/tenants", get(list_tenants).post(create_tenant))
+        .route("/admin/tenants/{name}", patch(update_tenant))
 }
 
 #[derive(Deserialize)]
@@ -25,6 +27,8 @@ struct CreateTenant {
     access_ttl: Option<String>,
     #[serde(default)]
     audiences: Vec<String>,
+    /// The name the hosted login page shows (default: the name).
+    display_name: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -34,6 +38,8 @@ struct TenantView {
     algorithm: SigningAlgorithm,
     access_ttl_secs: i64,
     audiences: Vec<String>,
+    /// What the hosted pages show.
+    display_name: String,
     created_at: i64,
 }
 
@@ -44,6 +50,7 @@ impl TenantView {
             name: t.name.to_string(),
             algorithm: t.algorithm,
             access_ttl_secs: t.access_ttl_secs,
+            display_name: t.shown_name().to_string(),
             audiences: t.audiences,
             created_at: t.created_at,
         }
@@ -65,11 +72,43 @@ async fn create_tenant(
         algorithm,
         access_ttl_secs,
         audiences: body.audiences,
+        display_name: body.display_name,
     };
     let tenant = state.services.tenants.create(&body.name, spec).await?;
     // It may have been looked up (and remembered as missing) before.
     state.services.contexts.invalidate(tenant.name.as_str());
     Ok((StatusCode::CREATED, Json(TenantView::new(&state, tenant))))
+}
+
+/// `{"display_name": "Acme"}` sets it, `{"display_name": null}` clears it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateTenant {
+    #[serde(default, deserialize_with = "present")]
+    display_name: Option<Option<String>>,
+}
+
+/// Tells `"x": null` (Some(None)) from an absent field (None).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+async fn update_tenant(
+    State(state): State<AppState>,
+    AppPath(name): AppPath<String>,
+    AppJson(body): AppJson<UpdateTenant>,
+) -> ApiResult<Json<TenantView>> {
+    let tenants = &state.services.tenants;
+    let tenant = match body.display_name {
+        Some(display_name) => {
+            tenants
+                .set_display_name(&name, display_name.as_deref())
+                .await?
+        }
+        None => tenants.find(&name).await?,
+    };
+    state.services.contexts.invalidate(tenant.name.as_str());
+    Ok(Json(TenantView::new(&state, tenant)))
 }
 
 async fn list_tenants(State(state): State<AppState>) -> ApiResult<Json<Vec<TenantView>>> {

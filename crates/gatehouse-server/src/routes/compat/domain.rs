@@ -64,7 +64,7 @@ async fn login(State(state): State<AppState>, AppBytes(body): AppBytes) -> ApiRe
         .await?;
     let response = Json(json!({
         "token": tokens.access_token.expose_secret(),
-        "refresh_token": tokens.refresh_token.expose_secret(),
+        "refresh_token": tokens.refresh_token.as_ref().map(|t| t.expose_secret()),
     }));
     Ok(no_store(response.into_response()))
 }

@@ -1,0 +1,223 @@
+//! `GET|POST {iss}/authorize`: the authorization endpoint (RFC 6749
+//! §4.1.1, OIDC Core §3.1.2) and its hosted sign-in page.
+//!
+//! GET checks the request and either redirects at once (a code for a
+//! browser already signed in, or an error for the client) or shows the
+//! form. The form posts back here with the request in hidden fields, the
+//! credentials and the CSRF token; the request is checked again, the CSRF
+//! token compared with its cookie, the password checked on the hashing
+//! pool, and the browser sent on with a code and its sign-in cookie.
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use gatehouse_core::Error;
+use gatehouse_core::id::random_token;
+use gatehouse_core::service::TenantContext;
+use gatehouse_core::service::authorize::{Authorization, AuthorizationRequest, Step};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::extract::{AppBytes, TenantCtx};
+use crate::pages::cookies::{self, CSRF, CookieScope, SESSION};
+use crate::pages::sign_in::{SignInForm, page};
+use crate::pages::{error_page, render};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/t/{tenant}/authorize", get(start).post(sign_in))
+}
+
+/// What the sign-in form posts: the credentials, the CSRF token, and the
+/// authorization request it was shown for.
+#[derive(Deserialize)]
+struct SignInFields {
+    username: Option<String>,
+    password: Option<SecretString>,
+    csrf_token: Option<String>,
+    #[serde(flatten)]
+    request: AuthorizationRequest,
+}
+
+const WRONG_CREDENTIALS: &str = "The username or password is incorrect.";
+const CSRF_FAILED: &str =
+    "This sign-in form expired or did not come from this page. Please sign in again.";
+const MISSING_CREDENTIALS: &str = "Enter your username or email, and your password.";
+
+async fn start(
+    State(state): State<AppState>,
+    tenant: Result<TenantCtx, ApiError>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let TenantCtx(ctx) = match tenant {
+        Ok(t) => t,
+        Err(e) => return error_page(e),
+    };
+    // RFC 6749 §3.1: a parameter sent twice is refused (serde says so).
+    let request: AuthorizationRequest =
+        match serde_urlencoded::from_str(query.as_deref().unwrap_or("")) {
+            Ok(r) => r,
+            Err(_) => return error_page(repeated_or_malformed()),
+        };
+    let cookie = cookies::read(&headers, SESSION);
+    match state
+        .services
+        .authorize
+        .start(&ctx, &request, cookie.as_ref())
+        .await
+    {
+        Ok(Step::Redirect(url)) => redirect(StatusCode::FOUND, &url, None),
+        Ok(Step::SignIn(authorization)) => {
+            let username = authorization.login_hint.clone();
+            form(
+                &ctx,
+                &headers,
+                &authorization,
+                &request,
+                username.as_deref(),
+                None,
+                StatusCode::OK,
+            )
+        }
+        Err(e) => error_page(e),
+    }
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    tenant: Result<TenantCtx, ApiError>,
+    headers: HeaderMap,
+    body: Result<AppBytes, ApiError>,
+) -> Response {
+    let TenantCtx(ctx) = match tenant {
+        Ok(t) => t,
+        Err(e) => return error_page(e),
+    };
+    let fields: SignInFields = match body
+        .ok()
+        .and_then(|AppBytes(b)| serde_urlencoded::from_bytes(&b).ok())
+    {
+        Some(f) => f,
+        None => return error_page(repeated_or_malformed()),
+    };
+    let authorize = &state.services.authorize;
+    let authorization = match authorize.check(&ctx, &fields.request).await {
+        Ok(Ok(a)) => a,
+        Ok(Err(refusal)) => return redirect(StatusCode::SEE_OTHER, &refusal, None),
+        Err(e) => return error_page(e),
+    };
+    let username = fields.username.as_deref().map(str::trim).unwrap_or("");
+    let show_again = |message: &str, status: StatusCode| {
+        form(
+            &ctx,
+            &headers,
+            &authorization,
+            &fields.request,
+            Some(username),
+            Some(message),
+            status,
+        )
+    };
+    if !csrf_matches(&headers, fields.csrf_token.as_deref()) {
+        return show_again(CSRF_FAILED, StatusCode::FORBIDDEN);
+    }
+    let password = match fields.password {
+        Some(p) if !username.is_empty() && !p.expose_secret().is_empty() => p,
+        _ => return show_again(MISSING_CREDENTIALS, StatusCode::BAD_REQUEST),
+    };
+    match authorize
+        .sign_in(&ctx, &authorization, username, password)
+        .await
+    {
+        Ok(signed_in) => {
+            let scope = CookieScope::of_issuer(ctx.issuer());
+            let cookie = scope.set(
+                SESSION,
+                signed_in.cookie.expose_secret(),
+                Some(signed_in.cookie_max_age),
+            );
+            redirect(StatusCode::SEE_OTHER, &signed_in.redirect, cookie)
+        }
+        // One message for a wrong password and an unknown user.
+        Err(Error::InvalidCredentials) => show_again(WRONG_CREDENTIALS, StatusCode::OK),
+        Err(e) => error_page(e),
+    }
+}
+
+fn repeated_or_malformed() -> ApiError {
+    ApiError::bad_request(
+        "the authorization request is malformed: a parameter is repeated or not text",
+    )
+}
+
+/// The sign-in form, with the CSRF token of this browser's cookie (a new
+/// one, and its cookie, when it has none).
+fn form(
+    ctx: &TenantContext,
+    headers: &HeaderMap,
+    authorization: &Authorization,
+    request: &AuthorizationRequest,
+    username: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let existing = cookies::read(headers, CSRF);
+    let token = match &existing {
+        Some(t) => t.expose_secret().to_string(),
+        None => match random_token::<32>() {
+            Ok(t) => t,
+            Err(e) => return error_page(e),
+        },
+    };
+    let shown = SignInForm {
+        tenant: ctx.tenant().shown_name(),
+        client: &authorization.client.name,
+        action: format!("{}/authorize", ctx.issuer()),
+        request,
+        csrf_token: &token,
+        username,
+        error,
+    };
+    let mut page = page(status, &shown);
+    if existing.is_none()
+        && let Some(cookie) = CookieScope::of_issuer(ctx.issuer()).set(CSRF, &token, None)
+    {
+        page.headers.append(header::SET_COOKIE, cookie);
+    }
+    render(page)
+}
+
+/// Double-submit: the form's token must equal the cookie's. The cookie is
+/// SameSite=Lax, so another site's form posting here arrives without it.
+fn csrf_matches(headers: &HeaderMap, sent: Option<&str>) -> bool {
+    match (cookies::read(headers, CSRF), sent) {
+        (Some(cookie), Some(sent)) => {
+            bool::from(cookie.expose_secret().as_bytes().ct_eq(sent.as_bytes()))
+        }
+        _ => false,
+    }
+}
+
+/// A redirect the browser follows; never cached (it may carry a code).
+pub(super) fn redirect(status: StatusCode, url: &str, cookie: Option<HeaderValue>) -> Response {
+    let Ok(location) = HeaderValue::from_str(url) else {
+        return error_page(ApiError::internal("a redirect URL is not a header value"));
+    };
+    let mut response = status.into_response();
+    let h = response.headers_mut();
+    h.insert(header::LOCATION, location);
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if let Some(cookie) = cookie {
+        h.append(header::SET_COOKIE, cookie);
+    }
+    response
+}

@@ -1,0 +1,84 @@
+//! `GET|POST {iss}/end_session`: OpenID Connect RP-initiated logout. Ends
+//! the browser's sign-in (and the sessions that came from it), deletes its
+//! cookie, and sends the browser to the client's registered
+//! `post_logout_redirect_uri` or shows that it is signed out.
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+use gatehouse_core::service::end_session::{AfterLogout, LogoutRequest};
+
+use super::authorize::redirect;
+use crate::error::ApiError;
+use crate::extract::{AppBytes, TenantCtx};
+use crate::pages::cookies::{self, CookieScope, SESSION};
+use crate::pages::sign_in::signed_out;
+use crate::pages::{error_page, render};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/t/{tenant}/end_session", get(by_query).post(by_form))
+}
+
+async fn by_query(
+    State(state): State<AppState>,
+    tenant: Result<TenantCtx, ApiError>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let request = serde_urlencoded::from_str(query.as_deref().unwrap_or(""));
+    end(state, tenant, headers, request.ok()).await
+}
+
+/// §2: the OP must accept POST with form-encoded parameters too.
+async fn by_form(
+    State(state): State<AppState>,
+    tenant: Result<TenantCtx, ApiError>,
+    headers: HeaderMap,
+    body: Result<AppBytes, ApiError>,
+) -> Response {
+    let request = body
+        .ok()
+        .and_then(|AppBytes(b)| serde_urlencoded::from_bytes(&b).ok());
+    end(state, tenant, headers, request).await
+}
+
+async fn end(
+    state: AppState,
+    tenant: Result<TenantCtx, ApiError>,
+    headers: HeaderMap,
+    request: Option<LogoutRequest>,
+) -> Response {
+    let TenantCtx(ctx) = match tenant {
+        Ok(t) => t,
+        Err(e) => return error_page(e),
+    };
+    let Some(request) = request else {
+        return error_page(ApiError::bad_request(
+            "the logout request is malformed: a parameter is repeated or not text",
+        ));
+    };
+    let cookie = cookies::read(&headers, SESSION);
+    let after = match state
+        .services
+        .end_session
+        .end(&ctx, &request, cookie.as_ref())
+        .await
+    {
+        Ok(after) => after,
+        Err(e) => return error_page(e),
+    };
+    let clear = CookieScope::of_issuer(ctx.issuer()).clear(SESSION);
+    match after {
+        AfterLogout::Redirect(url) => redirect(StatusCode::FOUND, &url, clear),
+        AfterLogout::SignedOutPage => {
+            let mut page = signed_out(ctx.tenant().shown_name());
+            if let Some(clear) = clear {
+                page.headers.append(header::SET_COOKIE, clear);
+            }
+            render(page)
+        }
+    }
+}
