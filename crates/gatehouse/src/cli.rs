@@ -58,12 +58,15 @@ pub enum Command {
     Serve(ServeArgs),
     /// Bring the database schema up to date (serve does this too) and exit.
     Migrate,
-    /// Create and list tenants.
+    /// Create, list and rename tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
-    /// Add, list and delete users.
+    /// Add, list and delete users; grant and revoke their roles.
     #[command(subcommand)]
     User(UserCommand),
+    /// Register, list, show and delete OAuth clients; rotate their secrets.
+    #[command(subcommand)]
+    Client(ClientCommand),
     /// Inspect a tenant's signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -102,6 +105,7 @@ impl Command {
         match self {
             Command::Tenant(TenantCommand::List)
             | Command::User(UserCommand::List { .. })
+            | Command::Client(ClientCommand::List { .. } | ClientCommand::Show { .. })
             | Command::Key(KeyCommand::List { .. } | KeyCommand::Secret { .. })
             | Command::Token(TokenCommand::Verify { .. })
             | Command::Policy(PolicyCommand::Show { .. })
@@ -109,8 +113,18 @@ impl Command {
             | Command::Secret(SecretCommand::List { .. }) => Access::ReadOnly,
             Command::Serve(_)
             | Command::Migrate
-            | Command::Tenant(TenantCommand::Create { .. })
-            | Command::User(UserCommand::Add { .. } | UserCommand::Delete { .. })
+            | Command::Tenant(TenantCommand::Create { .. } | TenantCommand::Set { .. })
+            | Command::User(
+                UserCommand::Add { .. }
+                | UserCommand::Delete { .. }
+                | UserCommand::Grant { .. }
+                | UserCommand::Revoke { .. },
+            )
+            | Command::Client(
+                ClientCommand::Create { .. }
+                | ClientCommand::Delete { .. }
+                | ClientCommand::RotateSecret { .. },
+            )
             | Command::Key(KeyCommand::Rotate { .. } | KeyCommand::Rewrap)
             | Command::Policy(PolicyCommand::Set { .. })
             | Command::ApiKey(ApiKeyCommand::Create { .. } | ApiKeyCommand::Revoke { .. })
@@ -203,9 +217,28 @@ pub enum TenantCommand {
         /// An accepted `aud` value; repeat for several (default: the issuer URL).
         #[arg(long = "audience")]
         audiences: Vec<String>,
+        /// The name the hosted login page shows, e.g. "Acme Corp"
+        /// (default: the tenant's name).
+        #[arg(long)]
+        display_name: Option<String>,
     },
     /// List tenants.
     List,
+    /// Change a tenant's settings: set or clear its display name.
+    #[command(group(
+        clap::ArgGroup::new("display")
+            .required(true)
+            .args(["display_name", "clear_display_name"])
+    ))]
+    Set {
+        name: String,
+        /// The name the hosted login page shows, 1 to 100 characters.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Show the tenant's own name on the hosted pages again.
+        #[arg(long)]
+        clear_display_name: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,6 +266,102 @@ pub enum UserCommand {
         #[arg(long, default_value = "default")]
         tenant: String,
         user: String,
+    },
+    /// Give a user (by id or username) a role: carried as `roles` in their
+    /// tokens, and letting them be granted the scope of the same name.
+    /// Tokens already issued keep their roles until they expire.
+    Grant {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        user: String,
+        role: String,
+    },
+    /// Take a role away from a user (by id or username).
+    Revoke {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        user: String,
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client. A confidential one gets a secret, printed once,
+    /// here, and stored only as a hash.
+    Create {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// What the client is, 1 to 128 characters (shown to admins).
+        #[arg(long)]
+        name: String,
+        /// `confidential` (default: it keeps a secret) or `public` (a
+        /// browser or native app: no secret, PKCE).
+        #[arg(long = "type", value_name = "TYPE")]
+        client_type: Option<String>,
+        /// Grants it may use: client_credentials, authorization_code,
+        /// refresh_token; comma- or space-separated, or repeated (default:
+        /// client_credentials for a confidential client without redirect
+        /// URIs, else authorization_code and refresh_token).
+        #[arg(long, value_name = "GRANTS")]
+        grants: Vec<String>,
+        /// The most it may be granted; comma- or space-separated, or
+        /// repeated (default: openid profile email [offline_access] for a
+        /// client that signs users in, else none).
+        #[arg(long, value_name = "SCOPES")]
+        scopes: Vec<String>,
+        /// An exact URI authorization codes may be sent to; repeat for several.
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// An exact URI users may be sent to after logging out; repeat for several.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Print the admin API's JSON instead of labelled lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tenant's clients (never their secrets).
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Print the admin API's JSON (an array) instead of one line each.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client (never its secret).
+    Show {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Client ids are base64url, so one may start with `-`.
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+        /// Print the admin API's JSON instead of labelled lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client and revoke every session issued to it.
+    Delete {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Client ids are base64url, so one may start with `-`.
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
+    /// Give a confidential client a new secret, printed once; the old one
+    /// keeps working for the overlap, so its services can move over.
+    RotateSecret {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// Client ids are base64url, so one may start with `-`.
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+        /// How long the old secret stays valid, e.g. 24h, 30m or 0s
+        /// (default: the configured client_secret_overlap; at most 30 days).
+        #[arg(long)]
+        overlap: Option<humantime::Duration>,
+        /// Print the admin API's JSON instead of labelled lines.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -362,4 +491,53 @@ pub enum SecretCommand {
         tenant: String,
         name: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn client_ids_may_start_with_a_hyphen() {
+        for args in [
+            ["gatehouse", "client", "show", "-Ab_c", "--json"],
+            ["gatehouse", "client", "show", "--json", "-Ab_c"],
+        ] {
+            let cli = Cli::try_parse_from(args).map_err(|e| e.to_string());
+            let Ok(Cli {
+                command:
+                    Command::Client(ClientCommand::Show {
+                        client_id, json, ..
+                    }),
+                ..
+            }) = cli
+            else {
+                panic!("{args:?}: {cli:?}");
+            };
+            assert_eq!((client_id.as_str(), json), ("-Ab_c", true), "{args:?}");
+        }
+        let cli = Cli::try_parse_from([
+            "gatehouse",
+            "client",
+            "rotate-secret",
+            "-Ab_c",
+            "--overlap",
+            "1h",
+        ]);
+        assert!(
+            matches!(
+                cli,
+                Ok(Cli {
+                    command: Command::Client(ClientCommand::RotateSecret {
+                        overlap: Some(_),
+                        ..
+                    }),
+                    ..
+                })
+            ),
+            "{cli:?}"
+        );
+    }
 }

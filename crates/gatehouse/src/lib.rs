@@ -51,6 +51,7 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         }
         Command::Tenant(cmd) => commands::tenant::run(&config, cmd, access).await?,
         Command::User(cmd) => commands::user::run(&config, cmd, access).await?,
+        Command::Client(cmd) => commands::client::run(&config, cmd, access).await?,
         Command::Key(cmd) => commands::key::run(&config, cmd, access).await?,
         Command::Token(cmd) => commands::token::run(&config, cmd, access).await?,
         Command::Policy(cmd) => commands::policy::run(&config, cmd, access).await?,

@@ -418,8 +418,10 @@ fn read_only_commands_create_no_database_and_say_where_they_looked() {
     let d = dir.path();
     // The child resolves its working directory as getcwd does.
     let expected_path = d.canonicalize().unwrap().join("gatehouse.db");
-    let commands: [&[&str]; 9] = [
+    let commands: [&[&str]; 11] = [
         &["token", "verify", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"],
+        &["client", "list"],
+        &["client", "show", "some-client"],
         &["tenant", "list"],
         &["user", "list"],
         &["user", "list", "--tenant", "acme"],
@@ -935,4 +937,518 @@ async fn a_key_made_on_the_command_line_opens_a_guarded_path_on_a_running_server
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(status, 401, "the revoked key is refused");
+}
+
+/// The value of a `label: value` line of a command's plain output.
+fn labelled<'a>(out: &'a str, label: &str) -> Option<&'a str> {
+    out.lines().find_map(|l| {
+        l.strip_prefix(label)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .map(str::trim)
+    })
+}
+
+/// Every byte Gatehouse keeps on disk beside its database (the SQLite
+/// file, its WAL and shared memory), to look for what must not be there.
+fn database_bytes(dir: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for name in entries(dir) {
+        if name.starts_with("gatehouse.db") {
+            bytes.extend(std::fs::read(dir.join(name)).unwrap());
+        }
+    }
+    bytes
+}
+
+fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn clients_from_the_command_line_show_their_secret_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    // Plain output: labelled lines, the secret once, and the warning.
+    let out = stdout(&gatehouse(
+        d,
+        &[
+            "client",
+            "create",
+            "--name",
+            "billing-service",
+            "--grants",
+            "client_credentials",
+            "--scopes",
+            "billing reports",
+            "--scopes",
+            "audit,export",
+        ],
+        "",
+    ));
+    let id = labelled(&out, "client_id").unwrap().to_string();
+    let secret = labelled(&out, "client_secret").unwrap().to_string();
+    assert_eq!(secret.len(), 43, "256 bits, base64url: {out}");
+    assert_eq!(
+        labelled(&out, "scopes"),
+        Some("billing reports audit export"),
+        "{out}"
+    );
+    assert!(
+        out.contains("cannot show it again") && out.matches(&secret).count() == 1,
+        "{out}"
+    );
+
+    // `--json`: the admin API's answer, secret included, once.
+    let out = stdout(&gatehouse(
+        d,
+        &["client", "create", "--name", "reports", "--json"],
+        "",
+    ));
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let reports: Value = serde_json::from_str(out.trim()).unwrap();
+    let reports_id = reports["client_id"].as_str().unwrap().to_string();
+    let reports_secret = reports["client_secret"].as_str().unwrap().to_string();
+    assert_eq!(reports["type"], "confidential");
+    assert_eq!(
+        reports["grants"],
+        json!(["client_credentials"]),
+        "a service gets client credentials by default"
+    );
+    assert_eq!(reports["token_endpoint_auth_method"], "client_secret_basic");
+
+    // A public client: no secret, in either form.
+    let out = stdout(&gatehouse(
+        d,
+        &[
+            "client",
+            "create",
+            "--name",
+            "spa",
+            "--type",
+            "public",
+            "--redirect-uri",
+            "http://localhost:3000/cb",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--post-logout-redirect-uri",
+            "https://app.example/",
+        ],
+        "",
+    ));
+    let spa_id = labelled(&out, "client_id").unwrap().to_string();
+    assert_eq!(labelled(&out, "client_secret"), None, "{out}");
+    assert!(out.contains("no secret"), "{out}");
+    let out = stdout(&gatehouse(
+        d,
+        &[
+            "client",
+            "create",
+            "--name",
+            "cli-app",
+            "--type",
+            "public",
+            "--redirect-uri",
+            "http://127.0.0.1:9999/cb",
+            "--json",
+        ],
+        "",
+    ));
+    let cli_app: Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(cli_app.get("client_secret").is_none(), "{cli_app}");
+    assert_eq!(cli_app["token_endpoint_auth_method"], "none");
+    assert_eq!(
+        cli_app["grants"],
+        json!(["authorization_code", "refresh_token"])
+    );
+
+    // Listed and shown, never with a secret.
+    let list = stdout(&gatehouse(d, &["client", "list"], ""));
+    assert_eq!(list.lines().count(), 4, "{list}");
+    assert!(
+        list.lines().any(|l| l.starts_with(&format!(
+            "{id}\tbilling-service\tconfidential\tclient_credentials\tbilling reports audit export"
+        ))),
+        "{list}"
+    );
+    let json_list = stdout(&gatehouse(d, &["client", "list", "--json"], ""));
+    let listed: Vec<Value> = serde_json::from_str(json_list.trim()).unwrap();
+    assert_eq!(listed.len(), 4, "{json_list}");
+    assert!(listed.iter().all(|c| c.get("client_secret").is_none()));
+    let mut reports_listed = reports.clone();
+    reports_listed
+        .as_object_mut()
+        .unwrap()
+        .remove("client_secret");
+    assert!(
+        listed.contains(&reports_listed),
+        "the same fields: {json_list}"
+    );
+
+    let show = stdout(&gatehouse(d, &["client", "show", &spa_id], ""));
+    assert_eq!(labelled(&show, "type"), Some("public"), "{show}");
+    assert!(
+        show.contains("http://localhost:3000/cb")
+            && show.contains("https://app.example/cb")
+            && show.contains("https://app.example/\n"),
+        "{show}"
+    );
+    let shown: Value = serde_json::from_str(
+        stdout(&gatehouse(
+            d,
+            &["client", "show", &reports_id, "--json"],
+            "",
+        ))
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(shown, reports_listed);
+    for output in [
+        &list,
+        &json_list,
+        &show,
+        &stdout(&gatehouse(d, &["client", "show", &id], "")),
+    ] {
+        assert!(
+            !output.contains(&secret) && !output.contains(&reports_secret),
+            "a secret is shown: {output}"
+        );
+    }
+
+    // A new secret, different from the old, which keeps working for the
+    // overlap; a public client has none to rotate.
+    let out = stdout(&gatehouse(
+        d,
+        &["client", "rotate-secret", &id, "--overlap", "1h"],
+        "",
+    ));
+    assert_eq!(labelled(&out, "client_id"), Some(id.as_str()), "{out}");
+    let rotated = labelled(&out, "client_secret").unwrap().to_string();
+    assert_eq!(rotated.len(), 43, "{out}");
+    assert_ne!(rotated, secret);
+    assert!(
+        out.contains("cannot show it again") && out.contains("previous secret works until"),
+        "{out}"
+    );
+    let out = stdout(&gatehouse(
+        d,
+        &["client", "rotate-secret", &reports_id, "--json"],
+        "",
+    ));
+    let again: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_ne!(again["client_secret"], reports["client_secret"]);
+    // The configured overlap (24 h) by default, from the moment it ran.
+    let overlap = again["previous_secret_expires_at"].as_i64().unwrap()
+        - reports["created_at"].as_i64().unwrap();
+    assert!((24 * 3600..24 * 3600 + 120).contains(&overlap), "{overlap}");
+    let err = failure(&gatehouse(d, &["client", "rotate-secret", &spa_id], ""));
+    assert!(err.contains("public client has no secret"), "{err}");
+    let err = failure(&gatehouse(
+        d,
+        &["client", "rotate-secret", &id, "--overlap", "60d"],
+        "",
+    ));
+    assert!(err.contains("overlap must be between"), "{err}");
+
+    // Secrets are kept only as hashes.
+    let bytes = database_bytes(d);
+    assert!(!bytes.is_empty());
+    for s in [&secret, &rotated, &reports_secret] {
+        assert!(!contains_bytes(&bytes, s), "a secret is stored in clear");
+    }
+
+    // Bad input: one line naming the problem, and nothing written.
+    let err = failure(&gatehouse(
+        d,
+        &["client", "create", "--name", "x", "--type", "secret"],
+        "",
+    ));
+    assert!(
+        err.contains("client type must be `confidential` or `public`"),
+        "{err}"
+    );
+    let err = failure(&gatehouse(
+        d,
+        &["client", "create", "--name", "x", "--grants", "password"],
+        "",
+    ));
+    assert!(err.contains("password grant"), "{err}");
+    let err = failure(&gatehouse(
+        d,
+        &[
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--type",
+            "public",
+            "--grants",
+            "client_credentials",
+        ],
+        "",
+    ));
+    assert!(err.contains("cannot use client_credentials"), "{err}");
+    let err = failure(&gatehouse(
+        d,
+        &[
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--grants",
+            "authorization_code",
+        ],
+        "",
+    ));
+    assert!(err.contains("redirect URI"), "{err}");
+    let err = failure(&gatehouse(d, &["client", "list", "--tenant", "nope"], ""));
+    assert!(err.contains("the tenant `nope` does not exist"), "{err}");
+    let empty = tempfile::tempdir().unwrap();
+    failure(&gatehouse(
+        empty.path(),
+        &["client", "create", "--name", "x", "--type", "secret"],
+        "",
+    ));
+    assert_eq!(entries(empty.path()), Vec::<String>::new(), "created files");
+    assert_eq!(
+        stdout(&gatehouse(d, &["client", "list"], ""))
+            .lines()
+            .count(),
+        4,
+        "no client was made by a refused command"
+    );
+
+    let out = stdout(&gatehouse(d, &["client", "delete", &id], ""));
+    assert!(out.starts_with(&format!("deleted client {id}")), "{out}");
+    let list = stdout(&gatehouse(d, &["client", "list"], ""));
+    assert!(!list.contains(&id) && list.lines().count() == 3, "{list}");
+    let err = failure(&gatehouse(d, &["client", "show", &id], ""));
+    assert_eq!(err.trim(), "gatehouse: the client was not found");
+    let err = failure(&gatehouse(d, &["client", "delete", &id], ""));
+    assert_eq!(err.trim(), "gatehouse: the client was not found");
+}
+
+#[test]
+fn roles_are_granted_and_revoked_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = stdout(&gatehouse(
+        d,
+        &["user", "add", "alice"],
+        "a long password\n",
+    ));
+    let alice: Value = serde_json::from_str(out.trim()).unwrap();
+    let alice_id = alice["id"].as_str().unwrap();
+    let roles = || -> Value {
+        let list = stdout(&gatehouse(d, &["user", "list"], ""));
+        let user: Value = serde_json::from_str(list.trim()).unwrap();
+        user["roles"].clone()
+    };
+    assert_eq!(roles(), json!([]));
+
+    let out = stdout(&gatehouse(d, &["user", "grant", "alice", "billing"], ""));
+    assert_eq!(out, format!("alice ({alice_id}) roles: billing\n"));
+    // By id too; granting twice changes nothing.
+    stdout(&gatehouse(d, &["user", "grant", alice_id, "admin"], ""));
+    let out = stdout(&gatehouse(d, &["user", "grant", "alice", "admin"], ""));
+    assert!(out.ends_with("roles: billing admin\n"), "{out}");
+    assert_eq!(roles(), json!(["billing", "admin"]));
+
+    let out = stdout(&gatehouse(d, &["user", "revoke", "alice", "billing"], ""));
+    assert!(out.ends_with("roles: admin\n"), "{out}");
+    assert_eq!(roles(), json!(["admin"]));
+    let out = stdout(&gatehouse(d, &["user", "revoke", "alice", "admin"], ""));
+    assert!(out.ends_with("roles: (none)\n"), "{out}");
+    assert_eq!(roles(), json!([]));
+
+    let err = failure(&gatehouse(d, &["user", "grant", "bob", "admin"], ""));
+    assert_eq!(err.trim(), "gatehouse: the user was not found");
+    let err = failure(&gatehouse(
+        d,
+        &["user", "grant", "--tenant", "nope", "alice", "admin"],
+        "",
+    ));
+    assert!(err.contains("the tenant `nope` does not exist"), "{err}");
+}
+
+#[test]
+fn tenant_display_names_are_set_and_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = stdout(&gatehouse(
+        d,
+        &["tenant", "create", "acme", "--display-name", "Acme Corp"],
+        "",
+    ));
+    assert!(out.contains("shown as \"Acme Corp\""), "{out}");
+    let display_of = |name: &str| -> String {
+        let list = stdout(&gatehouse(d, &["tenant", "list"], ""));
+        let line = list
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}\t")))
+            .unwrap_or_else(|| panic!("{name} not listed: {list}"));
+        line.rsplit('\t').next().unwrap().to_string()
+    };
+    assert_eq!(display_of("acme"), "Acme Corp");
+    assert_eq!(display_of("default"), "-");
+
+    let out = stdout(&gatehouse(
+        d,
+        &["tenant", "set", "acme", "--display-name", "Acme Ltd."],
+        "",
+    ));
+    assert_eq!(
+        out,
+        "tenant acme is shown as \"Acme Ltd.\" on the hosted pages\n"
+    );
+    assert_eq!(display_of("acme"), "Acme Ltd.");
+    let out = stdout(&gatehouse(
+        d,
+        &["tenant", "set", "acme", "--clear-display-name"],
+        "",
+    ));
+    assert_eq!(
+        out,
+        "tenant acme is shown by its name on the hosted pages\n"
+    );
+    assert_eq!(display_of("acme"), "-");
+
+    let err = failure(&gatehouse(
+        d,
+        &["tenant", "set", "acme", "--display-name", " "],
+        "",
+    ));
+    assert!(err.contains("display name must be 1 to 100"), "{err}");
+    let err = failure(&gatehouse(
+        d,
+        &["tenant", "set", "nope", "--display-name", "Nope"],
+        "",
+    ));
+    assert!(err.contains("the tenant `nope` does not exist"), "{err}");
+    // One of the two flags, not none and not both.
+    assert!(
+        !gatehouse(d, &["tenant", "set", "acme"], "")
+            .status
+            .success()
+    );
+    assert!(
+        !gatehouse(
+            d,
+            &[
+                "tenant",
+                "set",
+                "acme",
+                "--display-name",
+                "A",
+                "--clear-display-name"
+            ],
+            "",
+        )
+        .status
+        .success()
+    );
+    assert_eq!(display_of("acme"), "-");
+}
+
+/// What the CLI registers and grants, a running server honours: a client
+/// made by `client create` gets a client-credentials token; after
+/// `rotate-secret --overlap 0s` its old secret is refused (within the 1 s
+/// client cache) and the new one works; a role granted by `user grant`
+/// lets its user be granted the scope of the same name.
+#[tokio::test]
+async fn a_client_made_on_the_command_line_gets_a_token_from_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = serve(d, &[], &[("GATEHOUSE_CLIENT_CACHE_TTL", "1s")]);
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let iss = format!("{}/t/default", server.base);
+
+    let out = stdout(&gatehouse(
+        d,
+        &[
+            "client",
+            "create",
+            "--name",
+            "billing-service",
+            "--scopes",
+            "billing,reports",
+            "--json",
+        ],
+        "",
+    ));
+    let made: Value = serde_json::from_str(out.trim()).unwrap();
+    let id = made["client_id"].as_str().unwrap().to_string();
+    let secret = made["client_secret"].as_str().unwrap().to_string();
+    let token = |secret: String, scope: Option<&'static str>| {
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(s) = scope {
+            form.push(("scope", s));
+        }
+        http.post(format!("{iss}/token"))
+            .basic_auth(&id, Some(secret))
+            .form(&form)
+            .send()
+    };
+
+    let r = token(secret.clone(), Some("billing")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    let claims = common::claims_of(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["client_id"], id.as_str());
+    assert_eq!(claims["scope"], "billing");
+    assert_eq!(claims["iss"], iss.as_str());
+    let r = token("not-the-secret".into(), None).await.unwrap();
+    assert_eq!(r.status(), 401);
+
+    let out = stdout(&gatehouse(
+        d,
+        &["client", "rotate-secret", &id, "--overlap", "0s", "--json"],
+        "",
+    ));
+    let rotated: Value = serde_json::from_str(out.trim()).unwrap();
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_string();
+    // The server holds the client in its cache (1 s here): the new secret
+    // works, and the old one is refused, once that has expired.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let r = loop {
+        let r = token(new_secret.clone(), None).await.unwrap();
+        if r.status() == 200 || Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let r = token(secret.clone(), None).await.unwrap();
+    assert_eq!(r.status(), 401, "the old secret is refused: no overlap");
+
+    // Roles from the CLI: the scope of a role is granted only with it.
+    stdout(&gatehouse(
+        d,
+        &["user", "add", "alice"],
+        "a long password\n",
+    ));
+    let login = || {
+        http.post(format!("{iss}/token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "a long password"),
+                ("scope", "openid billing"),
+            ])
+            .send()
+    };
+    let body: Value = login().await.unwrap().json().await.unwrap();
+    assert_eq!(body["scope"], "openid", "{body}");
+    stdout(&gatehouse(d, &["user", "grant", "alice", "billing"], ""));
+    let body: Value = login().await.unwrap().json().await.unwrap();
+    assert_eq!(body["scope"], "openid billing", "{body}");
+    let claims = common::claims_of(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["roles"], json!(["billing"]), "{claims}");
 }

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::clock::UnixTime;
 use super::scope;
+use crate::clock::UnixTime;
 use crate::id::random_token;
 use crate::token::is_valid_scope;
 use crate::{Error, Result};
@@ -359,9 +359,11 @@ pub fn mint_secret() -> Result<(SecretString, String)> {
     Ok((secret, hash))
 }
 
-/// A new `client_id`: 128 random bits, URL- and form-safe.
+/// A new `client_id`: 128 random bits as hex. Hex rather than base64url so
+/// an id never starts with `-` (which a shell command or `curl -u` would
+/// read as an option) and needs no escaping anywhere.
 pub fn mint_client_id() -> Result<String> {
-    random_token::<16>()
+    Ok(hex::encode(crate::id::random_bytes::<16>()?))
 }
 
 /// Hex SHA-256 of a client secret.

@@ -144,7 +144,10 @@ mod tests {
     fn at_hash_follows_oidc_core_examples() {
         // OIDC Core Appendix A.3/A.4: RS256, the access token below → 77QmUPtjPfzWtF2AnpK9RQ.
         assert_eq!(
-            token_hash(SigningAlgorithm::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            token_hash(
+                SigningAlgorithm::RS256,
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+            ),
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
         // SHA-512 for Ed25519: 64 bytes → 32 → 43 characters.

@@ -142,7 +142,12 @@ impl Accounts {
     /// Replaces the user's roles (carried as `roles` in their tokens; a
     /// role also lets them be granted the scope of the same name). Tokens
     /// already out keep the roles they were signed with until they expire.
-    pub async fn set_roles(&self, tenant: &Tenant, user_id: &str, roles: &[String]) -> Result<User> {
+    pub async fn set_roles(
+        &self,
+        tenant: &Tenant,
+        user_id: &str,
+        roles: &[String],
+    ) -> Result<User> {
         let roles = valid_roles(roles)?;
         if !self
             .deps

@@ -161,7 +161,9 @@ impl Authorize {
         };
         match signed_in {
             Some((browser, user)) if fresh_enough(&browser) => {
-                let redirect = self.issue_code(ctx, &authorization, &user, &browser).await?;
+                let redirect = self
+                    .issue_code(ctx, &authorization, &user, &browser)
+                    .await?;
                 Ok(Step::Redirect(redirect))
             }
             _ if authorization.prompt_none => Ok(Step::Redirect(refusal(
@@ -271,16 +273,10 @@ impl Authorize {
             )))
         };
         if request.request.is_some() {
-            return refuse(
-                "request_not_supported",
-                "request objects are not supported",
-            );
+            return refuse("request_not_supported", "request objects are not supported");
         }
         if request.request_uri.is_some() {
-            return refuse(
-                "request_uri_not_supported",
-                "request_uri is not supported",
-            );
+            return refuse("request_uri_not_supported", "request_uri is not supported");
         }
         if state.as_ref().is_some_and(|s| s.len() > MAX_STATE_BYTES) {
             return refuse("invalid_request", "the state is longer than 2048 bytes");
@@ -380,10 +376,20 @@ impl Authorize {
                 "" | "consent" | "select_account" => {}
                 "none" => prompt_none = true,
                 "login" => prompt_login = true,
-                _ => return refuse("invalid_request", "prompt may only be none, login, consent or select_account"),
+                _ => {
+                    return refuse(
+                        "invalid_request",
+                        "prompt may only be none, login, consent or select_account",
+                    );
+                }
             }
         }
-        if prompt_none && request.prompt.as_deref().is_some_and(|p| p.trim() != "none") {
+        if prompt_none
+            && request
+                .prompt
+                .as_deref()
+                .is_some_and(|p| p.trim() != "none")
+        {
             return refuse(
                 "invalid_request",
                 "prompt=none cannot be combined with other prompt values",
@@ -539,7 +545,11 @@ mod tests {
         assert_eq!(
             redirect_with(
                 "https://app.example/cb?x=1",
-                &[("code", Some("a b")), ("state", None), ("iss", Some("https://i/t/d"))]
+                &[
+                    ("code", Some("a b")),
+                    ("state", None),
+                    ("iss", Some("https://i/t/d"))
+                ]
             ),
             "https://app.example/cb?x=1&code=a+b&iss=https%3A%2F%2Fi%2Ft%2Fd"
         );

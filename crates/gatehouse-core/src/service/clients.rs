@@ -5,9 +5,12 @@
 //! Authentication is on the hot path of machine traffic (every
 //! client-credentials grant), so clients are cached in memory like API
 //! keys: at most `max_entries`, each trusted for `ttl`. A rotation or
-//! deletion on this node drops the entry at once; on other nodes it takes
-//! effect within `ttl` (default 30 s). Unknown ids are cached too, so a
-//! flood of made-up client ids costs one query per id and `ttl`.
+//! deletion on this node drops the entry at once. On other nodes a deleted
+//! client or an ended old secret stops working within `ttl` (default
+//! 30 s); a new secret works at once (a secret that fails against the
+//! cached record makes it be read again, at most once a second). Unknown
+//! ids are cached too, so a flood of made-up client ids costs one query
+//! per id and `ttl`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -158,6 +161,9 @@ type ClientCache = TtlMap<(String, String), Option<Arc<ClientRecord>>>;
 pub struct Clients {
     deps: Arc<Deps>,
     cache: Arc<ClientCache>,
+    /// Clients re-read after a failed secret, for a second: bounds the
+    /// store reads a flood of wrong secrets can cause.
+    refetched: Arc<TtlMap<(String, String), ()>>,
 }
 
 /// The one sentence of every failed client authentication.
@@ -174,6 +180,7 @@ impl Clients {
         let s = deps.settings.clients;
         Self {
             cache: Arc::new(TtlMap::new(s.cache_ttl, s.cache_max_entries)),
+            refetched: Arc::new(TtlMap::new(Duration::from_secs(1), s.cache_max_entries)),
             deps,
         }
     }
@@ -251,8 +258,8 @@ impl Clients {
         client_id: &str,
         overlap_secs: Option<i64>,
     ) -> Result<ClientWithSecret> {
-        let overlap = overlap_secs
-            .unwrap_or(self.deps.settings.clients.secret_overlap.as_secs() as i64);
+        let overlap =
+            overlap_secs.unwrap_or(self.deps.settings.clients.secret_overlap.as_secs() as i64);
         if !(0..=MAX_OVERLAP_SECS).contains(&overlap) {
             return Err(Error::invalid(
                 "overlap",
@@ -316,16 +323,51 @@ impl Clients {
                 None => Ok(Caller::FirstParty),
             };
         }
-        let client = self.find(ctx, &client_id).await?.ok_or_else(invalid_client)?;
-        match (&presented.secret, client.client_type) {
-            (Some(secret), ClientType::Confidential)
-                if client.secret_matches(secret, self.deps.now()) =>
-            {
-                Ok(Caller::Registered(client))
-            }
-            (None, ClientType::Public) => Ok(Caller::Registered(client)),
-            _ => Err(invalid_client()),
+        let client = self
+            .find(ctx, &client_id)
+            .await?
+            .ok_or_else(invalid_client)?;
+        if self.proves(&client, presented.secret.as_ref()) {
+            return Ok(Caller::Registered(client));
         }
+        // The cached record may predate a rotation made on another node
+        // (or by the CLI): read it once more, at most once a second per
+        // client, so a flood of wrong secrets stays off the store.
+        if self.refetched_recently(ctx, &client_id) {
+            return Err(invalid_client());
+        }
+        self.forget(ctx, &client_id);
+        let fresh = self
+            .find(ctx, &client_id)
+            .await?
+            .ok_or_else(invalid_client)?;
+        if self.proves(&fresh, presented.secret.as_ref()) {
+            Ok(Caller::Registered(fresh))
+        } else {
+            Err(invalid_client())
+        }
+    }
+
+    /// A confidential client proves its secret; a public one only names itself.
+    fn proves(&self, client: &ClientRecord, secret: Option<&SecretString>) -> bool {
+        match (secret, client.client_type) {
+            (Some(secret), ClientType::Confidential) => {
+                client.secret_matches(secret, self.deps.now())
+            }
+            (None, ClientType::Public) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether this client's record was re-read after a failed secret in
+    /// the last second (and marks it so if not).
+    fn refetched_recently(&self, ctx: &TenantContext, client_id: &str) -> bool {
+        let key = (ctx.tenant().id.clone(), client_id.to_string());
+        if self.refetched.with_fresh(&key, |_| ()).is_some() {
+            return true;
+        }
+        self.refetched.insert(key, ());
+        false
     }
 
     /// The client, from the cache when fresh. `None`: no such client in
@@ -335,7 +377,7 @@ impl Clients {
         ctx: &TenantContext,
         client_id: &str,
     ) -> Result<Option<Arc<ClientRecord>>> {
-        // Ids are base64url of 16 bytes; anything else is never looked up.
+        // Ids are hex (base64url before); anything else is never looked up.
         if client_id.is_empty()
             || client_id.len() > 64
             || !client_id

@@ -100,10 +100,7 @@ impl EndSession {
                          named by id_token_hint or client_id",
                     ));
                 }
-                AfterLogout::Redirect(redirect_with(
-                    uri,
-                    &[("state", request.state.as_deref())],
-                ))
+                AfterLogout::Redirect(redirect_with(uri, &[("state", request.state.as_deref())]))
             }
         };
         let store = &self.deps.store;

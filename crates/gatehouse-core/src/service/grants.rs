@@ -63,7 +63,12 @@ fn unauthorized(grant: GrantType) -> Error {
 }
 
 impl TokenEndpoint {
-    pub(crate) fn new(deps: Arc<Deps>, clients: Clients, sessions: Sessions, issue: Issuer) -> Self {
+    pub(crate) fn new(
+        deps: Arc<Deps>,
+        clients: Clients,
+        sessions: Sessions,
+        issue: Issuer,
+    ) -> Self {
         Self {
             deps,
             clients,
@@ -188,7 +193,9 @@ impl TokenEndpoint {
             CodeConsumed::AlreadyUsed(used) => {
                 // §4.1.2: "SHOULD revoke (when possible) all tokens
                 // previously issued based on that authorization code".
-                store.revoke_session(tenant_id, &used.session_id, now).await?;
+                store
+                    .revoke_session(tenant_id, &used.session_id, now)
+                    .await?;
                 tracing::warn!(client_id = %client.id, session_id = %used.session_id,
                     "authorization code used twice; its session is revoked");
                 return Err(GrantError::CodeReused.into());
@@ -211,7 +218,10 @@ impl TokenEndpoint {
             }
             (None, _) => {}
         }
-        check_pkce(code.code_challenge.as_deref(), request.code_verifier.as_ref())?;
+        check_pkce(
+            code.code_challenge.as_deref(),
+            request.code_verifier.as_ref(),
+        )?;
         let user = store
             .user_by_id(tenant_id, &code.user_id)
             .await?
@@ -332,7 +342,10 @@ mod tests {
     fn client_scopes_default_to_the_registration_and_refuse_others() {
         let c = client(vec![GrantType::ClientCredentials], &["read", "write"]);
         assert_eq!(client_scopes(&c, None).unwrap().to_claim(), "read write");
-        assert_eq!(client_scopes(&c, Some("write")).unwrap().to_claim(), "write");
+        assert_eq!(
+            client_scopes(&c, Some("write")).unwrap().to_claim(),
+            "write"
+        );
         assert!(matches!(
             client_scopes(&c, Some("read admin")),
             Err(Error::OAuth(OAuthError::InvalidScope(_)))
@@ -358,7 +371,8 @@ mod tests {
 
     #[test]
     fn pkce_rules() {
-        let verifier = SecretString::from("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_string());
+        let verifier =
+            SecretString::from("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_string());
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(check_pkce(Some(challenge), Some(&verifier)).is_ok());
         let wrong = SecretString::from("x".repeat(43));

@@ -162,7 +162,12 @@ impl Introspect {
     /// to can revoke it; for any other token, unknown or not, the answer
     /// is the same success (§2.2), so the endpoint reveals nothing.
     #[tracing::instrument(skip_all, fields(tenant = %ctx.name()))]
-    pub async fn revoke(&self, ctx: &TenantContext, caller: &Caller, token: &SecretString) -> Result<()> {
+    pub async fn revoke(
+        &self,
+        ctx: &TenantContext,
+        caller: &Caller,
+        token: &SecretString,
+    ) -> Result<()> {
         let text = token.expose_secret();
         let session_id = if text.contains('.') {
             match verify_access_token(&self.deps, ctx, text) {

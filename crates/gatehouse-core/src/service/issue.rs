@@ -138,7 +138,10 @@ impl Issuer {
             iat: now,
             auth_time: sign_in.auth_time,
             nonce: sign_in.nonce.clone(),
-            at_hash: Some(id_token::token_hash(algorithm, access_token.expose_secret())),
+            at_hash: Some(id_token::token_hash(
+                algorithm,
+                access_token.expose_secret(),
+            )),
             sid: Some(sign_in.browser_session_id.clone()),
             azp: Some(session.client_id.clone()),
             profile: ProfileClaims::of(user, &session.scope),

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod apikey;
+pub mod client;
 pub mod import;
 pub mod invoke;
 pub mod key;

@@ -1,8 +1,8 @@
-//! `gatehouse user add|list|delete`.
+//! `gatehouse user add|list|delete|grant|revoke`.
 
 use std::io::Write;
 
-use gatehouse_core::user::Registration;
+use gatehouse_core::user::{Registration, User};
 use gatehouse_server::Config;
 use secrecy::SecretString;
 
@@ -53,7 +53,30 @@ pub async fn run(config: &Config, cmd: UserCommand, access: Access) -> CliResult
             services.accounts.delete(&tenant, &id).await?;
             writeln!(out, "deleted user {id}")?;
         }
+        UserCommand::Grant { tenant, user, role } => {
+            let tenant = tenant_of(tenant).await?;
+            let id = services.accounts.find(&tenant, &user).await?.id;
+            let user = services.accounts.grant_role(&tenant, &id, &role).await?;
+            print_roles(&mut out, &user)?;
+        }
+        UserCommand::Revoke { tenant, user, role } => {
+            let tenant = tenant_of(tenant).await?;
+            let id = services.accounts.find(&tenant, &user).await?.id;
+            let user = services.accounts.revoke_role(&tenant, &id, &role).await?;
+            print_roles(&mut out, &user)?;
+        }
     }
+    Ok(())
+}
+
+/// The user's roles after a change: `alice (ID) roles: admin billing`.
+fn print_roles(out: &mut impl Write, user: &User) -> CliResult<()> {
+    let roles = if user.roles.is_empty() {
+        "(none)".to_string()
+    } else {
+        user.roles.join(" ")
+    };
+    writeln!(out, "{} ({}) roles: {roles}", user.username, user.id)?;
     Ok(())
 }
 
