@@ -39,6 +39,8 @@ impl TenantKeyring {
         records: &[SigningKeyRecord],
         master: &MasterKeys,
     ) -> Result<Self> {
+        // Before the first key is read: jsonwebtoken fixes its provider then.
+        crate::crypto::prepared_signers::install();
         let mut loaded = records
             .iter()
             .map(|r| LoadedKey::load(r, master))

@@ -193,6 +193,9 @@ impl LoadedKey {
     /// made through `gatehouse-jwt` (from the published JWK, or from the
     /// HS256 secret).
     pub fn load(record: &SigningKeyRecord, master: &MasterKeys) -> Result<(Self, VerifyingKey)> {
+        // Before jsonwebtoken's first use (the JWK below), which fixes its
+        // provider.
+        crate::crypto::prepared_signers::install();
         let corrupt = |e: jsonwebtoken::errors::Error| {
             Error::Internal(format!(
                 "signing key {} of tenant {} cannot be loaded: {e}",

@@ -151,6 +151,7 @@ impl Services {
     /// Wires the use cases; starts the hashing pool's workers.
     /// `public_url` is the base every issuer URL derives from.
     pub fn new(parts: Parts, settings: Settings, public_url: &str) -> Result<Self> {
+        crate::crypto::prepared_signers::install();
         let pool = HashingPool::start(settings.pool, release_thread_memory)?;
         let deps = Arc::new(Deps {
             store: parts.store,
