@@ -625,6 +625,23 @@ async fn roles_are_granted_carried_and_limit_user_scopes() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let r = app
+        .admin(
+            Method::POST,
+            "/admin/t/default/users/ada/roles",
+            Some(json!({"role": "support"})),
+        )
+        .await;
+    let roles: Value = r.json().await.unwrap();
+    assert_eq!(roles["roles"], json!(["billing", "ops", "support"]));
+    let r = app
+        .admin(
+            Method::DELETE,
+            "/admin/t/default/users/ada/roles/support",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
         .admin(Method::DELETE, "/admin/t/default/users/ada/roles/ops", None)
         .await;
     let roles: Value = r.json().await.unwrap();

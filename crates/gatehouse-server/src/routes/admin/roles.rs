@@ -16,7 +16,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/admin/t/{tenant}/users/{user}/roles",
-            get(show).put(replace),
+            get(show).put(replace).post(add),
         )
         .route(
             "/admin/t/{tenant}/users/{user}/roles/{role}",
@@ -47,6 +47,15 @@ struct RolesBody {
     roles: Vec<String>,
 }
 
+/// `{"role": "billing"}` or `{"roles": ["billing", "ops"]}`: roles to add.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddBody {
+    role: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
 async fn show(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -68,6 +77,25 @@ async fn replace(
     let user = accounts
         .set_roles(ctx.tenant(), &user.id, &body.roles)
         .await?;
+    Ok(Json(user.into()))
+}
+
+/// Adds roles, keeping those the user has.
+async fn add(
+    State(state): State<AppState>,
+    TenantCtx(ctx): TenantCtx,
+    AppPath((_, user)): AppPath<(String, String)>,
+    AppJson(body): AppJson<AddBody>,
+) -> ApiResult<Json<Roles>> {
+    let accounts = &state.services.accounts;
+    let user = accounts.find(ctx.tenant(), &user).await?;
+    let mut roles = user.roles.clone();
+    for role in body.role.into_iter().chain(body.roles) {
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    let user = accounts.set_roles(ctx.tenant(), &user.id, &roles).await?;
     Ok(Json(user.into()))
 }
 
