@@ -4,6 +4,7 @@
 
 mod admin;
 mod backends;
+mod browser;
 mod compat;
 mod discovery;
 mod faults;
@@ -19,6 +20,7 @@ mod login;
 mod logout;
 mod oauth_clients;
 mod oauth_code_flow;
+mod oauth_interop;
 mod proxy;
 mod proxy_mode;
 mod register;

@@ -1,7 +1,8 @@
 //! The authorization code flow with PKCE through the hosted sign-in page,
 //! ID tokens and RP-initiated logout, driven over HTTP like a browser
 //! without JavaScript would (redirects not followed, cookies carried by
-//! hand). The real-browser test is `tests/browser` (Chromium).
+//! hand). The real-browser test is `browser.rs` (Chromium), and real client
+//! libraries drive the same flow in `oauth_interop.rs`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
