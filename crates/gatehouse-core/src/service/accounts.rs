@@ -168,14 +168,25 @@ impl Accounts {
             .ok_or(Error::NotFound("the user"))
     }
 
-    /// Adds one role (nothing changes if the user has it).
-    pub async fn grant_role(&self, tenant: &Tenant, user_id: &str, role: &str) -> Result<User> {
-        let user = self.by_id(tenant, user_id).await?;
-        let mut roles = user.roles;
-        if !roles.iter().any(|r| r == role) {
-            roles.push(role.to_string());
+    /// Adds roles (those the user has stay, none twice).
+    pub async fn grant_roles(
+        &self,
+        tenant: &Tenant,
+        user_id: &str,
+        add: &[String],
+    ) -> Result<User> {
+        let mut roles = self.by_id(tenant, user_id).await?.roles;
+        for role in add {
+            if !roles.contains(role) {
+                roles.push(role.clone());
+            }
         }
         self.set_roles(tenant, user_id, &roles).await
+    }
+
+    /// Adds one role (nothing changes if the user has it).
+    pub async fn grant_role(&self, tenant: &Tenant, user_id: &str, role: &str) -> Result<User> {
+        self.grant_roles(tenant, user_id, &[role.to_string()]).await
     }
 
     /// Removes one role (nothing changes if the user lacks it).

@@ -8,10 +8,32 @@
 pub(crate) mod cookies;
 pub(crate) mod sign_in;
 
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::service::TenantContext;
 
 use crate::error::ApiError;
+use crate::extract::TenantCtx;
+use crate::state::AppState;
+
+/// The tenant of a hosted page's path; an unknown one is an error page,
+/// not the JSON answer an API route gives.
+pub(crate) struct PageTenant(pub Arc<TenantContext>);
+
+impl FromRequestParts<AppState> for PageTenant {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        TenantCtx::from_request_parts(parts, state)
+            .await
+            .map(|TenantCtx(ctx)| PageTenant(ctx))
+            .map_err(error_page)
+    }
+}
 
 /// `&`, `<`, `>`, `"` and `'` as entities: safe in text and in quoted
 /// attribute values.

@@ -252,6 +252,21 @@ async fn exchange(
     }
 }
 
+/// The refresh grant, authenticated as the (confidential) client.
+async fn refresh_as(app: &TestApp, client: &Client, refresh_token: &str) -> reqwest::Response {
+    let secret = client.secret.as_deref().unwrap();
+    post_form_basic(
+        app,
+        "/t/default/token",
+        &basic(&client.id, secret),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
 async fn app_with_ada() -> TestApp {
     let app = spawn_app().await;
     app.register("default", "ada").await;
@@ -336,16 +351,7 @@ async fn code_flow_with_pkce_signs_in_and_issues_tokens_with_an_id_token() {
         "invalid_grant"
     );
     let second = app.login("default", "ada").await;
-    let r = post_form_basic(
-        &app,
-        "/t/default/token",
-        &basic(&client.id, client.secret.as_deref().unwrap()),
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", second["refresh_token"].as_str().unwrap()),
-        ],
-    )
-    .await;
+    let r = refresh_as(&app, &client, second["refresh_token"].as_str().unwrap()).await;
     assert_eq!(
         error_code(r, StatusCode::BAD_REQUEST).await,
         "invalid_grant"
@@ -386,16 +392,7 @@ async fn a_code_used_twice_fails_and_revokes_what_the_first_use_issued() {
         error_code(r, StatusCode::BAD_REQUEST).await,
         "invalid_grant"
     );
-    let r = post_form_basic(
-        &app,
-        "/t/default/token",
-        &basic(&client.id, client.secret.as_deref().unwrap()),
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", first["refresh_token"].as_str().unwrap()),
-        ],
-    )
-    .await;
+    let r = refresh_as(&app, &client, first["refresh_token"].as_str().unwrap()).await;
     assert_eq!(
         error_code(r, StatusCode::BAD_REQUEST).await,
         "invalid_grant"
@@ -747,16 +744,7 @@ async fn rp_initiated_logout_ends_the_browser_session_and_its_tokens() {
         "https://app.example/bye?state=s1"
     );
     assert!(!browser.has_cookie("gatehouse_session"));
-    let r = post_form_basic(
-        &app,
-        "/t/default/token",
-        &basic(&client.id, client.secret.as_deref().unwrap()),
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-        ],
-    )
-    .await;
+    let r = refresh_as(&app, &client, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(
         error_code(r, StatusCode::BAD_REQUEST).await,
         "invalid_grant"

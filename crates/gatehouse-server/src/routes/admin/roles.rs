@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use gatehouse_core::service::TenantContext;
 use gatehouse_core::user::User;
 use serde::{Deserialize, Serialize};
 
@@ -56,13 +57,39 @@ struct AddBody {
     roles: Vec<String>,
 }
 
+/// What a route does to the user's roles.
+enum Change {
+    Show,
+    Replace(Vec<String>),
+    Add(Vec<String>),
+    Revoke(String),
+}
+
+/// Finds the user by id or username, applies the change, answers the roles.
+async fn change(
+    state: &AppState,
+    ctx: &TenantContext,
+    user: &str,
+    change: Change,
+) -> ApiResult<Json<Roles>> {
+    let accounts = &state.services.accounts;
+    let tenant = ctx.tenant();
+    let user = accounts.find(tenant, user).await?;
+    let user = match change {
+        Change::Show => user,
+        Change::Replace(roles) => accounts.set_roles(tenant, &user.id, &roles).await?,
+        Change::Add(roles) => accounts.grant_roles(tenant, &user.id, &roles).await?,
+        Change::Revoke(role) => accounts.revoke_role(tenant, &user.id, &role).await?,
+    };
+    Ok(Json(user.into()))
+}
+
 async fn show(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
     AppPath((_, user)): AppPath<(String, String)>,
 ) -> ApiResult<Json<Roles>> {
-    let user = state.services.accounts.find(ctx.tenant(), &user).await?;
-    Ok(Json(user.into()))
+    change(&state, &ctx, &user, Change::Show).await
 }
 
 /// Replaces the whole list.
@@ -72,12 +99,7 @@ async fn replace(
     AppPath((_, user)): AppPath<(String, String)>,
     AppJson(body): AppJson<RolesBody>,
 ) -> ApiResult<Json<Roles>> {
-    let accounts = &state.services.accounts;
-    let user = accounts.find(ctx.tenant(), &user).await?;
-    let user = accounts
-        .set_roles(ctx.tenant(), &user.id, &body.roles)
-        .await?;
-    Ok(Json(user.into()))
+    change(&state, &ctx, &user, Change::Replace(body.roles)).await
 }
 
 /// Adds roles, keeping those the user has.
@@ -87,16 +109,8 @@ async fn add(
     AppPath((_, user)): AppPath<(String, String)>,
     AppJson(body): AppJson<AddBody>,
 ) -> ApiResult<Json<Roles>> {
-    let accounts = &state.services.accounts;
-    let user = accounts.find(ctx.tenant(), &user).await?;
-    let mut roles = user.roles.clone();
-    for role in body.role.into_iter().chain(body.roles) {
-        if !roles.contains(&role) {
-            roles.push(role);
-        }
-    }
-    let user = accounts.set_roles(ctx.tenant(), &user.id, &roles).await?;
-    Ok(Json(user.into()))
+    let roles = body.role.into_iter().chain(body.roles).collect();
+    change(&state, &ctx, &user, Change::Add(roles)).await
 }
 
 async fn grant(
@@ -104,10 +118,7 @@ async fn grant(
     TenantCtx(ctx): TenantCtx,
     AppPath((_, user, role)): AppPath<(String, String, String)>,
 ) -> ApiResult<Json<Roles>> {
-    let accounts = &state.services.accounts;
-    let user = accounts.find(ctx.tenant(), &user).await?;
-    let user = accounts.grant_role(ctx.tenant(), &user.id, &role).await?;
-    Ok(Json(user.into()))
+    change(&state, &ctx, &user, Change::Add(vec![role])).await
 }
 
 async fn revoke(
@@ -115,8 +126,5 @@ async fn revoke(
     TenantCtx(ctx): TenantCtx,
     AppPath((_, user, role)): AppPath<(String, String, String)>,
 ) -> ApiResult<Json<Roles>> {
-    let accounts = &state.services.accounts;
-    let user = accounts.find(ctx.tenant(), &user).await?;
-    let user = accounts.revoke_role(ctx.tenant(), &user.id, &role).await?;
-    Ok(Json(user.into()))
+    change(&state, &ctx, &user, Change::Revoke(role)).await
 }

@@ -22,10 +22,10 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
-use crate::extract::{AppBytes, TenantCtx};
+use crate::extract::AppBytes;
 use crate::pages::cookies::{self, CSRF, CookieScope, SESSION};
 use crate::pages::sign_in::{SignInForm, page};
-use crate::pages::{error_page, render};
+use crate::pages::{PageTenant, error_page, render};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -50,14 +50,10 @@ const MISSING_CREDENTIALS: &str = "Enter your username or email, and your passwo
 
 async fn start(
     State(state): State<AppState>,
-    tenant: Result<TenantCtx, ApiError>,
+    PageTenant(ctx): PageTenant,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let TenantCtx(ctx) = match tenant {
-        Ok(t) => t,
-        Err(e) => return error_page(e),
-    };
     // RFC 6749 §3.1: a parameter sent twice is refused (serde says so).
     let request: AuthorizationRequest =
         match serde_urlencoded::from_str(query.as_deref().unwrap_or("")) {
@@ -90,14 +86,10 @@ async fn start(
 
 async fn sign_in(
     State(state): State<AppState>,
-    tenant: Result<TenantCtx, ApiError>,
+    PageTenant(ctx): PageTenant,
     headers: HeaderMap,
     body: Result<AppBytes, ApiError>,
 ) -> Response {
-    let TenantCtx(ctx) = match tenant {
-        Ok(t) => t,
-        Err(e) => return error_page(e),
-    };
     let fields: SignInFields = match body
         .ok()
         .and_then(|AppBytes(b)| serde_urlencoded::from_bytes(&b).ok())

@@ -3,19 +3,22 @@
 //! cookie, and sends the browser to the client's registered
 //! `post_logout_redirect_uri` or shows that it is signed out.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
+use gatehouse_core::service::TenantContext;
 use gatehouse_core::service::end_session::{AfterLogout, LogoutRequest};
 
 use super::authorize::redirect;
 use crate::error::ApiError;
-use crate::extract::{AppBytes, TenantCtx};
+use crate::extract::AppBytes;
 use crate::pages::cookies::{self, CookieScope, SESSION};
 use crate::pages::sign_in::signed_out;
-use crate::pages::{error_page, render};
+use crate::pages::{PageTenant, error_page, render};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -24,37 +27,33 @@ pub fn router() -> Router<AppState> {
 
 async fn by_query(
     State(state): State<AppState>,
-    tenant: Result<TenantCtx, ApiError>,
+    PageTenant(ctx): PageTenant,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let request = serde_urlencoded::from_str(query.as_deref().unwrap_or(""));
-    end(state, tenant, headers, request.ok()).await
+    end(state, ctx, headers, request.ok()).await
 }
 
 /// §2: the OP must accept POST with form-encoded parameters too.
 async fn by_form(
     State(state): State<AppState>,
-    tenant: Result<TenantCtx, ApiError>,
+    PageTenant(ctx): PageTenant,
     headers: HeaderMap,
     body: Result<AppBytes, ApiError>,
 ) -> Response {
     let request = body
         .ok()
         .and_then(|AppBytes(b)| serde_urlencoded::from_bytes(&b).ok());
-    end(state, tenant, headers, request).await
+    end(state, ctx, headers, request).await
 }
 
 async fn end(
     state: AppState,
-    tenant: Result<TenantCtx, ApiError>,
+    ctx: Arc<TenantContext>,
     headers: HeaderMap,
     request: Option<LogoutRequest>,
 ) -> Response {
-    let TenantCtx(ctx) = match tenant {
-        Ok(t) => t,
-        Err(e) => return error_page(e),
-    };
     let Some(request) = request else {
         return error_page(ApiError::bad_request(
             "the logout request is malformed: a parameter is repeated or not text",
