@@ -10,6 +10,7 @@
 //! [`gatehouse_jwt::KeySet`] a [`keyring::TenantKeyring`] yields); core
 //! calls it with its clock and leeway.
 
+pub mod account_token;
 pub mod algorithm;
 pub mod apikey;
 pub mod clock;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod id;
 pub mod keyring;
 pub mod keys;
+pub mod mail;
 pub mod oauth;
 pub mod policy;
 pub mod refresh;

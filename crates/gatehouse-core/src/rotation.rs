@@ -111,6 +111,7 @@ mod tests {
             access_ttl_secs: 900,
             audiences: vec![],
             display_name: None,
+            settings: Default::default(),
             created_at: 0,
         }
     }

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use secrecy::SecretString;
 
+use crate::account_token::{AccountToken, TokenConsumed, TokenPurpose};
 use crate::algorithm::SigningAlgorithm;
 use crate::apikey::ApiKeyRecord;
 use crate::clock::UnixTime;
@@ -19,7 +20,7 @@ use crate::oauth::{AuthorizationCode, BrowserSession, ClientRecord, CodeConsumed
 use crate::password::PasswordHash;
 use crate::refresh::{Consumed, RefreshRecord};
 use crate::session::Session;
-use crate::tenant::Tenant;
+use crate::tenant::{Tenant, TenantSettings};
 use crate::tenant_secret::TenantSecret;
 use crate::user::{LoginName, User};
 
@@ -112,6 +113,8 @@ trait TenantStore {
         tenant_id: &str,
         display_name: Option<&str>,
     ) -> StoreResult<()>;
+    /// Replaces the tenant's settings document.
+    fn set_tenant_settings(&self, tenant_id: &str, settings: &TenantSettings) -> StoreResult<()>;
 }
 
 trait UserStore {
@@ -134,6 +137,32 @@ trait UserStore {
     fn set_user_roles(&self, tenant_id: &str, user_id: &str, roles: &[String]) -> StoreResult<bool>;
     /// Deletes the user and their sessions; `false` if there was no such user.
     fn delete_user(&self, tenant_id: &str, user_id: &str) -> StoreResult<bool>;
+    /// Replaces what may change of a user: email (and its key), first and
+    /// last name, roles, `email_verified`, `disabled`. Never the id,
+    /// tenant, username, password hash or creation time. Fails with
+    /// `Conflict(Email)` if the email is another user's of the tenant;
+    /// `false` if there was no such user.
+    fn update_user(&self, user: &User) -> StoreResult<bool>;
+    /// One page of the tenant's users in id order (stable while users are
+    /// added: a cursor is the last id seen), optionally only those whose
+    /// username key or email key starts with `query.prefix`.
+    fn list_users_page(&self, tenant_id: &str, query: &UserQuery) -> StoreResult<Vec<User>>;
+}
+
+trait AccountTokenStore {
+    /// Stores a single-use account link; links that expired before
+    /// `prune_before` may be deleted in the same call.
+    fn insert_account_token(&self, token: &AccountToken, prune_before: UnixTime) -> StoreResult<()>;
+    /// Marks the link of this purpose used if it was unused, atomically,
+    /// and says which it was (exactly one of any concurrent callers sees
+    /// `Fresh`). Tenant-scoped.
+    fn consume_account_token(
+        &self,
+        tenant_id: &str,
+        purpose: TokenPurpose,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<TokenConsumed>;
 }
 
 trait KeyStore {
@@ -186,6 +215,21 @@ trait SessionStore {
     fn insert_refresh_token(&self, record: &RefreshRecord) -> StoreResult<()>;
     /// The token's record without consuming it (introspection, revocation).
     fn refresh_token(&self, tenant_id: &str, token_hash: &str) -> StoreResult<Option<RefreshRecord>>;
+    /// Records a refresh-token rotation of the session (`last_refreshed_at`).
+    fn touch_session(&self, tenant_id: &str, session_id: &str, now: UnixTime) -> StoreResult<()>;
+    /// The user's sessions that are neither revoked nor expired at `now`,
+    /// newest first.
+    fn list_user_sessions(&self, tenant_id: &str, user_id: &str, now: UnixTime) -> StoreResult<Vec<Session>>;
+    /// Revokes every session of the user but `keep` (the caller's own, on a
+    /// password change) and ends every browser sign-in of the user, in one
+    /// transaction; the number of sessions revoked.
+    fn revoke_user_sessions(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        keep: Option<&str>,
+        now: UnixTime,
+    ) -> StoreResult<u64>;
 }
 
     trait ClientStore {
@@ -255,6 +299,18 @@ trait SessionStore {
     }
 }
 
+/// A page of users (`UserStore::list_users_page`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    /// Only users whose id sorts after this one (the cursor).
+    pub after: Option<String>,
+    /// Only users whose username key or email key (lowercase, see
+    /// `crate::user::username_key`) starts with this, matched literally.
+    pub prefix: Option<String>,
+    /// At most this many (1 to 200; core clamps it).
+    pub limit: u32,
+}
+
 /// Everything a Gatehouse node needs from its database.
 #[async_trait]
 pub trait Store:
@@ -267,6 +323,7 @@ pub trait Store:
     + ApiKeyStore
     + ClientStore
     + AuthorizationStore
+    + AccountTokenStore
 {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

@@ -81,7 +81,73 @@ pub struct Tenant {
     /// The name the hosted login page shows; `None` shows [`Tenant::name`].
     #[serde(default)]
     pub display_name: Option<String>,
+    /// Account policies an admin may change at any time.
+    #[serde(default)]
+    pub settings: TenantSettings,
     pub created_at: UnixTime,
+}
+
+/// Whether a user's email must be confirmed (per tenant).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailVerification {
+    /// No verification mails; `email_verified` stays as the admin sets it.
+    Off,
+    /// A verification link is mailed on register and email change; logins
+    /// work before it is used.
+    #[default]
+    Optional,
+    /// As `Optional`, and a login with an unverified email is refused
+    /// (`email_not_verified`) until the link is used.
+    Required,
+}
+
+impl EmailVerification {
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "off" => Ok(Self::Off),
+            "optional" => Ok(Self::Optional),
+            "required" => Ok(Self::Required),
+            _ => Err(Error::invalid(
+                "email_verification",
+                "email_verification must be off, optional or required",
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Optional => "optional",
+            Self::Required => "required",
+        }
+    }
+}
+
+/// A tenant's account policies, stored as one JSON document so a new one
+/// needs no migration. Unknown or missing members take their defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TenantSettings {
+    pub email_verification: EmailVerification,
+    /// The From address of the tenant's mails; the server's default
+    /// (`GATEHOUSE_SMTP_FROM`) when unset.
+    pub mail_from: Option<String>,
+}
+
+impl TenantSettings {
+    /// Checks the values a person set.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(from) = &self.mail_from
+            && (from.len() > 320 || from.chars().any(char::is_control) || !from.contains('@'))
+        {
+            return Err(Error::invalid(
+                "mail_from",
+                "mail_from must be an address like `Acme <no-reply@acme.example>`",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Tenant {

@@ -50,6 +50,14 @@ pub struct User {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub roles: Vec<String>,
+    /// The user proved they receive mail at `email` (a verification or
+    /// reset link), or an admin said so.
+    #[serde(default)]
+    pub email_verified: bool,
+    /// A disabled user cannot log in, refresh or pass a session check;
+    /// disabling ends their sessions.
+    #[serde(default)]
+    pub disabled: bool,
     #[serde(skip)]
     pub password_hash: PasswordHash,
     pub created_at: UnixTime,

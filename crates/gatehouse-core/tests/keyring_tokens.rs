@@ -37,6 +37,7 @@ fn keyring(name: &str, alg: SigningAlgorithm, audiences: &[&str]) -> TenantKeyri
         access_ttl_secs: 900,
         audiences: audiences.iter().map(|a| a.to_string()).collect(),
         display_name: None,
+        settings: Default::default(),
         created_at: NOW - 86_400,
     };
     TenantKeyring::new(
@@ -79,6 +80,7 @@ fn claims(k: &TenantKeyring) -> AccessClaims {
         scope: "openid".into(),
         preferred_username: None,
         email: None,
+        email_verified: None,
         given_name: None,
         family_name: None,
         roles: vec!["reader".into()],

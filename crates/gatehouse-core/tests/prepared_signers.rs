@@ -28,6 +28,7 @@ fn keyrings_sign_with_keys_parsed_once() {
             access_ttl_secs: 900,
             audiences: vec![],
             display_name: None,
+            settings: Default::default(),
             created_at: 0,
         };
         let record =

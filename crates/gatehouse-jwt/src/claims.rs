@@ -39,6 +39,10 @@ pub struct AccessClaims {
     /// OIDC `email`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// OIDC `email_verified`: whether the user proved they receive mail at
+    /// `email` (present whenever `email` is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
     /// OIDC `given_name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub given_name: Option<String>,

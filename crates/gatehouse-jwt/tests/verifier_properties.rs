@@ -55,6 +55,7 @@ impl Signed {
             scope: "openid profile".into(),
             preferred_username: Some("ada".into()),
             email: Some("ada@example.com".into()),
+            email_verified: None,
             given_name: None,
             family_name: None,
             roles: vec!["reader".into()],

@@ -60,6 +60,8 @@ pub struct ProfileClaims {
     pub family_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
     /// The tenant's roles of the user (Gatehouse's own claim, with `profile`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
@@ -83,6 +85,7 @@ impl ProfileClaims {
         }
         if scope::claim_has(granted_scope, scope::EMAIL) {
             claims.email = user.email.clone();
+            claims.email_verified = user.email.as_ref().map(|_| user.email_verified);
         }
         claims
     }
@@ -164,6 +167,8 @@ mod tests {
             first_name: Some("Ada".into()),
             last_name: Some("Lovelace".into()),
             roles: vec!["billing".into()],
+            email_verified: true,
+            disabled: false,
             password_hash: crate::password::PasswordHash(String::new()),
             created_at: 0,
         };

@@ -59,6 +59,8 @@ impl Accounts {
             first_name,
             last_name,
             roles: Vec::new(),
+            email_verified: false,
+            disabled: false,
             password_hash,
             created_at: self.deps.now(),
         };
@@ -105,6 +107,8 @@ impl Accounts {
             first_name,
             last_name,
             roles: import.roles,
+            email_verified: false,
+            disabled: false,
             password_hash: PasswordHash(import.password_hash),
             created_at: self.deps.now(),
         };

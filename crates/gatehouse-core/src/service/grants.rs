@@ -24,7 +24,7 @@ use crate::oauth::code::{self, CodeConsumed};
 use crate::oauth::scope::{self, Scopes};
 use crate::oauth::{ClientRecord, GrantType, pkce};
 use crate::refresh;
-use crate::session::Session;
+use crate::session::{Origin, Session};
 use crate::token::TokenResponse;
 use crate::user::LoginName;
 use crate::{Error, Result};
@@ -84,11 +84,14 @@ impl TokenEndpoint {
         ctx: &TenantContext,
         presented: ClientCredentials,
         request: TokenRequest,
+        origin: &Origin,
     ) -> Result<TokenResponse> {
         let caller = self.clients.authenticate(ctx, presented).await?;
         match request.grant_type.as_deref() {
             Some("client_credentials") => self.client_credentials(ctx, &caller, &request),
-            Some("authorization_code") => self.authorization_code(ctx, &caller, request).await,
+            Some("authorization_code") => {
+                self.authorization_code(ctx, &caller, request, origin).await
+            }
             Some("refresh_token") => {
                 let token = request
                     .refresh_token
@@ -117,6 +120,7 @@ impl TokenEndpoint {
                         &LoginName::Username(username),
                         password,
                         request.scope.as_deref(),
+                        origin,
                     )
                     .await
             }
@@ -169,6 +173,7 @@ impl TokenEndpoint {
         ctx: &TenantContext,
         caller: &Caller,
         request: TokenRequest,
+        origin: &Origin,
     ) -> Result<TokenResponse> {
         let Caller::Registered(client) = caller else {
             return Err(OAuthError::InvalidRequest(
@@ -233,7 +238,9 @@ impl TokenEndpoint {
             client_id: client.id.clone(),
             scope: code.scope.clone(),
             browser_session_id: Some(code.browser_session_id.clone()),
+            origin: origin.clone(),
             created_at: now,
+            last_refreshed_at: None,
             expires_at: now + self.deps.settings.session_ttl_secs,
             revoked_at: None,
         };

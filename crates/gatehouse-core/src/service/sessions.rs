@@ -16,7 +16,7 @@ use crate::id::new_id;
 use crate::oauth::GrantType;
 use crate::oauth::scope::Scopes;
 use crate::refresh::{self, Consumed};
-use crate::session::Session;
+use crate::session::{Origin, Session};
 use crate::token::TokenResponse;
 use crate::user::LoginName;
 use crate::{Error, Result};
@@ -57,6 +57,7 @@ impl Sessions {
         login: &LoginName,
         password: SecretString,
         scope: Option<&str>,
+        origin: &Origin,
     ) -> Result<TokenResponse> {
         let asked = Scopes::parse(Some(scope.unwrap_or(DEFAULT_SCOPE)))?;
         let user = self
@@ -74,7 +75,9 @@ impl Sessions {
             client_id: FIRST_PARTY_CLIENT.to_string(),
             scope,
             browser_session_id: None,
+            origin: origin.clone(),
             created_at: now,
+            last_refreshed_at: None,
             expires_at: now + self.deps.settings.session_ttl_secs,
             revoked_at: None,
         };
@@ -100,8 +103,9 @@ impl Sessions {
         login: &LoginName,
         password: SecretString,
         scope: Option<&str>,
+        origin: &Origin,
     ) -> Result<TokenResponse> {
-        match self.login(ctx, login, password, scope).await {
+        match self.login(ctx, login, password, scope, origin).await {
             Err(Error::InvalidCredentials) => Err(GrantError::InvalidCredentials.into()),
             other => other,
         }
@@ -170,6 +174,7 @@ impl Sessions {
             self.refresh_expiry(&session, now),
         )?;
         store.insert_refresh_token(&next.record).await?;
+        store.touch_session(&tenant.id, &session.id, now).await?;
         self.issue
             .token_response(ctx, &user, &session, Some(next.token), None)
     }

@@ -38,6 +38,7 @@ impl Tenants {
             access_ttl_secs: spec.access_ttl_secs.unwrap_or(DEFAULT_ACCESS_TTL_SECS),
             audiences: spec.audiences,
             display_name,
+            settings: Default::default(),
             created_at: now,
         };
         let key = generate_key(
