@@ -47,6 +47,7 @@ use crate::Result;
 use crate::clock::{Clock, UnixTime};
 use crate::crypto::password::{PasswordHasher, release_thread_memory};
 use crate::crypto::pool::{HashingPool, PoolSettings};
+use crate::mail::{LogMailer, Mailer};
 use crate::rotation::RotationPolicy;
 use crate::sealing::MasterKeys;
 use crate::session::DEFAULT_SESSION_TTL_SECS;
@@ -112,6 +113,8 @@ pub(crate) struct Deps {
     pub(crate) hasher: Arc<dyn PasswordHasher>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) master: Arc<MasterKeys>,
+    /// Where account mails go (never waited for).
+    pub(crate) mailer: Arc<dyn Mailer>,
     /// Where every password check and hash runs: bounded CPU and memory.
     pub(crate) pool: HashingPool,
     pub(crate) settings: Settings,
@@ -149,8 +152,20 @@ pub struct Services {
 
 impl Services {
     /// Wires the use cases; starts the hashing pool's workers.
-    /// `public_url` is the base every issuer URL derives from.
+    /// `public_url` is the base every issuer URL derives from. Mails go to
+    /// the log ([`LogMailer`]); a server with SMTP uses [`Services::build`].
     pub fn new(parts: Parts, settings: Settings, public_url: &str) -> Result<Self> {
+        Self::build(parts, settings, public_url, Arc::new(LogMailer))
+    }
+
+    /// As [`Services::new`], with the mailer the account flows hand their
+    /// mails to.
+    pub fn build(
+        parts: Parts,
+        settings: Settings,
+        public_url: &str,
+        mailer: Arc<dyn Mailer>,
+    ) -> Result<Self> {
         crate::crypto::prepared_signers::install();
         let pool = HashingPool::start(settings.pool, release_thread_memory)?;
         let deps = Arc::new(Deps {
@@ -158,6 +173,7 @@ impl Services {
             hasher: parts.hasher,
             clock: parts.clock,
             master: parts.master,
+            mailer,
             pool,
             settings,
         });
