@@ -38,6 +38,21 @@ pub enum Error {
     #[error("the username or password is incorrect")]
     InvalidCredentials,
 
+    /// The password was right, but an admin disabled the account. Only
+    /// said after the password matched, so it tells an attacker nothing.
+    #[error("this account is disabled; ask the administrator")]
+    AccountDisabled,
+
+    /// The password was right, but the tenant requires a verified email
+    /// and this one is not (yet).
+    #[error("the email address of this account is not verified; use the link mailed to it, or ask for a new one at {resend}")]
+    EmailNotVerified { resend: String },
+
+    /// A single-use account link (verification, reset, invitation) that
+    /// cannot be used: the sentence says why.
+    #[error("{0}")]
+    AccountLink(&'static str),
+
     /// An OAuth grant that cannot be honoured (RFC 6749 §5.2 `invalid_grant`).
     #[error(transparent)]
     Grant(#[from] GrantError),

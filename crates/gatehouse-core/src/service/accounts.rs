@@ -3,8 +3,12 @@
 
 use std::sync::Arc;
 
-use super::Deps;
+use super::account_links::AccountLinks;
 use super::api_keys::ApiKeys;
+use super::email_verification::EmailVerifications;
+use super::{Deps, TenantContext};
+use crate::account_token::TokenPurpose;
+use crate::tenant::EmailVerification;
 use super::basic_auth::BasicAuth;
 use crate::id::new_id;
 use crate::legacy_hash;
@@ -20,6 +24,16 @@ pub struct Accounts {
     /// Told when a user goes, so their cached keys and Basic checks end.
     api_keys: ApiKeys,
     basic_auth: BasicAuth,
+}
+
+/// What a sign-up gave.
+#[derive(Debug)]
+pub enum SignUp {
+    /// The account, usable at once (verification off or optional).
+    Created(Box<User>),
+    /// Verification is required: the answer says only that a link was
+    /// mailed if the account could be made.
+    PendingVerification,
 }
 
 /// What [`Accounts::import`] did with one user.
@@ -206,6 +220,52 @@ impl Accounts {
             .user_by_id(&tenant.id, user_id)
             .await?
             .ok_or(Error::NotFound("the user"))
+    }
+
+    /// Drops what this node caches of the user (Basic successes, API keys
+    /// acting as them), after a change that must take effect at once.
+    pub(crate) fn forget_caches(&self, tenant: &Tenant, user_id: &str) {
+        self.api_keys.forget_user(&tenant.id, user_id);
+        self.basic_auth.forget_user(&tenant.id, user_id);
+    }
+
+    /// Self-service sign-up (`POST {iss}/register`), with the tenant's
+    /// email verification: a link is mailed to a new address unless the
+    /// tenant turned verification off. With `required`, the answer is the
+    /// same whether or not the username or email was taken (a taken one
+    /// gets a decoy mail instead of a link, and the same hashing work), so
+    /// sign-up does not tell which accounts exist; otherwise a taken name
+    /// is a 409, as a username-based sign-up must say.
+    #[tracing::instrument(skip_all, fields(tenant = %ctx.name()))]
+    pub(crate) async fn sign_up(
+        &self,
+        ctx: &TenantContext,
+        verifications: &EmailVerifications,
+        links: &AccountLinks,
+        reg: Registration,
+    ) -> Result<SignUp> {
+        let required = ctx.tenant().settings.email_verification == EmailVerification::Required;
+        if required && reg.email.as_deref().is_none_or(str::is_empty) {
+            return Err(Error::invalid(
+                "email",
+                "this tenant verifies email addresses: an `email` is required",
+            ));
+        }
+        match self.register(ctx.tenant(), reg).await {
+            Ok(user) => {
+                verifications.send_link(ctx, &user).await?;
+                Ok(if required {
+                    SignUp::PendingVerification
+                } else {
+                    SignUp::Created(Box::new(user))
+                })
+            }
+            Err(Error::Conflict(_)) if required => {
+                links.decoy(ctx, TokenPurpose::VerifyEmail)?;
+                Ok(SignUp::PendingVerification)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Deletes the user and their sessions.

@@ -21,17 +21,20 @@
 //! Each flow reads and writes only through the [`Store`] port and takes
 //! time only from the injected [`Clock`].
 
+mod account_links;
 pub mod accounts;
 pub mod api_keys;
 pub mod authorize;
 pub mod basic_auth;
 pub mod clients;
+pub mod email_verification;
 pub mod end_session;
 pub mod gate;
 pub mod grants;
 pub mod introspection;
 pub mod issue;
 pub mod password_login;
+pub mod passwords;
 pub mod policies;
 pub mod sessions;
 pub mod signing_keys;
@@ -39,6 +42,7 @@ pub mod tenant_context;
 pub mod tenant_secrets;
 pub mod tenants;
 mod ttl_map;
+pub mod user_admin;
 pub mod userinfo;
 
 use std::sync::Arc;
@@ -88,6 +92,8 @@ pub struct Settings {
     pub clients: clients::ClientSettings,
     /// Code and browser sign-in lifetimes.
     pub authorize: authorize::AuthorizeSettings,
+    /// Verification, reset and invitation links.
+    pub account_links: account_links::AccountLinkSettings,
 }
 
 impl Default for Settings {
@@ -103,6 +109,7 @@ impl Default for Settings {
             basic_cache: basic_auth::BasicCacheSettings::default(),
             clients: clients::ClientSettings::default(),
             authorize: authorize::AuthorizeSettings::default(),
+            account_links: account_links::AccountLinkSettings::default(),
         }
     }
 }
@@ -145,6 +152,10 @@ pub struct Services {
     pub introspect: introspection::Introspect,
     pub userinfo: userinfo::UserInfoEndpoint,
     pub end_session: end_session::EndSession,
+    pub verifications: email_verification::EmailVerifications,
+    pub passwords: passwords::Passwords,
+    pub users: user_admin::UserAdmin,
+    links: account_links::AccountLinks,
     /// The tenants this node serves, cached.
     pub contexts: Arc<TenantContexts>,
     deps: Arc<Deps>,
@@ -188,10 +199,29 @@ impl Services {
         let basic_auth = basic_auth::BasicAuth::new(deps.clone(), password_login.clone())?;
         let clients = clients::Clients::new(deps.clone());
         let sessions = sessions::Sessions::new(deps.clone(), password_login.clone(), issue.clone());
+        let links = account_links::AccountLinks::new(deps.clone());
+        let verifications =
+            email_verification::EmailVerifications::new(deps.clone(), links.clone());
+        let accounts = accounts::Accounts::new(deps.clone(), api_keys.clone(), basic_auth.clone());
         Ok(Self {
             tenants: tenants::Tenants::new(deps.clone()),
             signing_keys: signing_keys::SigningKeys::new(deps.clone()),
-            accounts: accounts::Accounts::new(deps.clone(), api_keys.clone(), basic_auth.clone()),
+            passwords: passwords::Passwords::new(
+                deps.clone(),
+                links.clone(),
+                password_login.clone(),
+                api_keys.clone(),
+                basic_auth.clone(),
+            ),
+            users: user_admin::UserAdmin::new(
+                deps.clone(),
+                accounts.clone(),
+                links.clone(),
+                verifications.clone(),
+            ),
+            accounts,
+            verifications,
+            links,
             token: grants::TokenEndpoint::new(
                 deps.clone(),
                 clients.clone(),
@@ -217,6 +247,17 @@ impl Services {
             contexts,
             deps,
         })
+    }
+
+    /// `POST {iss}/register`: see [`accounts::Accounts::sign_up`].
+    pub async fn sign_up(
+        &self,
+        ctx: &TenantContext,
+        registration: crate::user::Registration,
+    ) -> Result<accounts::SignUp> {
+        self.accounts
+            .sign_up(ctx, &self.verifications, &self.links, registration)
+            .await
     }
 
     pub fn settings(&self) -> &Settings {

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use super::Deps;
 use crate::legacy_hash;
 use crate::password::PasswordHash;
-use crate::tenant::Tenant;
+use crate::tenant::{EmailVerification, Tenant};
 use crate::user::{LoginName, User};
 use crate::{Error, Result};
 
@@ -105,6 +105,16 @@ impl PasswordLogin {
             Some(u) if matches => u,
             _ => return Err(Error::InvalidCredentials),
         };
+        // Said only now that the password matched: it tells nothing to
+        // someone guessing.
+        if user.disabled {
+            return Err(Error::AccountDisabled);
+        }
+        if tenant.settings.email_verification == EmailVerification::Required && !user.email_verified {
+            return Err(Error::EmailNotVerified {
+                resend: format!("POST /t/{}/verify-email/resend", tenant.name),
+            });
+        }
         if let Some(new_hash) = upgraded {
             self.upgrade_hash(tenant, &mut user, new_hash?).await;
         }

@@ -279,3 +279,26 @@ pub(crate) async fn active_session(
         .await?
         .filter(|s| s.is_active(now)))
 }
+
+/// Who presents `token`: a verified access token of this tenant whose
+/// session is still active and whose user exists and is not disabled. The
+/// one rule behind every route a signed-in user calls for themselves
+/// (`/me`, `/sessions`, `/password`).
+pub(crate) async fn signed_in(
+    deps: &Deps,
+    ctx: &TenantContext,
+    token: &str,
+) -> Result<(crate::token::AccessClaims, Session, crate::user::User)> {
+    let claims = verify_access_token(deps, ctx, token)?;
+    let sid = claims.sid.clone().ok_or(TokenUnusable::NoSession)?;
+    let session = active_session(deps, ctx, &sid, deps.now())
+        .await?
+        .ok_or(TokenUnusable::SessionEnded)?;
+    let user = deps
+        .store
+        .user_by_id(&ctx.tenant().id, &session.user_id)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(TokenUnusable::UserGone)?;
+    Ok((claims, session, user))
+}

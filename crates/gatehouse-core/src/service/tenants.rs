@@ -8,7 +8,9 @@ use super::signing_keys::generate_key;
 use crate::id::new_id;
 use crate::keys::KeyState;
 use crate::store::UniqueField;
-use crate::tenant::{DEFAULT_ACCESS_TTL_SECS, Tenant, TenantName, TenantSpec, valid_display_name};
+use crate::tenant::{
+    DEFAULT_ACCESS_TTL_SECS, Tenant, TenantName, TenantSettings, TenantSpec, valid_display_name,
+};
 use crate::{Error, Result};
 
 #[derive(Clone)]
@@ -96,6 +98,18 @@ impl Tenants {
             display_name,
             ..tenant
         })
+    }
+
+    /// Replaces the tenant's settings (email verification, mail sender).
+    /// The caller drops its cached context, as for the display name.
+    pub async fn set_settings(&self, name: &str, settings: TenantSettings) -> Result<Tenant> {
+        let tenant = self.find(name).await?;
+        settings.validate()?;
+        self.deps
+            .store
+            .set_tenant_settings(&tenant.id, &settings)
+            .await?;
+        Ok(Tenant { settings, ..tenant })
     }
 
     pub async fn list(&self) -> Result<Vec<Tenant>> {
