@@ -170,6 +170,15 @@ impl From<Error> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, "tenant_not_found", e.to_string())
             }
             Error::NotFound(what) => ApiError::not_found(format!("{what} was not found")),
+            Error::AccountDisabled => {
+                ApiError::new(StatusCode::FORBIDDEN, "account_disabled", e.to_string())
+            }
+            Error::EmailNotVerified { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, "email_not_verified", e.to_string())
+            }
+            Error::AccountLink(sentence) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_link", sentence)
+            }
             Error::InvalidCredentials => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "invalid_grant", e.to_string())
             }

@@ -88,6 +88,41 @@ where
     }
 }
 
+/// A body that may come as JSON (API clients) or as a form (the hosted
+/// pages, `curl -d`): chosen by `Content-Type`, with the same JSON error
+/// answers as [`AppJson`] and [`AppForm`]. `.1` says which it was, so a
+/// route can answer a form with a page.
+pub struct JsonOrForm<T>(pub T, pub BodyKind);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Json,
+    Form,
+}
+
+impl<T, S> FromRequest<S> for JsonOrForm<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if is_form {
+            let AppForm(v) = AppForm::<T>::from_request(req, state).await?;
+            Ok(JsonOrForm(v, BodyKind::Form))
+        } else {
+            let AppJson(v) = AppJson::<T>::from_request(req, state).await?;
+            Ok(JsonOrForm(v, BodyKind::Json))
+        }
+    }
+}
+
 /// The raw body, for routes whose body is optional or of several kinds,
 /// with the body limit answered as JSON 413 like everywhere else.
 pub struct AppBytes(pub Bytes);
@@ -180,6 +215,28 @@ impl FromRequestParts<AppState> for TenantCtx {
             .map(|(_, v)| v.to_string())
             .ok_or_else(|| ApiError::not_found("no tenant in the path"))?;
         Ok(TenantCtx(state.services.contexts.get(&name).await?))
+    }
+}
+
+/// Where a request comes from, as a new session records it: the socket's
+/// peer address (absent behind the Lambda adapter, which has none) and the
+/// `User-Agent`. A proxy's `X-Forwarded-For` is not read here: trusting it
+/// needs the list of trusted proxies.
+pub struct ClientOrigin(pub gatehouse_core::session::Origin);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientOrigin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        Ok(ClientOrigin(gatehouse_core::session::Origin::new(ip, user_agent)))
     }
 }
 

@@ -21,7 +21,7 @@
 //! Each flow reads and writes only through the [`Store`] port and takes
 //! time only from the injected [`Clock`].
 
-mod account_links;
+pub mod account_links;
 pub mod accounts;
 pub mod api_keys;
 pub mod authorize;

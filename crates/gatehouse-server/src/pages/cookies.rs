@@ -5,7 +5,8 @@
 //! never see each other's) and `Secure` when the public URL is https.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
 
 pub(crate) use gatehouse_core::oauth::browser::COOKIE as SESSION;
 pub(crate) const CSRF: &str = "gatehouse_csrf";
@@ -29,6 +30,32 @@ pub(crate) fn read(headers: &HeaderMap, name: &str) -> Option<SecretString> {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map(|v| SecretString::from(v.to_string()))
+}
+
+/// This browser's CSRF token for a form: the one its cookie holds, or a
+/// new one and the `Set-Cookie` that gives it (double-submit: the form
+/// carries it back and [`csrf_matches`] compares).
+pub(crate) fn csrf_for(
+    headers: &HeaderMap,
+    scope: &CookieScope,
+) -> Result<(String, Option<HeaderValue>), gatehouse_core::Error> {
+    if let Some(existing) = read(headers, CSRF) {
+        return Ok((existing.expose_secret().to_string(), None));
+    }
+    let token = gatehouse_core::id::random_token::<32>()?;
+    let cookie = scope.set(CSRF, &token, None);
+    Ok((token, cookie))
+}
+
+/// The form's token equals the cookie's. The cookie is SameSite=Lax, so
+/// another site's form posting here arrives without it.
+pub(crate) fn csrf_matches(headers: &HeaderMap, sent: Option<&str>) -> bool {
+    match (read(headers, CSRF), sent) {
+        (Some(cookie), Some(sent)) => {
+            bool::from(cookie.expose_secret().as_bytes().ct_eq(sent.as_bytes()))
+        }
+        _ => false,
+    }
 }
 
 /// Where a tenant's cookies live: its issuer's path (`/t/default`).
@@ -68,7 +95,6 @@ impl CookieScope {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
 
     #[test]
     fn reads_only_plausible_values_of_the_named_cookie() {

@@ -5,6 +5,7 @@
 //! load nothing from anywhere (inline styles only, no scripts), may not
 //! be framed, and are never cached.
 
+pub(crate) mod account;
 pub(crate) mod cookies;
 pub(crate) mod sign_in;
 
@@ -87,6 +88,7 @@ input[aria-invalid=true]{border-color:#b91c1c}\
 button{margin-top:1.5rem;width:100%;padding:.7rem;font:inherit;font-weight:600;color:#fff;background:#1d4ed8;\
 border:0;border-radius:8px;cursor:pointer}\
 button:hover{background:#1e40af}\
+.hint{margin:.35rem 0 0;font-size:.85rem;color:#4b5563}\
 .error{margin:0 0 1rem;padding:.7rem .8rem;border-radius:8px;background:#fef2f2;color:#991b1b;border:1px solid #fecaca}\
 footer{margin-top:1rem;font-size:.8rem;color:#6b7280}";
 
@@ -175,7 +177,7 @@ pub(crate) fn error_page(error: impl Into<ApiError>) -> Response {
 }
 
 /// "the client is unknown" → "The client is unknown."
-fn sentence_case(text: &str) -> String {
+pub(crate) fn sentence_case(text: &str) -> String {
     let mut chars = text.chars();
     let mut out: String = match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

@@ -337,6 +337,8 @@ async fn legacy_hash_is_upgraded_to_argon2id_at_first_login() {
         first_name: None,
         last_name: None,
         roles: vec![],
+        email_verified: false,
+        disabled: false,
         password_hash: PasswordHash(legacy.into()),
         created_at: now(),
     };

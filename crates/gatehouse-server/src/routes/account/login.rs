@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AppJson, TenantCtx};
+use crate::extract::{AppJson, ClientOrigin, TenantCtx};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -41,13 +41,14 @@ pub(crate) fn login_name(username: Option<String>, email: Option<String>) -> Api
 async fn login(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
+    ClientOrigin(origin): ClientOrigin,
     AppJson(body): AppJson<LoginBody>,
 ) -> ApiResult<Response> {
     let name = login_name(body.username, body.email)?;
     let tokens = state
         .services
         .sessions
-        .login(&ctx, &name, body.password, body.scope.as_deref())
+        .login(&ctx, &name, body.password, body.scope.as_deref(), &origin)
         .await?;
     Ok(token_response(tokens))
 }

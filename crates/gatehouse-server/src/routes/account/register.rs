@@ -4,7 +4,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use gatehouse_core::user::{Registration, User};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::service::accounts::SignUp;
+use gatehouse_core::user::Registration;
+use serde_json::json;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -27,11 +30,13 @@ struct RegisterBody {
     last_name: Option<String>,
 }
 
+/// 201 with the user; 202 with a fixed sentence when the tenant requires
+/// a verified email (the same answer whether or not the name was taken).
 async fn register(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
     AppJson(body): AppJson<RegisterBody>,
-) -> ApiResult<(StatusCode, Json<User>)> {
+) -> ApiResult<Response> {
     let registration = Registration {
         username: body.username,
         password: body.password,
@@ -39,10 +44,16 @@ async fn register(
         first_name: body.first_name,
         last_name: body.last_name,
     };
-    let user = state
-        .services
-        .accounts
-        .register(ctx.tenant(), registration)
-        .await?;
-    Ok((StatusCode::CREATED, Json(user)))
+    Ok(match state.services.sign_up(&ctx, registration).await? {
+        SignUp::Created(user) => (StatusCode::CREATED, Json(user)).into_response(),
+        SignUp::PendingVerification => (
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "status": "verification_pending",
+                "message": "If the account could be created, a confirmation link was mailed to its address; \
+                            sign in after following it.",
+            })),
+        )
+            .into_response(),
+    })
 }

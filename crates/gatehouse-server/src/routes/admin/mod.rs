@@ -5,6 +5,7 @@ mod clients;
 mod keys;
 mod roles;
 mod tenants;
+mod users;
 
 use axum::Router;
 use axum::middleware;
@@ -18,6 +19,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(keys::router()) //    /admin/t/{tenant}/keys
         .merge(clients::router()) // /admin/t/{tenant}/clients
         .merge(roles::router()) //   /admin/t/{tenant}/users/{user}/roles
+        .merge(users::router()) //   /admin/t/{tenant}/users[/{user}[/sessions]]
         .merge(super::guard::admin_router()) // /admin/t/{tenant}/{policies,secrets,apikeys}
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }

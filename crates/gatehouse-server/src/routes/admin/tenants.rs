@@ -5,11 +5,12 @@ use axum::http::StatusCode;
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use gatehouse_core::algorithm::SigningAlgorithm;
-use gatehouse_core::tenant::{Tenant, TenantSpec};
+use gatehouse_core::tenant::{EmailVerification, Tenant, TenantSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AppJson, AppPath};
+use crate::routes::account::present;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -40,6 +41,9 @@ struct TenantView {
     audiences: Vec<String>,
     /// What the hosted pages show.
     display_name: String,
+    /// `off`, `optional` or `required`.
+    email_verification: &'static str,
+    mail_from: Option<String>,
     created_at: i64,
 }
 
@@ -51,6 +55,8 @@ impl TenantView {
             algorithm: t.algorithm,
             access_ttl_secs: t.access_ttl_secs,
             display_name: t.shown_name().to_string(),
+            email_verification: t.settings.email_verification.as_str(),
+            mail_from: t.settings.mail_from.clone(),
             audiences: t.audiences,
             created_at: t.created_at,
         }
@@ -80,17 +86,17 @@ async fn create_tenant(
     Ok((StatusCode::CREATED, Json(TenantView::new(&state, tenant))))
 }
 
-/// `{"display_name": "Acme"}` sets it, `{"display_name": null}` clears it.
+/// `{"display_name": "Acme"}` sets it, `{"display_name": null}` clears it;
+/// `email_verification` (`off`, `optional`, `required`) and `mail_from`
+/// change the tenant's settings. Absent fields stay as they are.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UpdateTenant {
     #[serde(default, deserialize_with = "present")]
     display_name: Option<Option<String>>,
-}
-
-/// Tells `"x": null` (Some(None)) from an absent field (None).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+    email_verification: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    mail_from: Option<Option<String>>,
 }
 
 async fn update_tenant(
@@ -99,7 +105,7 @@ async fn update_tenant(
     AppJson(body): AppJson<UpdateTenant>,
 ) -> ApiResult<Json<TenantView>> {
     let tenants = &state.services.tenants;
-    let tenant = match body.display_name {
+    let mut tenant = match body.display_name {
         Some(display_name) => {
             tenants
                 .set_display_name(&name, display_name.as_deref())
@@ -107,6 +113,16 @@ async fn update_tenant(
         }
         None => tenants.find(&name).await?,
     };
+    if body.email_verification.is_some() || body.mail_from.is_some() {
+        let mut settings = tenant.settings.clone();
+        if let Some(mode) = body.email_verification.as_deref() {
+            settings.email_verification = EmailVerification::parse(mode)?;
+        }
+        if let Some(from) = body.mail_from {
+            settings.mail_from = from.filter(|f| !f.is_empty());
+        }
+        tenant = tenants.set_settings(&name, settings).await?;
+    }
     state.services.contexts.invalidate(tenant.name.as_str());
     Ok(Json(TenantView::new(&state, tenant)))
 }

@@ -30,7 +30,7 @@ use serde_json::json;
 
 use super::{lenient_json, no_store};
 use crate::error::{ApiError, ApiResult, REALM};
-use crate::extract::{AppBytes, bearer_or_bare};
+use crate::extract::{AppBytes, bearer_or_bare, ClientOrigin};
 use crate::routes::gate::HttpHeaders;
 use crate::routes::gate::forward_auth::identity_response;
 use crate::state::AppState;
@@ -49,7 +49,11 @@ struct LoginBody {
     password: SecretString,
 }
 
-async fn login(State(state): State<AppState>, AppBytes(body): AppBytes) -> ApiResult<Response> {
+async fn login(
+    State(state): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    AppBytes(body): AppBytes,
+) -> ApiResult<Response> {
     let body: LoginBody = lenient_json(&body).map_err(ApiError::bad_request)?;
     let ctx = state.services.contexts.get(&body.domain).await?;
     let tokens = state
@@ -60,6 +64,7 @@ async fn login(State(state): State<AppState>, AppBytes(body): AppBytes) -> ApiRe
             &LoginName::Username(body.username),
             body.password,
             None,
+            &origin,
         )
         .await?;
     let response = Json(json!({

@@ -14,16 +14,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gatehouse_core::Error;
-use gatehouse_core::id::random_token;
 use gatehouse_core::service::TenantContext;
 use gatehouse_core::service::authorize::{Authorization, AuthorizationRequest, Step};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::extract::AppBytes;
-use crate::pages::cookies::{self, CSRF, CookieScope, SESSION};
+use crate::pages::cookies::{self, CookieScope, SESSION, csrf_for, csrf_matches};
 use crate::pages::sign_in::{SignInForm, page};
 use crate::pages::{PageTenant, error_page, render};
 use crate::state::AppState;
@@ -46,6 +44,8 @@ struct SignInFields {
 const WRONG_CREDENTIALS: &str = "The username or password is incorrect.";
 const CSRF_FAILED: &str =
     "This sign-in form expired or did not come from this page. Please sign in again.";
+const ACCOUNT_DISABLED: &str = "This account is disabled. Ask the administrator.";
+const EMAIL_NOT_VERIFIED: &str = "Confirm your email address first: follow the link we mailed to it.";
 const MISSING_CREDENTIALS: &str = "Enter your username or email, and your password.";
 
 async fn start(
@@ -137,6 +137,11 @@ async fn sign_in(
         }
         // One message for a wrong password and an unknown user.
         Err(Error::InvalidCredentials) => show_again(WRONG_CREDENTIALS, StatusCode::OK),
+        // Said only after the password matched.
+        Err(Error::AccountDisabled) => show_again(ACCOUNT_DISABLED, StatusCode::FORBIDDEN),
+        Err(Error::EmailNotVerified { .. }) => {
+            show_again(EMAIL_NOT_VERIFIED, StatusCode::FORBIDDEN)
+        }
         Err(e) => error_page(e),
     }
 }
@@ -158,13 +163,9 @@ fn form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let existing = cookies::read(headers, CSRF);
-    let token = match &existing {
-        Some(t) => t.expose_secret().to_string(),
-        None => match random_token::<32>() {
-            Ok(t) => t,
-            Err(e) => return error_page(e),
-        },
+    let (token, new_cookie) = match csrf_for(headers, &CookieScope::of_issuer(ctx.issuer())) {
+        Ok(t) => t,
+        Err(e) => return error_page(e),
     };
     let shown = SignInForm {
         tenant: ctx.tenant().shown_name(),
@@ -176,23 +177,10 @@ fn form(
         error,
     };
     let mut page = page(status, &shown);
-    if existing.is_none()
-        && let Some(cookie) = CookieScope::of_issuer(ctx.issuer()).set(CSRF, &token, None)
-    {
+    if let Some(cookie) = new_cookie {
         page.headers.append(header::SET_COOKIE, cookie);
     }
     render(page)
-}
-
-/// Double-submit: the form's token must equal the cookie's. The cookie is
-/// SameSite=Lax, so another site's form posting here arrives without it.
-fn csrf_matches(headers: &HeaderMap, sent: Option<&str>) -> bool {
-    match (cookies::read(headers, CSRF), sent) {
-        (Some(cookie), Some(sent)) => {
-            bool::from(cookie.expose_secret().as_bytes().ct_eq(sent.as_bytes()))
-        }
-        _ => false,
-    }
 }
 
 /// A redirect the browser follows; never cached (it may carry a code).

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::client_auth;
 use crate::error::ApiResult;
-use crate::extract::{AppForm, TenantCtx};
+use crate::extract::{AppForm, ClientOrigin, TenantCtx};
 use crate::routes::account::token_response;
 use crate::state::AppState;
 
@@ -41,6 +41,7 @@ struct TokenForm {
 async fn token(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
+    ClientOrigin(origin): ClientOrigin,
     headers: HeaderMap,
     AppForm(form): AppForm<TokenForm>,
 ) -> ApiResult<Response> {
@@ -55,6 +56,10 @@ async fn token(
         password: form.password,
         scope: form.scope,
     };
-    let tokens = state.services.token.exchange(&ctx, client, request).await?;
+    let tokens = state
+        .services
+        .token
+        .exchange(&ctx, client, request, &origin)
+        .await?;
     Ok(token_response(tokens))
 }
