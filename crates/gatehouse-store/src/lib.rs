@@ -7,6 +7,8 @@ mod backend;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod database_url;
+#[cfg(feature = "dynamodb")]
+mod dynamo;
 mod sql;
 #[doc(hidden)]
 #[allow(clippy::panic)] // test helpers: a missing test server must fail the test loudly
@@ -46,7 +48,10 @@ impl Default for StoreOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("unsupported database URL scheme `{0}`: use sqlite://PATH, postgres://… or mysql://…")]
+    #[error(
+        "unsupported database URL scheme `{0}`: use sqlite://PATH, postgres://…, mysql://… \
+         or dynamodb://TABLE (when built with the `dynamodb` feature)"
+    )]
     UnsupportedScheme(String),
     #[error("the database URL is malformed: {0}")]
     MalformedUrl(String),
@@ -67,6 +72,8 @@ pub async fn open(url: &DatabaseUrl, options: &StoreOptions) -> Result<Arc<dyn S
         "sqlite" => backend::sqlite::open(url, options).await?,
         "postgres" | "postgresql" => backend::postgres::open(url, options).await?,
         "mysql" | "mariadb" => backend::mysql::open(&url.with_scheme("mysql"), options).await?,
+        #[cfg(feature = "dynamodb")]
+        "dynamodb" => return Ok(Arc::new(dynamo::open(url, options).await?)),
         other => return Err(OpenError::UnsupportedScheme(other.to_string())),
     };
     Ok(Arc::new(store))

@@ -8,6 +8,10 @@ use sqlx::Connection;
 
 pub const POSTGRES_VAR: &str = "GATEHOUSE_TEST_POSTGRES_URL";
 pub const MYSQL_VAR: &str = "GATEHOUSE_TEST_MYSQL_URL";
+/// `dynamodb://TABLE?endpoint=http://127.0.0.1:PORT&region=us-east-1`: a
+/// local DynamoDB-compatible server (CI runs moto); each test gets a
+/// fresh table on it named after TABLE.
+pub const DYNAMODB_VAR: &str = "GATEHOUSE_TEST_DYNAMODB_URL";
 
 /// A database for one test: its URL, and a future that drops it.
 pub struct TestDatabase {
@@ -41,6 +45,10 @@ pub async fn test_databases(dir: &std::path::Path) -> Vec<(&'static str, TestDat
     }
     if let Ok(base) = std::env::var(MYSQL_VAR) {
         out.push(("mysql", fresh_mysql(&base).await));
+    }
+    #[cfg(feature = "dynamodb")]
+    if let Ok(base) = std::env::var(DYNAMODB_VAR) {
+        out.push(("dynamodb", fresh_dynamodb(&base)));
     }
     out
 }
@@ -106,3 +114,49 @@ pub async fn fresh_mysql(base: &str) -> TestDatabase {
         })),
     }
 }
+
+/// A new table on the DynamoDB test server: `base` with its table name
+/// made unique (the store creates it when first opened; cleanup deletes
+/// it). The server takes any credentials, but the SDK needs some: without
+/// them in the environment it would ask the EC2 metadata address, which
+/// tests must never reach.
+#[cfg(feature = "dynamodb")]
+pub fn fresh_dynamodb(base: &str) -> TestDatabase {
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        panic!(
+            "{DYNAMODB_VAR} is set but AWS_ACCESS_KEY_ID is not: export \
+             AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true \
+             for the local server (.ci/run does)"
+        );
+    }
+    let Some((scheme_and_table, query)) = base.split_once('?') else {
+        panic!("{DYNAMODB_VAR} must name ?endpoint=… (a local server), not AWS itself");
+    };
+    if !query.contains("endpoint=") {
+        panic!("{DYNAMODB_VAR} must name ?endpoint=… (a local server), not AWS itself");
+    }
+    let table = format!(
+        "{}-{}",
+        scheme_and_table.trim_start_matches("dynamodb://"),
+        unique_name()
+    );
+    let url = format!("dynamodb://{table}?{query}");
+    let dropped = url.clone();
+    TestDatabase {
+        url,
+        drop_it: Some(Box::pin(async move {
+            crate::dynamo::drop_table(&dropped).await;
+        })),
+    }
+}
+
+/// The DynamoDB calls and request units the stores on `url`'s table have
+/// used in this process (see `dynamo::UsageCounts`).
+#[cfg(feature = "dynamodb")]
+pub fn dynamodb_usage(url: &str) -> Option<crate::dynamo::UsageCounts> {
+    let table = url.trim_start_matches("dynamodb://").split('?').next()?;
+    crate::dynamo::usage(table)
+}
+
+#[cfg(feature = "dynamodb")]
+pub use crate::dynamo::UsageCounts as DynamoUsage;

@@ -64,3 +64,14 @@ async fn mysql_conforms() {
     };
     suite("mysql", || testing::fresh_mysql(&base)).await;
 }
+
+/// DynamoDB on the local server `GATEHOUSE_TEST_DYNAMODB_URL` names (CI
+/// runs moto), each case on a fresh table of its own.
+#[tokio::test]
+async fn dynamodb_conforms() {
+    let Ok(base) = std::env::var(testing::DYNAMODB_VAR) else {
+        eprintln!("skipped: {} is not set", testing::DYNAMODB_VAR);
+        return;
+    };
+    suite("dynamodb", || async { testing::fresh_dynamodb(&base) }).await;
+}
