@@ -14,6 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use futures::future::join_all;
+use gatehouse_core::account_token::{AccountToken, TokenConsumed, TokenPurpose};
 use gatehouse_core::algorithm::SigningAlgorithm;
 use gatehouse_core::apikey::ApiKeyRecord;
 use gatehouse_core::keys::{KeyState, SigningKeyRecord};
@@ -24,9 +25,9 @@ use gatehouse_core::oauth::{
 use gatehouse_core::password::PasswordHash;
 use gatehouse_core::refresh::{Consumed, RefreshRecord};
 use gatehouse_core::sealing::MasterKeys;
-use gatehouse_core::session::Session;
-use gatehouse_core::store::{Store, StoreError, UniqueField};
-use gatehouse_core::tenant::{Tenant, TenantName};
+use gatehouse_core::session::{Origin, Session};
+use gatehouse_core::store::{Store, StoreError, UniqueField, UserQuery};
+use gatehouse_core::tenant::{EmailVerification, Tenant, TenantName, TenantSettings};
 use gatehouse_core::tenant_secret::TenantSecret;
 use gatehouse_core::user::{LoginName, User};
 use secrecy::{ExposeSecret, SecretString};
@@ -45,6 +46,7 @@ fn tenant(name: &str) -> Tenant {
         access_ttl_secs: 900,
         audiences: vec!["api".into()],
         display_name: None,
+        settings: TenantSettings::default(),
         created_at: 1_000,
     }
 }
@@ -71,6 +73,8 @@ fn user(t: &Tenant, username: &str, email: Option<&str>) -> User {
         first_name: Some("Ada".into()),
         last_name: None,
         roles: vec!["admin".into(), "ops".into()],
+        email_verified: false,
+        disabled: false,
         password_hash: PasswordHash("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into()),
         created_at: 2_000,
     }
@@ -84,7 +88,9 @@ fn session(t: &Tenant, u: &User, id: &str) -> Session {
         client_id: "gatehouse".into(),
         scope: "openid".into(),
         browser_session_id: None,
+        origin: Origin::default(),
         created_at: 3_000,
+        last_refreshed_at: None,
         expires_at: 9_000,
         revoked_at: None,
     }
@@ -1778,6 +1784,1036 @@ async fn oauth_lookups_by_text_no_row_can_hold_find_nothing(
     store.ping().await.unwrap();
 }
 
+// ---- Accounts: settings, profile changes, user pages, account links ------
+
+async fn tenant_settings_round_trip(name: &'static str, store: Arc<dyn Store>) {
+    let plain = new_tenant(&*store, "plain").await;
+    let settings_of = |tenant: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .tenant_by_name(tenant)
+                .await
+                .unwrap()
+                .unwrap()
+                .settings
+        }
+    };
+    assert_eq!(
+        settings_of("plain").await,
+        TenantSettings::default(),
+        "{name}: never set"
+    );
+
+    let strict = TenantSettings {
+        email_verification: EmailVerification::Required,
+        mail_from: Some("Acme ü <no-reply@acme.example>".into()),
+    };
+    let mut t = tenant("acme");
+    t.settings = strict.clone();
+    store
+        .create_tenant(&t, &key(&t, KeyState::Current))
+        .await
+        .unwrap();
+    assert_eq!(settings_of("acme").await, strict, "{name}");
+    let listed: Vec<TenantSettings> = store
+        .list_tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.settings)
+        .collect();
+    assert_eq!(
+        listed,
+        [strict.clone(), TenantSettings::default()],
+        "{name}"
+    );
+
+    let off = TenantSettings {
+        email_verification: EmailVerification::Off,
+        mail_from: None,
+    };
+    store.set_tenant_settings(&plain.id, &off).await.unwrap();
+    assert_eq!(settings_of("plain").await, off, "{name}");
+    assert_eq!(settings_of("acme").await, strict, "{name}: untouched");
+    store
+        .set_tenant_settings(&t.id, &TenantSettings::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        settings_of("acme").await,
+        TenantSettings::default(),
+        "{name}"
+    );
+}
+
+async fn users_are_updated_whole_and_emails_stay_unique(name: &'static str, store: Arc<dyn Store>) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let alice = user(&a, "alice", Some("alice@example.com"));
+    let bob = user(&a, "bob", Some("bob@example.com"));
+    store.create_user(&alice).await.unwrap();
+    store.create_user(&bob).await.unwrap();
+    // The same address in another tenant is another user's business.
+    store
+        .create_user(&user(&b, "carol", Some("new@example.com")))
+        .await
+        .unwrap();
+
+    let changed = User {
+        email: Some("New@Example.com".into()),
+        first_name: Some("Alicia".into()),
+        last_name: Some("Lovelace ü".into()),
+        roles: vec!["viewer".into()],
+        email_verified: true,
+        disabled: true,
+        // What an update never changes, even when the caller's copy differs.
+        username: "mallory".into(),
+        password_hash: PasswordHash("$argon2id$other".into()),
+        created_at: 9,
+        ..alice.clone()
+    };
+    assert!(store.update_user(&changed).await.unwrap(), "{name}");
+    let got = store
+        .user_by_login(&a.id, &LoginName::Email("NEW@example.COM".into()))
+        .await
+        .unwrap()
+        .expect(name);
+    assert_eq!(got.id, alice.id, "{name}: found by the new email");
+    assert_eq!(
+        (
+            got.email.as_deref(),
+            got.first_name.as_deref(),
+            got.last_name.as_deref(),
+            got.roles.clone(),
+            got.email_verified,
+            got.disabled,
+        ),
+        (
+            Some("New@Example.com"),
+            Some("Alicia"),
+            Some("Lovelace ü"),
+            vec!["viewer".to_string()],
+            true,
+            true
+        ),
+        "{name}"
+    );
+    assert_eq!(
+        (got.username.as_str(), &got.password_hash, got.created_at),
+        ("alice", &alice.password_hash, alice.created_at),
+        "{name}: id, username, hash and creation stay"
+    );
+    assert!(
+        store
+            .user_by_login(&a.id, &LoginName::Email("alice@example.com".into()))
+            .await
+            .unwrap()
+            .is_none(),
+        "{name}: not by the old email"
+    );
+    assert!(
+        store
+            .user_by_login(&a.id, &LoginName::Username("mallory".into()))
+            .await
+            .unwrap()
+            .is_none(),
+        "{name}"
+    );
+    // The old address is free again.
+    store
+        .create_user(&user(&a, "alice2", Some("ALICE@example.com")))
+        .await
+        .unwrap();
+
+    // Another user's address, in any case, is a conflict, and changes nothing.
+    let stealing = User {
+        email: Some("new@EXAMPLE.com".into()),
+        first_name: Some("Thief".into()),
+        ..bob.clone()
+    };
+    assert!(
+        matches!(
+            store.update_user(&stealing).await,
+            Err(StoreError::Conflict(UniqueField::Email))
+        ),
+        "{name}"
+    );
+    let bob_now = store.user_by_id(&a.id, &bob.id).await.unwrap().unwrap();
+    assert_eq!(
+        (bob_now.email.as_deref(), bob_now.first_name.as_deref()),
+        (Some("bob@example.com"), Some("Ada")),
+        "{name}"
+    );
+
+    // No such user, or not in this tenant.
+    let ghost = user(&a, "ghost", None);
+    assert!(!store.update_user(&ghost).await.unwrap(), "{name}");
+    let elsewhere = User {
+        tenant_id: b.id.clone(),
+        ..changed.clone()
+    };
+    assert!(!store.update_user(&elsewhere).await.unwrap(), "{name}");
+
+    // The flags go back, the email goes away, and an update that changes
+    // nothing still finds the user.
+    let back = User {
+        email: None,
+        email_verified: false,
+        disabled: false,
+        ..got.clone()
+    };
+    assert!(store.update_user(&back).await.unwrap(), "{name}");
+    assert!(store.update_user(&back).await.unwrap(), "{name}: unchanged");
+    let got = store.user_by_id(&a.id, &alice.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.email, got.email_verified, got.disabled),
+        (None, false, false),
+        "{name}"
+    );
+
+    // Both flags are written by create and read by every lookup.
+    let flagged = User {
+        email_verified: true,
+        disabled: true,
+        ..user(&a, "dora", Some("dora@example.com"))
+    };
+    store.create_user(&flagged).await.unwrap();
+    let by_login = store
+        .user_by_login(&a.id, &LoginName::Username("Dora".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    let listed = store.list_users(&a.id).await.unwrap();
+    let in_list = listed.iter().find(|u| u.id == flagged.id).unwrap();
+    let paged = store
+        .list_users_page(
+            &a.id,
+            &UserQuery {
+                prefix: Some("dora".into()),
+                limit: 10,
+                ..UserQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    for (how, u) in [
+        ("by login", &by_login),
+        ("listed", in_list),
+        ("paged", &paged[0]),
+    ] {
+        assert_eq!(
+            (u.email_verified, u.disabled),
+            (true, true),
+            "{name}: {how}"
+        );
+    }
+    // What no column holds is refused, not truncated.
+    let too_long = User {
+        first_name: Some("x".repeat(600)),
+        ..flagged.clone()
+    };
+    assert!(
+        matches!(
+            store.update_user(&too_long).await,
+            Err(StoreError::Unstorable(_))
+        ),
+        "{name}"
+    );
+}
+
+/// Every user of the tenant, page by page (`prefix` optional), adding
+/// `late` users after each full page; the pages as they came.
+async fn pages(
+    store: &dyn Store,
+    t: &Tenant,
+    prefix: Option<&str>,
+    limit: u32,
+    late: usize,
+) -> Vec<Vec<User>> {
+    let mut out: Vec<Vec<User>> = Vec::new();
+    loop {
+        let query = UserQuery {
+            after: out.last().and_then(|p| p.last()).map(|u| u.id.clone()),
+            prefix: prefix.map(Into::into),
+            limit,
+        };
+        let page = store.list_users_page(&t.id, &query).await.unwrap();
+        let done = page.len() < limit as usize;
+        if !page.is_empty() {
+            out.push(page);
+        }
+        if done {
+            return out;
+        }
+        for _ in 0..late {
+            let u = user(t, &format!("late{}", gatehouse_core::id::new_id()), None);
+            store.create_user(&u).await.unwrap();
+        }
+    }
+}
+
+async fn users_are_listed_in_pages_by_id(name: &'static str, store: Arc<dyn Store>) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let mut originals = Vec::new();
+    for i in 0..25 {
+        let u = user(
+            &a,
+            &format!("user{i:02}"),
+            Some(&format!("u{i}@example.com")),
+        );
+        store.create_user(&u).await.unwrap();
+        originals.push(u.id);
+    }
+    for i in 0..3 {
+        store
+            .create_user(&user(&b, &format!("other{i}"), None))
+            .await
+            .unwrap();
+    }
+
+    // Users added between pages neither repeat nor hide anyone.
+    let got = pages(&*store, &a, None, 10, 2).await;
+    assert!(got.len() >= 3, "{name}: {} pages", got.len());
+    let seen: Vec<String> = got.iter().flatten().map(|u| u.id.clone()).collect();
+    for page in &got {
+        assert!(page.len() <= 10, "{name}");
+        assert!(page.iter().all(|u| u.tenant_id == a.id), "{name}");
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, seen, "{name}: in id order, without repeats");
+    for id in &originals {
+        assert!(seen.contains(id), "{name}: {id} was skipped");
+    }
+    let everyone = store.list_users(&a.id).await.unwrap();
+    assert!(
+        seen.iter().all(|id| everyone.iter().any(|u| &u.id == id)),
+        "{name}"
+    );
+
+    // The limit is clamped to 1..=200.
+    let all = |limit| UserQuery {
+        limit,
+        ..UserQuery::default()
+    };
+    assert_eq!(
+        store.list_users_page(&a.id, &all(0)).await.unwrap().len(),
+        1,
+        "{name}"
+    );
+    assert_eq!(
+        store
+            .list_users_page(&a.id, &all(u32::MAX))
+            .await
+            .unwrap()
+            .len(),
+        everyone.len(),
+        "{name}"
+    );
+    // A cursor past the end, and a tenant without users.
+    let past = UserQuery {
+        after: everyone.iter().map(|u| u.id.clone()).max(),
+        limit: 10,
+        ..UserQuery::default()
+    };
+    assert!(
+        store
+            .list_users_page(&a.id, &past)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let empty = new_tenant(&*store, "empty").await;
+    assert!(
+        store
+            .list_users_page(&empty.id, &all(10))
+            .await
+            .unwrap()
+            .is_empty(),
+        "{name}"
+    );
+}
+
+async fn users_are_searched_by_prefix_literally(name: &'static str, store: Arc<dyn Store>) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    for (username, email) in [
+        ("Alice", Some("alice@example.com")),
+        ("alfred", None),
+        ("bob", Some("Albert@example.org")),
+        ("carol", Some("carol@example.com")),
+        ("a_b", None),
+        ("axb", None),
+        ("100%x", None),
+        ("1000", None),
+        ("a!b", None),
+        ("a!!b", None),
+        ("aab", None),
+        ("Élodie", None),
+    ] {
+        store.create_user(&user(&a, username, email)).await.unwrap();
+    }
+    store
+        .create_user(&user(&b, "alina", Some("alina@example.com")))
+        .await
+        .unwrap();
+
+    let found = |prefix: &'static str| {
+        let store = store.clone();
+        let tid = a.id.clone();
+        async move {
+            let mut names: Vec<String> = store
+                .list_users_page(
+                    &tid,
+                    &UserQuery {
+                        prefix: Some(prefix.into()),
+                        limit: 200,
+                        ..UserQuery::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|u| u.username)
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(
+        found("al").await,
+        ["Alice", "alfred", "bob"],
+        "{name}: by username key or email key, within the tenant"
+    );
+    assert_eq!(found("alice@").await, ["Alice"], "{name}");
+    assert_eq!(found("albert@example.org").await, ["bob"], "{name}");
+    assert_eq!(found("a_").await, ["a_b"], "{name}: `_` is literal");
+    assert_eq!(found("100%").await, ["100%x"], "{name}: `%` is literal");
+    assert_eq!(found("a!").await, ["a!!b", "a!b"], "{name}");
+    assert_eq!(
+        found("a!!").await,
+        ["a!!b"],
+        "{name}: the escape character is literal"
+    );
+    assert_eq!(found("él").await, ["Élodie"], "{name}");
+    for nothing in ["%", "_", "!", "ALI", "ÉL", "zzz", "a\0"] {
+        assert!(found(nothing).await.is_empty(), "{name}: {nothing:?}");
+    }
+    assert_eq!(
+        found("").await.len(),
+        12,
+        "{name}: an empty prefix is no filter"
+    );
+
+    // Paging within a search.
+    let got = pages(&*store, &a, Some("a"), 2, 0).await;
+    let mut names: Vec<String> = got.iter().flatten().map(|u| u.username.clone()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["Alice", "a!!b", "a!b", "a_b", "aab", "alfred", "axb", "bob"],
+        "{name}"
+    );
+    let found_b = store
+        .list_users_page(
+            &b.id,
+            &UserQuery {
+                prefix: Some("al".into()),
+                limit: 10,
+                ..UserQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(found_b.len(), 1, "{name}");
+    assert_eq!(found_b[0].username, "alina", "{name}");
+}
+
+fn link(t: &Tenant, u: &User, purpose: TokenPurpose, hash: &str, expires_at: i64) -> AccountToken {
+    AccountToken {
+        token_hash: hash.into(),
+        tenant_id: t.id.clone(),
+        user_id: u.id.clone(),
+        purpose,
+        email: Some("ada@example.com".into()),
+        created_at: 3_000,
+        expires_at,
+        used_at: None,
+    }
+}
+
+async fn account_links_are_used_once_within_their_tenant_and_purpose(
+    name: &'static str,
+    store: Arc<dyn Store>,
+) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let u = user(&a, "ada", Some("ada@example.com"));
+    store.create_user(&u).await.unwrap();
+    let verify = link(&a, &u, TokenPurpose::VerifyEmail, &hex(1), 9_000);
+    let reset = link(&a, &u, TokenPurpose::ResetPassword, &hex(2), 9_000);
+    let invite = AccountToken {
+        email: None,
+        ..link(&a, &u, TokenPurpose::Invite, &hex(3), 9_000)
+    };
+    for t in [&verify, &reset, &invite] {
+        store.insert_account_token(t, 0).await.unwrap();
+    }
+    assert!(
+        matches!(
+            store.insert_account_token(&verify, 0).await,
+            Err(StoreError::Conflict(UniqueField::Other))
+        ),
+        "{name}: a taken token hash"
+    );
+
+    // Another tenant, or another purpose, finds nothing and burns nothing.
+    let consume = |tenant: &Tenant, purpose, hash: &str, now| {
+        let store = store.clone();
+        let (tid, hash) = (tenant.id.clone(), hash.to_string());
+        async move {
+            store
+                .consume_account_token(&tid, purpose, &hash, now)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        matches!(
+            consume(&b, TokenPurpose::VerifyEmail, &hex(1), 4_000).await,
+            TokenConsumed::NotFound
+        ),
+        "{name}"
+    );
+    for purpose in [TokenPurpose::ResetPassword, TokenPurpose::Invite] {
+        assert!(
+            matches!(
+                consume(&a, purpose, &hex(1), 4_000).await,
+                TokenConsumed::NotFound
+            ),
+            "{name}: {purpose:?}"
+        );
+    }
+    match consume(&a, TokenPurpose::VerifyEmail, &hex(1), 4_000).await {
+        TokenConsumed::Fresh(got) => assert_eq!(
+            got,
+            AccountToken {
+                used_at: Some(4_000),
+                ..verify.clone()
+            },
+            "{name}"
+        ),
+        other => panic!("{name}: {other:?}"),
+    }
+    match consume(&a, TokenPurpose::VerifyEmail, &hex(1), 4_001).await {
+        TokenConsumed::AlreadyUsed(got) => {
+            assert_eq!(got.used_at, Some(4_000), "{name}: the first use is kept")
+        }
+        other => panic!("{name}: {other:?}"),
+    }
+    // Expiry is core's to judge: the store uses up an expired link too.
+    match consume(&a, TokenPurpose::ResetPassword, &hex(2), 10_000).await {
+        TokenConsumed::Fresh(got) => assert_eq!(
+            (got.purpose, got.expires_at, got.used_at),
+            (TokenPurpose::ResetPassword, 9_000, Some(10_000)),
+            "{name}"
+        ),
+        other => panic!("{name}: {other:?}"),
+    }
+    match consume(&a, TokenPurpose::Invite, &hex(3), 4_000).await {
+        TokenConsumed::Fresh(got) => assert_eq!(got.email, None, "{name}"),
+        other => panic!("{name}: {other:?}"),
+    }
+    assert!(
+        matches!(
+            consume(&a, TokenPurpose::VerifyEmail, &hex(9), 4_000).await,
+            TokenConsumed::NotFound
+        ),
+        "{name}"
+    );
+    // The user's links go with the user.
+    let later = link(&a, &u, TokenPurpose::VerifyEmail, &hex(4), 9_000);
+    store.insert_account_token(&later, 0).await.unwrap();
+    assert!(store.delete_user(&a.id, &u.id).await.unwrap());
+    assert!(
+        matches!(
+            consume(&a, TokenPurpose::VerifyEmail, &hex(4), 4_000).await,
+            TokenConsumed::NotFound
+        ),
+        "{name}"
+    );
+}
+
+async fn concurrent_consumers_of_one_account_link_see_one_fresh(
+    name: &'static str,
+    store: Arc<dyn Store>,
+) {
+    let t = new_tenant(&*store, "t").await;
+    let u = user(&t, "frank", None);
+    store.create_user(&u).await.unwrap();
+    store
+        .insert_account_token(
+            &link(&t, &u, TokenPurpose::ResetPassword, &hex(1), 9_000),
+            0,
+        )
+        .await
+        .unwrap();
+    let results = join_all((0..20).map(|i| {
+        let store = store.clone();
+        let tid = t.id.clone();
+        async move {
+            store
+                .consume_account_token(&tid, TokenPurpose::ResetPassword, &hex(1), 4_000 + i)
+                .await
+        }
+    }))
+    .await;
+    let fresh = results
+        .iter()
+        .filter(|r| matches!(r, Ok(TokenConsumed::Fresh(_))))
+        .count();
+    let used = results
+        .iter()
+        .filter(|r| matches!(r, Ok(TokenConsumed::AlreadyUsed(_))))
+        .count();
+    assert_eq!((fresh, used), (1, 19), "{name}: {results:?}");
+}
+
+async fn expired_account_links_are_pruned_when_a_link_is_stored(
+    name: &'static str,
+    store: Arc<dyn Store>,
+) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let ua = user(&a, "ada", None);
+    let ub = user(&b, "bea", None);
+    store.create_user(&ua).await.unwrap();
+    store.create_user(&ub).await.unwrap();
+    let purpose = TokenPurpose::VerifyEmail;
+    let old_a = link(&a, &ua, purpose, &hex(1), 100);
+    let old_b = link(&b, &ub, purpose, &hex(2), 150);
+    let at_bound = link(&a, &ua, purpose, &hex(3), 200);
+    let live = link(&a, &ua, purpose, &hex(4), 1_000);
+    for t in [&old_a, &old_b, &at_bound, &live] {
+        store.insert_account_token(t, 0).await.unwrap();
+    }
+    let new = link(&a, &ua, purpose, &hex(5), 1_000);
+    store.insert_account_token(&new, 200).await.unwrap();
+    for (t, l, kept) in [
+        (&a, &old_a, false),
+        (&b, &old_b, false),
+        (&a, &at_bound, true),
+        (&a, &live, true),
+        (&a, &new, true),
+    ] {
+        let got = store
+            .consume_account_token(&t.id, purpose, &l.token_hash, 300)
+            .await
+            .unwrap();
+        assert_eq!(
+            matches!(got, TokenConsumed::Fresh(_)),
+            kept,
+            "{name}: link expiring at {} after pruning before 200: {got:?}",
+            l.expires_at
+        );
+    }
+}
+
+// ---- Sessions as their user sees them --------------------------------------
+
+async fn sessions_remember_their_origin_and_last_refresh(
+    name: &'static str,
+    store: Arc<dyn Store>,
+) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let u = user(&a, "ada", None);
+    store.create_user(&u).await.unwrap();
+    let origin = Origin {
+        ip: Some("2001:db8::1".into()),
+        // The longest User-Agent core keeps, in characters of two bytes.
+        user_agent: Some("ü".repeat(Origin::MAX_USER_AGENT_CHARS)),
+    };
+    let s1 = Session {
+        origin: origin.clone(),
+        ..session(&a, &u, "s1")
+    };
+    store.create_session(&s1, None).await.unwrap();
+    store
+        .create_session(&session(&a, &u, "s2"), Some(&refresh(&a, "s2", &hex(2))))
+        .await
+        .unwrap();
+    let got = store.session(&a.id, "s1").await.unwrap().expect(name);
+    assert_eq!(
+        (got.origin, got.last_refreshed_at),
+        (origin, None),
+        "{name}"
+    );
+    let got = store.session(&a.id, "s2").await.unwrap().expect(name);
+    assert_eq!(got.origin, Origin::default(), "{name}");
+
+    store.touch_session(&a.id, "s1", 4_000).await.unwrap();
+    store.touch_session(&a.id, "s1", 4_500).await.unwrap();
+    // Not through another tenant; an unknown session is no error.
+    store.touch_session(&b.id, "s2", 4_600).await.unwrap();
+    store.touch_session(&a.id, "nope", 4_600).await.unwrap();
+    store.touch_session(&a.id, "a\0b", 4_600).await.unwrap();
+    let last = |id: &'static str| {
+        let store = store.clone();
+        let tid = a.id.clone();
+        async move {
+            store
+                .session(&tid, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .last_refreshed_at
+        }
+    };
+    assert_eq!(last("s1").await, Some(4_500), "{name}");
+    assert_eq!(last("s2").await, None, "{name}");
+
+    // Longer than core keeps is refused, and nothing is created.
+    for (i, origin) in [
+        Origin {
+            ip: Some("1".repeat(65)),
+            user_agent: None,
+        },
+        Origin {
+            ip: None,
+            user_agent: Some("x".repeat(Origin::MAX_USER_AGENT_CHARS + 1)),
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("long{i}");
+        let s = Session {
+            origin,
+            ..session(&a, &u, &id)
+        };
+        assert!(
+            matches!(
+                store.create_session(&s, None).await,
+                Err(StoreError::Unstorable(_))
+            ),
+            "{name}"
+        );
+        assert!(store.session(&a.id, &id).await.unwrap().is_none(), "{name}");
+    }
+}
+
+async fn a_users_active_sessions_are_listed_newest_first(
+    name: &'static str,
+    store: Arc<dyn Store>,
+) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let u = user(&a, "ada", None);
+    let v = user(&a, "vic", None);
+    store.create_user(&u).await.unwrap();
+    store.create_user(&v).await.unwrap();
+    let at = |id: &str, created_at, expires_at, revoked_at| Session {
+        created_at,
+        expires_at,
+        revoked_at,
+        ..session(&a, &u, id)
+    };
+    for s in [
+        at("s1", 3_000, 9_000, None),
+        at("s2", 3_500, 9_000, None),
+        // Opened in the same second as s2: the id breaks the tie.
+        at("s3", 3_500, 9_000, None),
+        at("revoked", 3_600, 9_000, Some(3_700)),
+        at("expired", 3_600, 3_900, None),
+        at("expiring-now", 3_600, 4_000, None),
+        session(&a, &v, "vics"),
+    ] {
+        store.create_session(&s, None).await.unwrap();
+    }
+    let listed = store.list_user_sessions(&a.id, &u.id, 4_000).await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["s3", "s2", "s1"], "{name}");
+    assert!(listed.iter().all(|s| s.user_id == u.id), "{name}");
+    let earlier = store.list_user_sessions(&a.id, &u.id, 3_800).await.unwrap();
+    assert_eq!(earlier.len(), 5, "{name}: before two of them expired");
+    assert!(
+        store
+            .list_user_sessions(&b.id, &u.id, 4_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "{name}: not through another tenant"
+    );
+    assert!(
+        store
+            .list_user_sessions(&a.id, "a\0b", 4_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "{name}"
+    );
+}
+
+async fn revoking_a_users_sessions_keeps_one_and_ends_browser_sign_ins(
+    name: &'static str,
+    store: Arc<dyn Store>,
+) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    let u = user(&a, "ada", None);
+    let v = user(&a, "vic", None);
+    let ub = user(&b, "bea", None);
+    for x in [&u, &v, &ub] {
+        store.create_user(x).await.unwrap();
+    }
+    for s in [
+        session(&a, &u, "keep"),
+        session(&a, &u, "s2"),
+        Session {
+            revoked_at: Some(100),
+            ..session(&a, &u, "ended")
+        },
+        Session {
+            expires_at: 3_500,
+            ..session(&a, &u, "expired")
+        },
+        session(&a, &v, "vics"),
+        session(&b, &ub, "beas"),
+    ] {
+        store.create_session(&s, None).await.unwrap();
+    }
+    let signed_out = BrowserSession {
+        revoked_at: Some(50),
+        ..browser(&a, &u, "bs2", &hex(2), 9_000)
+    };
+    for bs in [
+        &browser(&a, &u, "bs1", &hex(1), 9_000),
+        &signed_out,
+        &browser(&a, &v, "bs3", &hex(3), 9_000),
+        &browser(&b, &ub, "bs4", &hex(4), 9_000),
+    ] {
+        store.create_browser_session(bs).await.unwrap();
+    }
+    let sign_in_ended = |t: &Tenant, hash: String| {
+        let store = store.clone();
+        let tid = t.id.clone();
+        async move {
+            store
+                .browser_session(&tid, &hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+        }
+    };
+
+    assert_eq!(
+        store
+            .revoke_user_sessions(&b.id, &u.id, None, 4_000)
+            .await
+            .unwrap(),
+        0,
+        "{name}: not through another tenant"
+    );
+    assert_eq!(revoked_at(&*store, &a, "s2").await, None, "{name}");
+    assert_eq!(sign_in_ended(&a, hex(1)).await, None, "{name}");
+
+    assert_eq!(
+        store
+            .revoke_user_sessions(&a.id, &u.id, Some("keep"), 5_000)
+            .await
+            .unwrap(),
+        2,
+        "{name}: s2 and the expired one; the kept and the ended are not counted"
+    );
+    for (id, revoked) in [
+        ("keep", None),
+        ("s2", Some(5_000)),
+        ("ended", Some(100)),
+        ("expired", Some(5_000)),
+        ("vics", None),
+    ] {
+        assert_eq!(revoked_at(&*store, &a, id).await, revoked, "{name}: {id}");
+    }
+    assert_eq!(revoked_at(&*store, &b, "beas").await, None, "{name}");
+    assert_eq!(sign_in_ended(&a, hex(1)).await, Some(5_000), "{name}");
+    assert_eq!(
+        sign_in_ended(&a, hex(2)).await,
+        Some(50),
+        "{name}: an ended sign-in keeps its end"
+    );
+    assert_eq!(
+        sign_in_ended(&a, hex(3)).await,
+        None,
+        "{name}: another user's"
+    );
+    assert_eq!(sign_in_ended(&b, hex(4)).await, None, "{name}");
+
+    // Without `keep`, the last one goes too; then there is nothing left.
+    assert_eq!(
+        store
+            .revoke_user_sessions(&a.id, &u.id, None, 6_000)
+            .await
+            .unwrap(),
+        1,
+        "{name}"
+    );
+    assert_eq!(revoked_at(&*store, &a, "keep").await, Some(6_000), "{name}");
+    assert_eq!(
+        store
+            .revoke_user_sessions(&a.id, &u.id, Some("keep"), 7_000)
+            .await
+            .unwrap(),
+        0,
+        "{name}"
+    );
+    assert!(
+        store
+            .list_user_sessions(&a.id, &u.id, 7_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "{name}"
+    );
+}
+
+async fn account_lookups_by_text_no_row_can_hold_find_nothing(
+    name: &'static str,
+    store: Arc<dyn Store>,
+) {
+    let t = new_tenant(&*store, "t").await;
+    let u = user(&t, "ada", Some("ada@example.com"));
+    store.create_user(&u).await.unwrap();
+    store
+        .create_session(&session(&t, &u, "s1"), None)
+        .await
+        .unwrap();
+    let mut texts = hostile_texts();
+    texts.push(String::new());
+    texts.push(format!("{} ", hex(1)));
+    texts.push("%".into());
+    for text in texts {
+        let what: String = format!("{name}: {text:?}").chars().take(80).collect();
+        for purpose in [TokenPurpose::VerifyEmail, TokenPurpose::Invite] {
+            assert!(
+                matches!(
+                    store.consume_account_token(&t.id, purpose, &text, 5).await,
+                    Ok(TokenConsumed::NotFound)
+                ),
+                "{what}"
+            );
+        }
+        let query = UserQuery {
+            after: Some(text.clone()),
+            prefix: Some(text.clone()),
+            limit: 10,
+        };
+        let found = store.list_users_page(&t.id, &query).await;
+        match found.as_deref() {
+            Ok([]) => {}
+            // The empty prefix is no filter and every id sorts after "".
+            Ok([only]) if text.is_empty() && only.id == u.id => {}
+            other => panic!("{what}: {other:?}"),
+        }
+        let query = UserQuery {
+            after: Some(text.clone()),
+            prefix: None,
+            limit: 10,
+        };
+        assert!(store.list_users_page(&t.id, &query).await.is_ok(), "{what}");
+        assert!(
+            matches!(store.touch_session(&t.id, &text, 5).await, Ok(())),
+            "{what}"
+        );
+        assert!(
+            matches!(
+                store.list_user_sessions(&t.id, &text, 5).await.as_deref(),
+                Ok([])
+            ),
+            "{what}"
+        );
+        assert!(
+            matches!(
+                store.revoke_user_sessions(&t.id, &text, None, 5).await,
+                Ok(0)
+            ),
+            "{what}"
+        );
+        // Writes of it are stored as given or refused; never a driver error.
+        clean_write(
+            store
+                .insert_account_token(&link(&t, &u, TokenPurpose::Invite, &text, 9), 0)
+                .await,
+            &format!("{what} as token hash"),
+        );
+        let mut l = link(&t, &u, TokenPurpose::Invite, &hex(7), 9);
+        l.token_hash = hex(100 + text.len() as u64);
+        l.email = Some(text.clone());
+        clean_write(
+            store.insert_account_token(&l, 0).await,
+            &format!("{what} as link email"),
+        );
+        let changed = User {
+            email: Some(text.clone()),
+            ..u.clone()
+        };
+        clean_write(
+            store.update_user(&changed).await.map(drop),
+            &format!("{what} as updated email"),
+        );
+        let changed = User {
+            last_name: Some(text.clone()),
+            roles: vec![text.clone()],
+            ..u.clone()
+        };
+        clean_write(
+            store.update_user(&changed).await.map(drop),
+            &format!("{what} as updated names"),
+        );
+        let s = Session {
+            origin: Origin {
+                ip: Some(text.clone()),
+                user_agent: Some(text.clone()),
+            },
+            ..session(&t, &u, &gatehouse_core::id::new_id())
+        };
+        clean_write(
+            store.create_session(&s, None).await,
+            &format!("{what} as origin"),
+        );
+        let settings = TenantSettings {
+            mail_from: Some(text.clone()),
+            ..TenantSettings::default()
+        };
+        clean_write(
+            store.set_tenant_settings(&t.id, &settings).await,
+            &format!("{what} as mail_from"),
+        );
+        let got = store.tenant_by_name("t").await;
+        assert!(got.is_ok(), "{what}: settings read back: {got:?}");
+    }
+    // Keeping a session that cannot exist keeps none.
+    let active = store
+        .list_user_sessions(&t.id, &u.id, 6)
+        .await
+        .unwrap()
+        .len() as u64;
+    assert!(active >= 1, "{name}");
+    assert_eq!(
+        store
+            .revoke_user_sessions(&t.id, &u.id, Some("a\0b"), 6)
+            .await
+            .unwrap(),
+        active,
+        "{name}"
+    );
+    store.ping().await.unwrap();
+}
+
 /// One case: its name and the check, run on a fresh store.
 pub type Case = (
     &'static str,
@@ -1818,6 +2854,17 @@ cases![
     user_roles_are_replaced_whole,
     tenant_display_names_round_trip,
     oauth_lookups_by_text_no_row_can_hold_find_nothing,
+    tenant_settings_round_trip,
+    users_are_updated_whole_and_emails_stay_unique,
+    users_are_listed_in_pages_by_id,
+    users_are_searched_by_prefix_literally,
+    account_links_are_used_once_within_their_tenant_and_purpose,
+    concurrent_consumers_of_one_account_link_see_one_fresh,
+    expired_account_links_are_pruned_when_a_link_is_stored,
+    sessions_remember_their_origin_and_last_refresh,
+    a_users_active_sessions_are_listed_newest_first,
+    revoking_a_users_sessions_keeps_one_and_ends_browser_sign_ins,
+    account_lookups_by_text_no_row_can_hold_find_nothing,
 ];
 
 /// Runs every case against `backend`, each on a store `fresh` makes.

@@ -147,6 +147,7 @@ macro_rules! sqlx_driver {
                         Arg::OptText(v) => q.bind(v),
                         Arg::Int(v) => q.bind(v),
                         Arg::OptInt(v) => q.bind(v),
+                        Arg::Bool(v) => q.bind(v),
                     };
                 }
                 q
@@ -274,6 +275,13 @@ macro_rules! sqlx_driver {
             fn opt_int(&self, column: &str) -> gatehouse_core::store::StoreResult<Option<i64>> {
                 use sqlx::Row as _;
                 self.try_get::<Option<i64>, _>(column).map_err(|e| {
+                    gatehouse_core::store::StoreError::Backend(format!("column {column}: {e}"))
+                })
+            }
+
+            fn flag(&self, column: &str) -> gatehouse_core::store::StoreResult<bool> {
+                use sqlx::Row as _;
+                self.try_get::<bool, _>(column).map_err(|e| {
                     gatehouse_core::store::StoreError::Backend(format!("column {column}: {e}"))
                 })
             }

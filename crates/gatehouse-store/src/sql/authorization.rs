@@ -7,6 +7,7 @@ use gatehouse_core::clock::UnixTime;
 use gatehouse_core::oauth::{AuthorizationCode, BrowserSession, CodeConsumed};
 use gatehouse_core::store::{AuthorizationStore, StoreError, StoreResult};
 
+use super::single_use::{SingleUse, Use};
 use super::{Require, Row, SqlStore, fits, fits_text, is_possible_key, stmt, width};
 
 const CODE_COLUMNS: &str = "code_hash, tenant_id, client_id, user_id, redirect_uri, scope, \
@@ -82,36 +83,18 @@ impl AuthorizationStore for SqlStore {
         if !is_possible_key(code_hash, width::HASH) {
             return Ok(CodeConsumed::NotFound);
         }
-        // As for refresh tokens: one conditional UPDATE is the whole
-        // race, so of any number of concurrent exchanges exactly one
-        // changes the row.
-        let won = self
-            .db
-            .execute(stmt!(
-                "UPDATE authorization_codes SET used_at = ?
-                 WHERE code_hash = ? AND tenant_id = ? AND used_at IS NULL",
-                now,
-                code_hash,
-                tenant_id
-            ))
-            .await?
-            == 1;
-        let row = self
-            .db
-            .fetch_optional(stmt!(
-                format!(
-                    "SELECT {CODE_COLUMNS} FROM authorization_codes
-                     WHERE code_hash = ? AND tenant_id = ?"
-                ),
-                code_hash,
-                tenant_id
-            ))
-            .await?;
-        Ok(match (row, won) {
-            (Some(row), true) => CodeConsumed::Fresh(code_from_row(row.as_ref())?),
-            (Some(row), false) => CodeConsumed::AlreadyUsed(code_from_row(row.as_ref())?),
-            // Won but gone: its user (or client) was deleted since.
-            (None, _) => CodeConsumed::NotFound,
+        let target = SingleUse {
+            table: "authorization_codes",
+            columns: CODE_COLUMNS,
+            key: "code_hash = ? AND tenant_id = ?",
+            args: vec![code_hash.into(), tenant_id.into()],
+            read: code_from_row,
+        };
+        Ok(match self.use_once(target, now).await? {
+            Use::Fresh(code) => CodeConsumed::Fresh(code),
+            Use::AlreadyUsed(code) => CodeConsumed::AlreadyUsed(code),
+            // Also: won but gone, its user (or client) deleted since.
+            Use::NotFound => CodeConsumed::NotFound,
         })
     }
 

@@ -7,6 +7,7 @@
 //! Each operation that must be atomic is one conditional statement or one
 //! transaction (see the trait docs in `gatehouse_core::store`).
 
+mod account_tokens;
 mod api_keys;
 mod authorization;
 mod clients;
@@ -14,19 +15,23 @@ mod keys;
 mod policies;
 mod secrets;
 mod sessions;
+mod single_use;
 mod tenants;
 mod users;
 
 use async_trait::async_trait;
 use gatehouse_core::store::{Store, StoreError, StoreResult, UniqueField};
 
-/// A bound parameter. Four shapes cover every column we have.
+/// A bound parameter. Five shapes cover every column we have.
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
     Text(String),
     OptText(Option<String>),
     Int(i64),
     OptInt(Option<i64>),
+    /// A `BOOLEAN` column (PostgreSQL's own type; an integer 0/1 in
+    /// SQLite and MySQL's `TINYINT(1)`).
+    Bool(bool),
 }
 
 impl From<&str> for Arg {
@@ -64,6 +69,11 @@ impl From<Option<i64>> for Arg {
         Arg::OptInt(n)
     }
 }
+impl From<bool> for Arg {
+    fn from(b: bool) -> Self {
+        Arg::Bool(b)
+    }
+}
 
 /// One SQL statement and its parameters.
 #[derive(Debug, Clone)]
@@ -89,6 +99,8 @@ pub(crate) trait Row: Send + Sync {
     fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
     fn int(&self, column: &str) -> StoreResult<i64>;
     fn opt_int(&self, column: &str) -> StoreResult<Option<i64>>;
+    /// A `BOOLEAN` column, NOT NULL.
+    fn flag(&self, column: &str) -> StoreResult<bool>;
 
     /// A JSON array-of-strings column.
     fn json_list(&self, column: &str) -> StoreResult<Vec<String>> {
@@ -169,7 +181,7 @@ fn unstorable(args: &[Arg]) -> Option<&'static str> {
     args.iter()
         .any(|arg| match arg {
             Arg::Text(s) | Arg::OptText(Some(s)) => has_nul(s),
-            Arg::OptText(None) | Arg::Int(_) | Arg::OptInt(_) => false,
+            Arg::OptText(None) | Arg::Int(_) | Arg::OptInt(_) | Arg::Bool(_) => false,
         })
         .then_some("text with a NUL character")
 }
@@ -239,6 +251,10 @@ pub(crate) mod width {
     pub const HASH: usize = 64;
     /// A PKCE `code_challenge` (RFC 7636 §4.2: at most 128 characters).
     pub const CHALLENGE: usize = 128;
+    /// A session's client IP address (core keeps at most 64 characters).
+    pub const IP: usize = 64;
+    /// A session's `User-Agent` (core keeps at most 256 characters).
+    pub const USER_AGENT: usize = 256;
     /// MySQL `TEXT`: 65,535 bytes.
     pub const TEXT_BYTES: usize = 65_535;
 }
@@ -294,7 +310,8 @@ pub(crate) fn unique_field(constraint: &str) -> UniqueField {
         "clients_pkey"
         | "authorization_codes_pkey"
         | "browser_sessions_pkey"
-        | "browser_sessions_token_hash_key" => UniqueField::Other,
+        | "browser_sessions_token_hash_key"
+        | "account_tokens_pkey" => UniqueField::Other,
         _ => UniqueField::Other,
     }
 }

@@ -4,12 +4,13 @@ use async_trait::async_trait;
 use gatehouse_core::algorithm::SigningAlgorithm;
 use gatehouse_core::keys::SigningKeyRecord;
 use gatehouse_core::store::{StoreError, StoreResult, TenantStore, UniqueField};
-use gatehouse_core::tenant::{Tenant, TenantName};
+use gatehouse_core::tenant::{Tenant, TenantName, TenantSettings};
 
 use super::keys::insert_key;
-use super::{Require, Row, SqlStore, fits, stmt, to_json_list, width};
+use super::{Require, Row, SqlStore, fits, fits_text, stmt, to_json_list, width};
 
-const COLUMNS: &str = "id, name, algorithm, access_ttl_secs, audiences, display_name, created_at";
+const COLUMNS: &str =
+    "id, name, algorithm, access_ttl_secs, audiences, display_name, settings, created_at";
 
 #[async_trait]
 impl TenantStore for SqlStore {
@@ -19,14 +20,16 @@ impl TenantStore for SqlStore {
         first_key: &SigningKeyRecord,
     ) -> StoreResult<()> {
         fits(tenant.display_name.as_deref(), width::DISPLAY_NAME)?;
+        let settings = settings_document(&tenant.settings)?;
         let insert_tenant = stmt!(
-            format!("INSERT INTO tenants ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+            format!("INSERT INTO tenants ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
             &tenant.id,
             tenant.name.as_str(),
             tenant.algorithm.as_str(),
             tenant.access_ttl_secs,
             to_json_list(&tenant.audiences),
             &tenant.display_name,
+            settings,
             tenant.created_at,
         );
         self.db
@@ -96,6 +99,30 @@ impl TenantStore for SqlStore {
             .await
             .map(drop)
     }
+
+    async fn set_tenant_settings(
+        &self,
+        tenant_id: &str,
+        settings: &TenantSettings,
+    ) -> StoreResult<()> {
+        let settings = settings_document(settings)?;
+        self.db
+            .execute(stmt!(
+                "UPDATE tenants SET settings = ? WHERE id = ?",
+                settings,
+                tenant_id
+            ))
+            .await
+            .map(drop)
+    }
+}
+
+/// The settings as the JSON document the `settings` column holds.
+fn settings_document(settings: &TenantSettings) -> StoreResult<String> {
+    let document = serde_json::to_string(settings)
+        .map_err(|e| StoreError::Backend(format!("cannot serialise tenant settings: {e}")))?;
+    fits_text(Some(&document))?;
+    Ok(document)
 }
 
 fn tenant_from_row(row: &dyn Row) -> StoreResult<Tenant> {
@@ -111,6 +138,11 @@ fn tenant_from_row(row: &dyn Row) -> StoreResult<Tenant> {
         access_ttl_secs: row.int("access_ttl_secs")?,
         audiences: row.json_list("audiences")?,
         display_name: row.opt_text("display_name")?,
+        // Members it lacks take their defaults (rows from before a setting
+        // existed hold `{}`); a document that is no settings object is a
+        // corrupt row.
+        settings: serde_json::from_str(&row.text("settings")?)
+            .map_err(|e| StoreError::Backend(format!("corrupt tenant settings: {e}")))?,
         created_at: row.int("created_at")?,
     })
 }

@@ -7,13 +7,22 @@
 
 use async_trait::async_trait;
 use gatehouse_core::password::PasswordHash;
-use gatehouse_core::store::{StoreError, StoreResult, UniqueField, UserStore};
+use gatehouse_core::store::{StoreError, StoreResult, UniqueField, UserQuery, UserStore};
 use gatehouse_core::user::{LoginName, User, email_key, is_possible_user_id, username_key};
 
-use super::{Row, SqlStore, fits, fits_text, stmt, to_json_list, width};
+use super::{Arg, Row, SqlStore, Statement, fits, fits_text, stmt, to_json_list, width};
 
-const COLUMNS: &str =
-    "id, tenant_id, username, email, first_name, last_name, roles, password_hash, created_at";
+const COLUMNS: &str = "id, tenant_id, username, email, first_name, last_name, roles, \
+     email_verified, disabled, password_hash, created_at";
+
+/// The most users one page holds, whatever the caller asks (core clamps
+/// to the same bound; this is the store's own line).
+const MAX_PAGE: u32 = 200;
+
+/// The escape character of `list_users_page`'s `LIKE`: not a backslash,
+/// which MySQL also treats as an escape inside string literals, so the
+/// one `ESCAPE '!'` clause means the same in every backend.
+const LIKE_ESCAPE: char = '!';
 
 #[async_trait]
 impl UserStore for SqlStore {
@@ -21,27 +30,21 @@ impl UserStore for SqlStore {
         let (username_key, email_key) = keys_of(user)?;
         let roles = to_json_list(&user.roles);
         for (value, chars) in [
-            (Some(user.id.as_str()), width::ID),
-            (Some(user.username.as_str()), width::USERNAME),
-            (Some(username_key.as_str()), width::USERNAME),
-            (user.email.as_deref(), width::EMAIL),
-            (email_key.as_deref(), width::EMAIL),
-            (user.first_name.as_deref(), width::NAME),
-            (user.last_name.as_deref(), width::NAME),
+            (user.id.as_str(), width::ID),
+            (user.username.as_str(), width::USERNAME),
+            (username_key.as_str(), width::USERNAME),
         ] {
-            fits(value, chars)?;
+            fits(Some(value), chars)?;
         }
-        if roles.len() > width::TEXT_BYTES || user.password_hash.0.len() > width::TEXT_BYTES {
-            return Err(StoreError::Unstorable(
-                "a value longer than its column holds",
-            ));
-        }
+        fits_text(Some(&user.password_hash.0))?;
+        profile_fits(user, email_key.as_deref(), &roles)?;
         let result = self
             .db
             .execute(stmt!(
                 "INSERT INTO users (id, tenant_id, username, username_key, email, email_key,
-                                    first_name, last_name, roles, password_hash, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    first_name, last_name, roles, email_verified, disabled,
+                                    password_hash, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 &user.id,
                 &user.tenant_id,
                 &user.username,
@@ -51,6 +54,8 @@ impl UserStore for SqlStore {
                 &user.first_name,
                 &user.last_name,
                 roles,
+                user.email_verified,
+                user.disabled,
                 &user.password_hash.0,
                 user.created_at,
             ))
@@ -178,6 +183,81 @@ impl UserStore for SqlStore {
             .await?;
         Ok(n > 0)
     }
+
+    async fn update_user(&self, user: &User) -> StoreResult<bool> {
+        if !is_possible_user_id(&user.id) {
+            return Ok(false);
+        }
+        // The username, id and hash are not written: only the email's key
+        // is needed, and only what is written is checked.
+        let email_key = email_key_of(user)?;
+        let roles = to_json_list(&user.roles);
+        profile_fits(user, email_key.as_deref(), &roles)?;
+        // Rows matched, not rows changed, in every backend (as for roles):
+        // an update that changes nothing still finds the user.
+        let result = self
+            .db
+            .execute(stmt!(
+                "UPDATE users SET email = ?, email_key = ?, first_name = ?, last_name = ?,
+                                  roles = ?, email_verified = ?, disabled = ?
+                 WHERE tenant_id = ? AND id = ?",
+                &user.email,
+                &email_key,
+                &user.first_name,
+                &user.last_name,
+                roles,
+                user.email_verified,
+                user.disabled,
+                &user.tenant_id,
+                &user.id,
+            ))
+            .await;
+        match result {
+            Ok(n) => Ok(n > 0),
+            // `users_email_key` is the only unique index this statement
+            // can break (it changes neither the id nor the username);
+            // PostgreSQL names it, SQLite and MySQL report `Other`.
+            Err(StoreError::Conflict(UniqueField::Email | UniqueField::Other)) => {
+                Err(StoreError::Conflict(UniqueField::Email))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_users_page(&self, tenant_id: &str, query: &UserQuery) -> StoreResult<Vec<User>> {
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let mut sql = format!("SELECT {COLUMNS} FROM users WHERE tenant_id = ?");
+        let mut args: Vec<Arg> = vec![tenant_id.into()];
+        if let Some(after) = &query.after {
+            sql.push_str(" AND id > ?");
+            args.push(after.into());
+        }
+        if let Some(prefix) = query.prefix.as_deref().filter(|p| !p.is_empty()) {
+            // No key holds an ASCII capital (both are lowercased) nor is
+            // longer than its column: such a prefix matches no one. Said
+            // here because SQLite's LIKE ignores ASCII case, so the
+            // database would not say it the same way everywhere.
+            if prefix.bytes().any(|b| b.is_ascii_uppercase())
+                || fits(Some(prefix), width::EMAIL).is_err()
+            {
+                return Ok(Vec::new());
+            }
+            let pattern = format!("{}%", escape_like(prefix));
+            sql.push_str(&format!(
+                " AND (username_key LIKE ? ESCAPE '{LIKE_ESCAPE}' \
+                  OR email_key LIKE ? ESCAPE '{LIKE_ESCAPE}')"
+            ));
+            args.push(pattern.clone().into());
+            args.push(pattern.into());
+        }
+        // The cursor is the last id seen, so `ORDER BY id` and `id > ?`
+        // (one collation, one comparison) make pages that neither repeat
+        // nor skip a user while others are added.
+        sql.push_str(" ORDER BY id LIMIT ?");
+        args.push(i64::from(limit).into());
+        let rows = self.db.fetch_all(Statement { sql, args }).await?;
+        rows.iter().map(|r| user_from_row(r.as_ref())).collect()
+    }
 }
 
 impl SqlStore {
@@ -222,6 +302,33 @@ impl SqlStore {
     }
 }
 
+/// `prefix` as a `LIKE` pattern that matches it literally: the wildcards
+/// `%` and `_`, and the escape character itself, escaped.
+fn escape_like(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + 4);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_') || c == LIKE_ESCAPE {
+            out.push(LIKE_ESCAPE);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Refuses what the columns `update_user` writes cannot hold (create
+/// writes them too), before the statement is sent.
+fn profile_fits(user: &User, email_key: Option<&str>, roles: &str) -> StoreResult<()> {
+    for (value, chars) in [
+        (user.email.as_deref(), width::EMAIL),
+        (email_key, width::EMAIL),
+        (user.first_name.as_deref(), width::NAME),
+        (user.last_name.as_deref(), width::NAME),
+    ] {
+        fits(value, chars)?;
+    }
+    fits_text(Some(roles))
+}
+
 /// The lookup keys of a user about to be written. A name without one
 /// (outside the username profile, or not an address) could never be found
 /// again, so it is refused rather than stored.
@@ -229,13 +336,14 @@ fn keys_of(user: &User) -> StoreResult<(String, Option<String>)> {
     let username = username_key(&user.username).ok_or(StoreError::Unstorable(
         "a username outside the username profile (RFC 8265)",
     ))?;
-    let email = match &user.email {
-        Some(e) => {
-            Some(email_key(e).ok_or(StoreError::Unstorable("an email address that is not one"))?)
-        }
-        None => None,
-    };
-    Ok((username, email))
+    Ok((username, email_key_of(user)?))
+}
+
+fn email_key_of(user: &User) -> StoreResult<Option<String>> {
+    user.email
+        .as_deref()
+        .map(|e| email_key(e).ok_or(StoreError::Unstorable("an email address that is not one")))
+        .transpose()
 }
 
 fn user_from_row(row: &dyn Row) -> StoreResult<User> {
@@ -247,6 +355,8 @@ fn user_from_row(row: &dyn Row) -> StoreResult<User> {
         first_name: row.opt_text("first_name")?,
         last_name: row.opt_text("last_name")?,
         roles: row.json_list("roles")?,
+        email_verified: row.flag("email_verified")?,
+        disabled: row.flag("disabled")?,
         password_hash: PasswordHash(row.text("password_hash")?),
         created_at: row.int("created_at")?,
     })
