@@ -41,6 +41,12 @@ pub struct Config {
     /// `gatehouse.master.key` beside the SQLite database, made (mode 0600)
     /// on first start.
     pub master_key_file: Option<String>,
+    /// An AWS Secrets Manager secret (ARN or name) holding the master
+    /// key(s), read once at start with the AWS credential chain, so a
+    /// Lambda function keeps no key in its environment. Used when
+    /// `master_key` is unset; its `AWSPREVIOUS` version, if any, is kept
+    /// as an old key for rotation. Not itself a secret.
+    pub master_key_secret: Option<String>,
     /// How long a signing key signs before its successor takes over.
     #[serde(with = "humantime_serde")]
     pub key_rotation_period: Duration,
@@ -151,6 +157,7 @@ impl Default for Config {
             admin_token: None,
             master_key: None,
             master_key_file: None,
+            master_key_secret: None,
             key_rotation_period: Duration::from_secs(30 * 24 * 3600),
             key_prepublish: Duration::from_secs(24 * 3600),
             key_check_interval: Duration::from_secs(60),
@@ -200,6 +207,7 @@ impl fmt::Debug for Config {
             admin_token,
             master_key,
             master_key_file,
+            master_key_secret,
             key_rotation_period,
             key_prepublish,
             key_check_interval,
@@ -240,6 +248,7 @@ impl fmt::Debug for Config {
             .field("admin_token", &format_args!("{}", set(admin_token)))
             .field("master_key", &format_args!("{}", set(master_key)))
             .field("master_key_file", master_key_file)
+            .field("master_key_secret", master_key_secret)
             .field("key_rotation_period", key_rotation_period)
             .field("key_prepublish", key_prepublish)
             .field("key_check_interval", key_check_interval)
@@ -495,6 +504,7 @@ fn known_key(key: &str) -> bool {
         "admin_token",
         "master_key",
         "master_key_file",
+        "master_key_secret",
         "key_rotation_period",
         "key_prepublish",
         "key_check_interval",

@@ -150,6 +150,12 @@ pub fn fresh_dynamodb(base: &str) -> TestDatabase {
     }
 }
 
+/// Deletes a test table (best effort).
+#[cfg(feature = "dynamodb")]
+pub async fn drop_dynamodb_table(url: &str) {
+    crate::dynamo::drop_table(url).await;
+}
+
 /// The DynamoDB calls and request units the stores on `url`'s table have
 /// used in this process (see `dynamo::UsageCounts`).
 #[cfg(feature = "dynamodb")]

@@ -111,13 +111,24 @@ pub(crate) async fn open_store(config: &Config, access: Access) -> CliResult<Arc
 /// The production collaborators: the configured store, argon2id at the
 /// configured cost, the wall clock, the master key. The store is opened
 /// first, so a read-only command in the wrong directory names the missing
-/// database rather than the missing key file beside it.
+/// database rather than the missing key file beside it; a key from AWS
+/// Secrets Manager is read first instead, so a wrong secret name stops
+/// the start before a DynamoDB table is created.
 pub(crate) async fn parts(config: &Config, access: Access) -> CliResult<Parts> {
+    let early = match &config.master_key_secret {
+        Some(_) if config.master_key.is_none() => Some(master_key::load(config, access).await?),
+        _ => None,
+    };
+    let store = open_store(config, access).await?;
+    let master = match early {
+        Some(keys) => keys,
+        None => master_key::load(config, access).await?,
+    };
     Ok(Parts {
-        store: open_store(config, access).await?,
+        store,
         hasher: Arc::new(Argon2Hasher::new(config.argon2)?),
         clock: Arc::new(SystemClock),
-        master: Arc::new(master_key::load(config, access)?),
+        master: Arc::new(master),
     })
 }
 

@@ -1,5 +1,7 @@
 //! Finding the master key that seals private signing keys: from
-//! `GATEHOUSE_MASTER_KEY`, or from a key file (by default
+//! `GATEHOUSE_MASTER_KEY`; from an AWS Secrets Manager secret named by
+//! `GATEHOUSE_MASTER_KEY_SECRET` (ARN or name), so a Lambda function keeps
+//! no key in its environment; or from a key file (by default
 //! `gatehouse.master.key` beside the SQLite database), created with mode
 //! 0600 on first start (by a command that writes; one that only reads
 //! reports a missing file instead).
@@ -16,10 +18,20 @@ use crate::cli::Access;
 
 pub const DEFAULT_FILE_NAME: &str = "gatehouse.master.key";
 
-pub fn load(config: &Config, access: Access) -> CliResult<MasterKeys> {
+pub async fn load(config: &Config, access: Access) -> CliResult<MasterKeys> {
     if let Some(keys) = &config.master_key {
         return MasterKeys::parse(keys.expose_secret())
             .map_err(|e| format!("GATEHOUSE_MASTER_KEY: {e}").into());
+    }
+    #[cfg(feature = "aws")]
+    if let Some(secret) = &config.master_key_secret {
+        return secrets_manager::load(secret).await;
+    }
+    #[cfg(not(feature = "aws"))]
+    if config.master_key_secret.is_some() {
+        return Err(
+            "GATEHOUSE_MASTER_KEY_SECRET needs a gatehouse built with the `aws` feature".into(),
+        );
     }
     let path = match &config.master_key_file {
         Some(p) => PathBuf::from(p),
@@ -70,6 +82,95 @@ fn create(path: &Path) -> CliResult<()> {
     writeln!(file, "{}", MasterKeys::generate_text()?)?;
     file.sync_all()?;
     Ok(())
+}
+
+/// The master key from AWS Secrets Manager: the secret's current version
+/// seals, and its previous version (`AWSPREVIOUS`, left by putting a new
+/// value) stays as an old key, so rotating is: put a new secret value,
+/// restart (a Lambda cold start), `gatehouse key rewrap`. Each version's
+/// text is one key or a comma-separated list, as `GATEHOUSE_MASTER_KEY`.
+/// Fetched once per start; the value never reaches a log or an error.
+#[cfg(feature = "aws")]
+mod secrets_manager {
+    use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+    use gatehouse_core::sealing::MasterKeys;
+    use secrecy::{ExposeSecret, SecretString};
+
+    use crate::CliResult;
+
+    pub async fn load(secret_id: &str) -> CliResult<MasterKeys> {
+        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        // A local stand-in (moto, LocalStack) is named the SDK's standard
+        // way: AWS_ENDPOINT_URL_SECRETS_MANAGER (or AWS_ENDPOINT_URL).
+        let client = aws_sdk_secretsmanager::Client::new(&shared);
+        let current = fetch(&client, secret_id, "AWSCURRENT")
+            .await?
+            .ok_or_else(|| not_found(secret_id))?;
+        let mut text = current.expose_secret().trim().to_string();
+        if let Some(previous) = fetch(&client, secret_id, "AWSPREVIOUS").await? {
+            text.push(',');
+            text.push_str(previous.expose_secret().trim());
+        }
+        let text = SecretString::from(text);
+        MasterKeys::parse(text.expose_secret()).map_err(|e| {
+            format!("the master key secret {secret_id} does not hold a master key: {e}").into()
+        })
+    }
+
+    fn not_found(secret_id: &str) -> Box<dyn std::error::Error + Send + Sync> {
+        format!(
+            "GATEHOUSE_MASTER_KEY_SECRET: no secret {secret_id} in AWS Secrets Manager \
+             (check the name or ARN, and the region)"
+        )
+        .into()
+    }
+
+    /// The text of one version stage; `None` if the secret has no such
+    /// version (only `AWSPREVIOUS` may be missing).
+    async fn fetch(
+        client: &aws_sdk_secretsmanager::Client,
+        secret_id: &str,
+        stage: &str,
+    ) -> CliResult<Option<SecretString>> {
+        match client
+            .get_secret_value()
+            .secret_id(secret_id)
+            .version_stage(stage)
+            .send()
+            .await
+        {
+            Ok(out) => match out.secret_string {
+                Some(text) => Ok(Some(SecretString::from(text))),
+                None => Err(format!(
+                    "the master key secret {secret_id} holds binary data; store the key as text"
+                )
+                .into()),
+            },
+            Err(e) => {
+                let code = e
+                    .as_service_error()
+                    .and_then(|s| s.code())
+                    .map(str::to_string);
+                match code.as_deref() {
+                    Some("ResourceNotFoundException") => Ok(None),
+                    Some(code) => Err(format!(
+                        "reading the master key secret {secret_id} from AWS Secrets Manager failed: {code}"
+                    )
+                    .into()),
+                    // Not the service's answer: no credentials, no region,
+                    // no network. The SDK's description names which; it
+                    // holds no secret (nothing was read).
+                    None => Err(format!(
+                        "reading the master key secret {secret_id} from AWS Secrets Manager failed: {}",
+                        aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                    )
+                    .into()),
+                }
+            }
+        }
+    }
 }
 
 fn warn_if_readable_by_others(path: &Path) {

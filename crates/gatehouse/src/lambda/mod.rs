@@ -6,10 +6,14 @@
 //!   verifies the bearer token offline (see [`authorizer`]).
 //!
 //! Both build the same state as `serve`, minus the listener. The store must
-//! be shared by every instance (PostgreSQL or MySQL): SQLite on Lambda's
-//! ephemeral disk would give each instance its own users and keys, so it
-//! is refused unless `GATEHOUSE_LAMBDA_ALLOW_SQLITE=true` says that is meant
-//! (a demo, a single reserved instance with a mounted EFS volume).
+//! be shared by every instance: DynamoDB (no VPC, no database server, no
+//! connections for Lambda's concurrency to run out of), PostgreSQL or
+//! MySQL. SQLite on Lambda's ephemeral disk would give each instance its
+//! own users and keys, so it is refused unless
+//! `GATEHOUSE_LAMBDA_ALLOW_SQLITE=true` says that is meant (a demo, a
+//! single reserved instance with a mounted EFS volume). The master key may
+//! come from Secrets Manager (`GATEHOUSE_MASTER_KEY_SECRET`), so the
+//! function's environment holds no key.
 
 pub mod authorizer;
 pub mod http;
@@ -32,8 +36,9 @@ pub fn check_config(config: &Config) -> CliResult<()> {
         return Err(
             "SQLite is refused on AWS Lambda: each instance would keep its own users \
                     and keys on its own ephemeral disk. Set GATEHOUSE_DATABASE_URL to a \
-                    postgres:// or mysql:// URL, or GATEHOUSE_LAMBDA_ALLOW_SQLITE=true if one \
-                    instance with its own database is really what you want"
+                    dynamodb://TABLE (no VPC needed), postgres:// or mysql:// URL, or \
+                    GATEHOUSE_LAMBDA_ALLOW_SQLITE=true if one instance with its own database is \
+                    really what you want"
                 .into(),
         );
     }
