@@ -10,7 +10,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use gatehouse_core::crypto::pool::PoolSettings;
 use gatehouse_core::password::Argon2Params;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 /// Environment variables are `GATEHOUSE_` + the field name in capitals;
@@ -146,6 +146,32 @@ pub struct Config {
     pub proxy_timeout: Duration,
     /// Requests proxy mode forwards at once; beyond, 503 + `Retry-After`.
     pub proxy_max_in_flight: usize,
+    /// The mail server: `smtp://host` (STARTTLS if offered),
+    /// `smtp://user:pass@host?tls=required`, `smtps://user:pass@host`
+    /// (implicit TLS), `smtp://host?tls=none`. Unset: mails go to the log.
+    /// A secret (its password): `Debug` shows it as `***`.
+    #[serde(skip_serializing)]
+    pub smtp_url: Option<SecretString>,
+    /// The From of mails whose tenant has no `mail_from` of its own.
+    pub smtp_from: String,
+    /// A directory of mail templates overriding the built-in ones, file
+    /// by file (`reset_password.subject.txt`, `reset_password.txt`,
+    /// `reset_password.html`, …).
+    pub mail_templates: Option<String>,
+    /// Mails waiting for the mail server at most; beyond, a mail is
+    /// dropped (logged, counted) rather than held in memory.
+    pub mail_queue_capacity: usize,
+    /// The first wait after the mail server could not be reached; it
+    /// doubles at each failure in a row, up to `mail_backoff_max`.
+    #[serde(with = "humantime_serde")]
+    pub mail_backoff_min: Duration,
+    /// The longest wait between two tries.
+    #[serde(with = "humantime_serde")]
+    pub mail_backoff_max: Duration,
+    /// A mail not delivered this long after it was asked for is given up
+    /// (an error in the log).
+    #[serde(with = "humantime_serde")]
+    pub mail_retry_max: Duration,
 }
 
 impl Default for Config {
@@ -189,6 +215,13 @@ impl Default for Config {
             proxy_connect_timeout: Duration::from_secs(5),
             proxy_timeout: Duration::from_secs(30),
             proxy_max_in_flight: 256,
+            smtp_url: None,
+            smtp_from: "Gatehouse <no-reply@localhost>".into(),
+            mail_templates: None,
+            mail_queue_capacity: 1000,
+            mail_backoff_min: Duration::from_secs(1),
+            mail_backoff_max: Duration::from_secs(5 * 60),
+            mail_retry_max: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -239,6 +272,13 @@ impl fmt::Debug for Config {
             proxy_connect_timeout,
             proxy_timeout,
             proxy_max_in_flight,
+            smtp_url,
+            smtp_from,
+            mail_templates,
+            mail_queue_capacity,
+            mail_backoff_min,
+            mail_backoff_max,
+            mail_retry_max,
         } = self;
         let set = |s: &Option<SecretString>| if s.is_some() { "Some(***)" } else { "None" };
         f.debug_struct("Config")
@@ -280,6 +320,16 @@ impl fmt::Debug for Config {
             .field("proxy_connect_timeout", proxy_connect_timeout)
             .field("proxy_timeout", proxy_timeout)
             .field("proxy_max_in_flight", proxy_max_in_flight)
+            .field(
+                "smtp_url",
+                &smtp_url.as_ref().map(|u| redacted_url(u.expose_secret())),
+            )
+            .field("smtp_from", smtp_from)
+            .field("mail_templates", mail_templates)
+            .field("mail_queue_capacity", mail_queue_capacity)
+            .field("mail_backoff_min", mail_backoff_min)
+            .field("mail_backoff_max", mail_backoff_max)
+            .field("mail_retry_max", mail_retry_max)
             .finish()
     }
 }
@@ -441,6 +491,36 @@ impl Config {
         if self.db_max_connections == 0 {
             return Err(ConfigError("db_max_connections must be at least 1".into()));
         }
+        self.validate_mail()?;
+        Ok(())
+    }
+
+    /// The mail settings (the messages never repeat `smtp_url`).
+    fn validate_mail(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.smtp_url {
+            crate::mail::SmtpUrl::parse(url.expose_secret())
+                .map_err(|e| ConfigError(format!("{e} (GATEHOUSE_SMTP_URL)")))?;
+        }
+        if self.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError(
+                "smtp_from must be a mail address, e.g. `Gatehouse <no-reply@example.com>` \
+                 (GATEHOUSE_SMTP_FROM)"
+                    .into(),
+            ));
+        }
+        if self.mail_queue_capacity == 0 {
+            return Err(ConfigError(
+                "mail_queue_capacity must be at least 1 (GATEHOUSE_MAIL_QUEUE_CAPACITY)".into(),
+            ));
+        }
+        if self.mail_backoff_min.is_zero() || self.mail_backoff_min > self.mail_backoff_max {
+            return Err(ConfigError(
+                "mail_backoff_min must be above 0 s and at most mail_backoff_max".into(),
+            ));
+        }
+        if self.mail_retry_max.is_zero() {
+            return Err(ConfigError("mail_retry_max must be above 0 s".into()));
+        }
         Ok(())
     }
 
@@ -466,6 +546,7 @@ const SECRET_FILES: &[(&str, &str)] = &[
     ("database_url", "gatehouse-database-url"),
     ("master_key", "gatehouse-master-key"),
     ("admin_token", "gatehouse-admin-token"),
+    ("smtp_url", "gatehouse-smtp-url"),
 ];
 
 /// `GATEHOUSE_SECRETS_DIR` is read before the configuration is built (it
@@ -537,6 +618,13 @@ fn known_key(key: &str) -> bool {
         "proxy_connect_timeout",
         "proxy_timeout",
         "proxy_max_in_flight",
+        "smtp_url",
+        "smtp_from",
+        "mail_templates",
+        "mail_queue_capacity",
+        "mail_backoff_min",
+        "mail_backoff_max",
+        "mail_retry_max",
     ];
     let top = key
         .split("__")
@@ -653,6 +741,45 @@ mod tests {
         assert!(debug.contains("listen: \"127.0.0.1:8080\""), "{debug}");
         let pretty = format!("{c:#?}");
         assert!(!pretty.contains("s3cret-db") && !pretty.contains("hunter2"));
+    }
+
+    #[test]
+    fn smtp_url_is_a_secret_checked_without_being_repeated() {
+        let with = |url: &str| Config {
+            smtp_url: Some(SecretString::from(url.to_string())),
+            ..Config::default()
+        };
+        let c = with("smtps://mailer:s3cret-smtp@mail.example:465");
+        assert!(c.validate().is_ok());
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("s3cret-smtp"), "{debug}");
+        assert!(
+            debug.contains("smtps://mailer:***@mail.example:465"),
+            "{debug}"
+        );
+        let e = with("smtp://mailer:s3cret-smtp@mail.example")
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tls=required") && !e.contains("s3cret"), "{e}");
+        let e = Config {
+            smtp_from: "not an address".into(),
+            ..Config::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("smtp_from"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("gatehouse-smtp-url"),
+            "smtps://u:p@mail.example\n",
+        )
+        .unwrap();
+        assert_eq!(
+            secret_files(dir.path()).get("smtp_url").map(String::as_str),
+            Some("smtps://u:p@mail.example")
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod mail;
 mod pages;
 pub mod proxy;
 pub mod routes;

@@ -46,6 +46,8 @@ pub enum StartError {
     ProxyTenant { tenant: String, reason: String },
     #[error("cannot start proxy mode: {0}")]
     Proxy(String),
+    #[error("cannot set up mail: {0}")]
+    Mail(crate::mail::MailError),
 }
 
 fn secs(d: std::time::Duration) -> i64 {
@@ -136,6 +138,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let maintenance = tokio::spawn(maintain_keys(self.state.clone(), self.key_check_interval));
+        let mail = self.state.mail.clone();
         // One shutdown for both listeners.
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -161,6 +164,8 @@ impl Application {
             None => api.await,
         };
         maintenance.abort();
+        // After the last request: the mail it asked for is in the queue.
+        mail.shutdown().await;
         result
     }
 }
@@ -173,8 +178,10 @@ pub async fn prepare_state(
     parts: Parts,
     public_url: &str,
 ) -> Result<AppState, StartError> {
-    let services =
-        Services::new(parts, settings(config), public_url).map_err(StartError::HashingPool)?;
+    // SMTP through the queue, or the log (with a loud warning).
+    let mail = crate::mail::start(config).map_err(StartError::Mail)?;
+    let services = Services::build(parts, settings(config), public_url, mail.mailer)
+        .map_err(StartError::HashingPool)?;
     // Before anything is written, `rewrap` opens every stored key with the
     // configured master key (a wrong one stops the node, changing
     // nothing); then it seals keys an older version stored in the clear.
@@ -204,6 +211,7 @@ pub async fn prepare_state(
             knock_root: config.compat_knock_root,
             domain_root: config.compat_domain_root,
         },
+        mail: mail.status,
     }))
 }
 

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use gatehouse_core::service::Services;
 use secrecy::SecretString;
 
+use crate::mail::MailStatus;
+
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
@@ -16,6 +18,9 @@ pub struct Inner {
     pub admin_token: Option<SecretString>,
     /// Token lifetimes of the replaced systems' formats.
     pub compat: CompatSettings,
+    /// Where mails go (SMTP or the log): `/readyz` shows it, shutdown
+    /// stops its sender.
+    pub mail: MailStatus,
 }
 
 /// The replaced systems' formats: token lifetimes, and which root routes

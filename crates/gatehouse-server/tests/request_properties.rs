@@ -115,6 +115,7 @@ impl Fixture {
                     knock_root: true,
                     domain_root: true,
                 },
+                mail: gatehouse_server::mail::MailStatus::log(),
             }))
         });
         let mut fx = Self {

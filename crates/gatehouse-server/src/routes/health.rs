@@ -1,4 +1,7 @@
 //! `/healthz` (the process answers) and `/readyz` (and its store does).
+//! `/readyz` also details mail (`mail`: mode, reachable, queue), which
+//! never makes a node unready: a mail server that is down only delays
+//! mails, and taking the node out of rotation would fail every request.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,15 +22,19 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let mail = state.mail.readiness();
     match state.services.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "mail": mail})),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(
                     json!({"status": "unavailable", "error": "temporarily_unavailable",
-                            "error_description": "the store cannot be reached"}),
+                            "error_description": "the store cannot be reached", "mail": mail}),
                 ),
             )
         }
