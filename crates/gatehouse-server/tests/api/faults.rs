@@ -30,6 +30,9 @@ async fn the_database_goes_away_and_comes_back() {
         if backend == "sqlite" {
             continue; // embedded: there is no server to lose
         }
+        if backend == "dynamodb" {
+            continue; // an endpoint, not a host:port URL: see dynamodb.rs
+        }
         let upstream = {
             let u = reqwest::Url::parse(&db.url).unwrap();
             format!("{}:{}", u.host_str().unwrap(), u.port().unwrap())

@@ -7,6 +7,7 @@ mod backends;
 mod browser;
 mod compat;
 mod discovery;
+mod dynamodb;
 mod faults;
 mod faulty_store;
 mod forward_auth;
