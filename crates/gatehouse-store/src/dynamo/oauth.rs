@@ -302,7 +302,7 @@ fn browser_from(item: &Item) -> StoreResult<BrowserSession> {
 }
 
 /// What a single-use value's conditional update found.
-enum Used {
+enum Use {
     Fresh(Item),
     AlreadyUsed(Item),
     NotFound,
@@ -318,7 +318,7 @@ impl DynamoStore {
         now: UnixTime,
         horizon: i64,
         extra: Option<(&'static str, &str)>,
-    ) -> StoreResult<Used> {
+    ) -> StoreResult<Use> {
         let mut cond = String::from(
             "attribute_exists(#pk) AND attribute_not_exists(#used_at) AND #ttl > :now \
              AND #expires_at >= :horizon",
@@ -345,9 +345,9 @@ impl DynamoStore {
                 .update(item_key, "SET #used_at = :now", Some(&cond), values)
                 .await?
             {
-                Outcome::Done(item) => Used::Fresh(item),
-                Outcome::Refused(Some(item)) if !pruned(&item) => Used::AlreadyUsed(item),
-                Outcome::Refused(_) => Used::NotFound,
+                Outcome::Done(item) => Use::Fresh(item),
+                Outcome::Refused(Some(item)) if !pruned(&item) => Use::AlreadyUsed(item),
+                Outcome::Refused(_) => Use::NotFound,
             },
         )
     }
@@ -448,9 +448,9 @@ impl AuthorizationStore for DynamoStore {
                 )
                 .await?
             {
-                Used::Fresh(item) => CodeConsumed::Fresh(code_from(&item)?),
-                Used::AlreadyUsed(item) => CodeConsumed::AlreadyUsed(code_from(&item)?),
-                Used::NotFound => CodeConsumed::NotFound,
+                Use::Fresh(item) => CodeConsumed::Fresh(code_from(&item)?),
+                Use::AlreadyUsed(item) => CodeConsumed::AlreadyUsed(code_from(&item)?),
+                Use::NotFound => CodeConsumed::NotFound,
             },
         )
     }
@@ -634,9 +634,9 @@ impl AccountTokenStore for DynamoStore {
                 .use_once(target, now, horizon, Some(("purpose", purpose.as_str())))
                 .await?
             {
-                Used::Fresh(item) => TokenConsumed::Fresh(account_token_from(&item)?),
-                Used::AlreadyUsed(item) => TokenConsumed::AlreadyUsed(account_token_from(&item)?),
-                Used::NotFound => TokenConsumed::NotFound,
+                Use::Fresh(item) => TokenConsumed::Fresh(account_token_from(&item)?),
+                Use::AlreadyUsed(item) => TokenConsumed::AlreadyUsed(account_token_from(&item)?),
+                Use::NotFound => TokenConsumed::NotFound,
             },
         )
     }

@@ -165,8 +165,7 @@ impl DynamoStore {
         // What the links name first, the links last: an interrupted run
         // leaves links, so running it again finds the rest.
         self.delete_all(deletes).await?;
-        self.delete_all(links.iter().map(|l| key_of(l)).collect())
-            .await
+        self.delete_all(links.iter().map(key_of).collect()).await
     }
 
     /// Deletes items by key, unconditionally, in transactions of up to 100.
