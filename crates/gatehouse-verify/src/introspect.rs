@@ -13,12 +13,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
-use reqwest::{Client, StatusCode};
+use hyper::StatusCode;
+use hyper::header::HeaderValue;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::http::read_bounded;
+use crate::http::HttpClient;
 use crate::verifier::Secret;
 
 /// Enough for the active tokens of a busy service; a full cache drops its
@@ -51,7 +51,7 @@ struct Answer {
 }
 
 pub(crate) struct Introspector {
-    http: Client,
+    http: HttpClient,
     endpoint: Option<String>,
     /// `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1),
     /// marked sensitive so it stays out of logs.
@@ -61,7 +61,7 @@ pub(crate) struct Introspector {
 }
 
 impl Introspector {
-    pub(crate) fn new(http: Client, settings: Settings) -> Self {
+    pub(crate) fn new(http: HttpClient, settings: Settings) -> Self {
         let encode =
             |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let credentials = format!(
@@ -128,32 +128,25 @@ impl Introspector {
         struct Response {
             active: bool,
         }
-        let response = self
+        let form = [("token", token), ("token_type_hint", "access_token")];
+        let answer = self
             .http
-            .post(endpoint)
-            .header(AUTHORIZATION, self.authorization.clone())
-            .header("accept", "application/json")
-            .form(&[("token", token), ("token_type_hint", "access_token")])
-            .send()
+            .post_form(endpoint, &self.authorization, &form)
             .await
             .map_err(|e| {
-                tracing::warn!(endpoint, error = %crate::http::without_url(&e),
-                    "cannot reach the introspection endpoint; refusing tokens meanwhile");
+                tracing::warn!(error = %e,
+                    "cannot ask the introspection endpoint; refusing tokens meanwhile");
             })?;
-        let status = response.status();
-        if status != StatusCode::OK {
+        if answer.status != StatusCode::OK {
             // 401 here means this service's client credentials are wrong.
             tracing::warn!(
                 endpoint,
-                status = status.as_u16(),
+                status = answer.status.as_u16(),
                 "the introspection endpoint refused; refusing tokens meanwhile"
             );
             return Err(());
         }
-        let body = read_bounded(response, endpoint).await.map_err(|e| {
-            tracing::warn!(endpoint, error = %e, "cannot read the introspection answer");
-        })?;
-        let answer: Response = serde_json::from_slice(&body).map_err(|e| {
+        let answer: Response = serde_json::from_slice(&answer.body).map_err(|e| {
             tracing::warn!(endpoint, error = %e, "the introspection answer is not RFC 7662 JSON");
         })?;
         Ok(answer.active)

@@ -23,13 +23,12 @@ use std::time::{Duration, SystemTime};
 
 use gatehouse_jwt::KeySet;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
-use reqwest::Client;
 use serde::Deserialize;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
 use crate::clock::{Clock, elapsed};
-use crate::http::{self, FetchError, Fetched};
+use crate::http::{FetchError, Fetched, HttpClient};
 
 /// How long a set is fresh when the issuer says nothing (Gatehouse says
 /// `max-age=300`).
@@ -116,7 +115,7 @@ pub(crate) struct RemoteKeys {
     issuer: String,
     audiences: Vec<String>,
     location: Location,
-    http: Client,
+    http: HttpClient,
     clock: Arc<dyn Clock>,
     settings: CacheSettings,
     /// The runtime the builder ran in: background work is spawned there,
@@ -148,7 +147,7 @@ impl RemoteKeys {
         issuer: String,
         audiences: Vec<String>,
         location: Location,
-        http: Client,
+        http: HttpClient,
         clock: Arc<dyn Clock>,
         settings: CacheSettings,
         runtime: Handle,
@@ -320,7 +319,7 @@ impl RemoteKeys {
             (Update::NotModified { freshness }, Some(previous)) => {
                 (previous.keys.clone(), previous.etag.clone(), freshness)
             }
-            // A 304 is only asked for when a set is held (`http::get`).
+            // A 304 is only taken when a set is held (`HttpClient::get`).
             (Update::NotModified { freshness }, None) => (
                 KeySet::new(self.issuer.clone(), self.audiences.clone(), Vec::new()),
                 None,
@@ -345,7 +344,7 @@ impl RemoteKeys {
         let url = self.jwks_url().await?;
         self.counters.jwks_requests.fetch_add(1, Ordering::Relaxed);
         let etag = previous.and_then(|p| p.etag.as_deref());
-        match http::get(&self.http, &url, etag).await? {
+        match self.http.get(&url, etag).await? {
             Fetched::NotModified { freshness } => {
                 self.counters.revalidations.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(issuer = %self.issuer, "the issuer's keys are unchanged");
@@ -395,7 +394,7 @@ impl RemoteKeys {
             what: "an OpenID discovery document",
             reason,
         };
-        let Fetched::Body { bytes, .. } = http::get(&self.http, discovery_url, None).await? else {
+        let Fetched::Body { bytes, .. } = self.http.get(discovery_url, None).await? else {
             return Err(malformed("304 to a request that had no ETag".into()));
         };
         #[derive(Deserialize)]
@@ -517,7 +516,11 @@ mod tests {
             {"kty": "nonsense", "kid": "twice"},
         ]});
         let set = parse_jwks(doc.to_string().as_bytes()).unwrap();
-        let kids: Vec<_> = set.keys.iter().filter_map(|k| k.common.key_id.clone()).collect();
+        let kids: Vec<_> = set
+            .keys
+            .iter()
+            .filter_map(|k| k.common.key_id.clone())
+            .collect();
         assert!(kids.contains(&"good".to_string()), "{kids:?}");
         assert!(!kids.contains(&"twice".to_string()), "{kids:?}");
         // Whatever parsed, only the good key can verify.
