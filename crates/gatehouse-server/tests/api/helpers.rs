@@ -96,10 +96,14 @@ pub struct Options {
     /// Proxy mode on 127.0.0.1:0 in front of this upstream, with these
     /// changes to its settings (`TestApp::proxy_base`).
     pub proxy: Option<(String, ConfigTweak)>,
+    /// Any other change to the configuration, applied last.
+    pub tweak: Option<ConfigChange>,
 }
 
 /// A change to the configuration a test server starts with.
 pub type ConfigTweak = fn(&mut Config);
+/// A change that may capture values (a port, a path).
+pub type ConfigChange = Box<dyn FnOnce(&mut Config) + Send>;
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options {
@@ -153,6 +157,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     if let Some((upstream, tweak)) = &options.proxy {
         config.proxy_listen = Some("127.0.0.1:0".into());
         config.upstream = Some(upstream.clone());
+        tweak(&mut config);
+    }
+    if let Some(tweak) = options.tweak {
         tweak(&mut config);
     }
     let app = Application::build(

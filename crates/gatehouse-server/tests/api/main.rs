@@ -19,6 +19,7 @@ mod interop;
 mod keys;
 mod login;
 mod logout;
+mod mail;
 mod oauth_clients;
 mod oauth_code_flow;
 mod oauth_interop;
