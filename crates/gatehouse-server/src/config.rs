@@ -100,6 +100,12 @@ pub struct Config {
     /// How long a browser stays signed in on the hosted login page.
     #[serde(with = "humantime_serde")]
     pub browser_session_ttl: Duration,
+    /// How long an email verification link works.
+    #[serde(with = "humantime_serde")]
+    pub email_verification_ttl: Duration,
+    /// How long a password reset link works.
+    #[serde(with = "humantime_serde")]
+    pub password_reset_ttl: Duration,
     /// Connections in the database pool.
     pub db_max_connections: u32,
     /// How long a request waits for the database before answering 503.
@@ -199,6 +205,8 @@ impl Default for Config {
             client_secret_overlap: Duration::from_secs(24 * 3600),
             authorization_code_ttl: Duration::from_secs(60),
             browser_session_ttl: Duration::from_secs(12 * 3600),
+            email_verification_ttl: Duration::from_secs(24 * 3600),
+            password_reset_ttl: Duration::from_secs(30 * 60),
             db_max_connections: 8,
             db_timeout: Duration::from_secs(5),
             log: "info".into(),
@@ -256,6 +264,8 @@ impl fmt::Debug for Config {
             client_secret_overlap,
             authorization_code_ttl,
             browser_session_ttl,
+            email_verification_ttl,
+            password_reset_ttl,
             db_max_connections,
             db_timeout,
             log,
@@ -304,6 +314,8 @@ impl fmt::Debug for Config {
             .field("client_secret_overlap", client_secret_overlap)
             .field("authorization_code_ttl", authorization_code_ttl)
             .field("browser_session_ttl", browser_session_ttl)
+            .field("email_verification_ttl", email_verification_ttl)
+            .field("password_reset_ttl", password_reset_ttl)
             .field("db_max_connections", db_max_connections)
             .field("db_timeout", db_timeout)
             .field("log", log)
@@ -601,6 +613,8 @@ fn known_key(key: &str) -> bool {
         "client_secret_overlap",
         "authorization_code_ttl",
         "browser_session_ttl",
+        "email_verification_ttl",
+        "password_reset_ttl",
         "db_max_connections",
         "db_timeout",
         "log",

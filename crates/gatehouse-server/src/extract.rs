@@ -236,7 +236,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientOrigin {
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok());
-        Ok(ClientOrigin(gatehouse_core::session::Origin::new(ip, user_agent)))
+        Ok(ClientOrigin(gatehouse_core::session::Origin::new(
+            ip, user_agent,
+        )))
     }
 }
 

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use gatehouse_core::rotation::RotationPolicy;
+use gatehouse_core::service::account_links::AccountLinkSettings;
 use gatehouse_core::service::api_keys::ApiKeyCacheSettings;
 use gatehouse_core::service::authorize::AuthorizeSettings;
 use gatehouse_core::service::basic_auth::BasicCacheSettings;
@@ -148,8 +149,11 @@ impl Application {
         let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
-        let api = axum::serve(self.listener, app(self.state))
-            .with_graceful_shutdown(until_stopped(stopped.clone()));
+        let api = axum::serve(
+            self.listener,
+            app(self.state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(until_stopped(stopped.clone()));
         let result = match self.proxy {
             Some((listener, proxy)) => {
                 let proxied = axum::serve(
@@ -274,6 +278,11 @@ pub fn settings(config: &Config) -> Settings {
         authorize: AuthorizeSettings {
             code_ttl_secs: secs(config.authorization_code_ttl),
             browser_session_ttl_secs: secs(config.browser_session_ttl),
+        },
+        account_links: AccountLinkSettings {
+            verify_email_ttl_secs: secs(config.email_verification_ttl),
+            reset_password_ttl_secs: secs(config.password_reset_ttl),
+            ..AccountLinkSettings::default()
         },
     }
 }

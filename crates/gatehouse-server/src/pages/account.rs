@@ -66,7 +66,11 @@ pub(crate) fn reset_form(
         token = escape(token),
         csrf = escape(csrf_token),
     );
-    Page::new(status, "Choose a new password", card("Choose a new password", &body))
+    Page::new(
+        status,
+        "Choose a new password",
+        card("Choose a new password", &body),
+    )
 }
 
 /// After the new password was set.
@@ -76,7 +80,11 @@ pub(crate) fn reset_done(tenant: &str) -> Page {
          Sign in again with the new password.</p>",
         escape(tenant)
     );
-    Page::new(StatusCode::OK, "Password changed", card("Password changed", &body))
+    Page::new(
+        StatusCode::OK,
+        "Password changed",
+        card("Password changed", &body),
+    )
 }
 
 fn card(title: &str, body: &str) -> String {

@@ -32,7 +32,9 @@ async fn me(
     headers: HeaderMap,
 ) -> ApiResult<Json<User>> {
     let token = token(&headers)?;
-    Ok(Json(state.services.users.me(&ctx, token.expose_secret()).await?))
+    Ok(Json(
+        state.services.users.me(&ctx, token.expose_secret()).await?,
+    ))
 }
 
 /// `"field": null` clears it; an absent field stays as it is.

@@ -68,7 +68,13 @@ async fn reset_page(
     headers: HeaderMap,
     Query(param): Query<TokenParam>,
 ) -> Response {
-    form(&ctx, &headers, param.token.as_deref().unwrap_or(""), None, StatusCode::OK)
+    form(
+        &ctx,
+        &headers,
+        param.token.as_deref().unwrap_or(""),
+        None,
+        StatusCode::OK,
+    )
 }
 
 #[derive(Deserialize)]
@@ -108,9 +114,13 @@ async fn reset(
             match passwords.reset(&ctx, &body.token, body.new_password).await {
                 Ok(_) => render(reset_done(ctx.tenant().shown_name())),
                 // The password broke a rule: the same link may try again.
-                Err(Error::InvalidInput { message, .. }) => {
-                    form(&ctx, &headers, &token, Some(&message), StatusCode::BAD_REQUEST)
-                }
+                Err(Error::InvalidInput { message, .. }) => form(
+                    &ctx,
+                    &headers,
+                    &token,
+                    Some(&message),
+                    StatusCode::BAD_REQUEST,
+                ),
                 Err(e) => error_page(e),
             }
         }
@@ -129,7 +139,14 @@ fn form(
         Err(e) => return error_page(e),
     };
     let action = format!("{}/password/reset", ctx.issuer());
-    let mut page = reset_form(status, ctx.tenant().shown_name(), &action, token, &csrf, error);
+    let mut page = reset_form(
+        status,
+        ctx.tenant().shown_name(),
+        &action,
+        token,
+        &csrf,
+        error,
+    );
     if let Some(cookie) = cookie {
         page.headers.append(header::SET_COOKIE, cookie);
     }

@@ -2,14 +2,14 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use axum::response::{IntoResponse, Response};
 use gatehouse_core::service::accounts::SignUp;
 use gatehouse_core::user::Registration;
-use serde_json::json;
 use secrecy::SecretString;
 use serde::Deserialize;
+use serde_json::json;
 
 use crate::error::ApiResult;
 use crate::extract::{AppJson, TenantCtx};

@@ -56,8 +56,14 @@ async fn by_api(
     TenantCtx(ctx): TenantCtx,
     JsonOrForm(body, _): JsonOrForm<VerifyBody>,
 ) -> ApiResult<Json<Value>> {
-    let v = state.services.verifications.verify(&ctx, &body.token).await?;
-    Ok(Json(json!({"verified": true, "user_id": v.user_id, "email": v.email})))
+    let v = state
+        .services
+        .verifications
+        .verify(&ctx, &body.token)
+        .await?;
+    Ok(Json(
+        json!({"verified": true, "user_id": v.user_id, "email": v.email}),
+    ))
 }
 
 #[derive(Deserialize)]

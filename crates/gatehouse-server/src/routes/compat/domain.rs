@@ -30,7 +30,7 @@ use serde_json::json;
 
 use super::{lenient_json, no_store};
 use crate::error::{ApiError, ApiResult, REALM};
-use crate::extract::{AppBytes, bearer_or_bare, ClientOrigin};
+use crate::extract::{AppBytes, ClientOrigin, bearer_or_bare};
 use crate::routes::gate::HttpHeaders;
 use crate::routes::gate::forward_auth::identity_response;
 use crate::state::AppState;

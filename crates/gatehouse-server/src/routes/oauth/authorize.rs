@@ -45,7 +45,8 @@ const WRONG_CREDENTIALS: &str = "The username or password is incorrect.";
 const CSRF_FAILED: &str =
     "This sign-in form expired or did not come from this page. Please sign in again.";
 const ACCOUNT_DISABLED: &str = "This account is disabled. Ask the administrator.";
-const EMAIL_NOT_VERIFIED: &str = "Confirm your email address first: follow the link we mailed to it.";
+const EMAIL_NOT_VERIFIED: &str =
+    "Confirm your email address first: follow the link we mailed to it.";
 const MISSING_CREDENTIALS: &str = "Enter your username or email, and your password.";
 
 async fn start(
