@@ -12,6 +12,7 @@
 
 pub mod account_token;
 pub mod algorithm;
+pub mod audit;
 pub mod apikey;
 pub mod clock;
 pub mod crypto;

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::account_token::{AccountToken, TokenConsumed, TokenPurpose};
+use crate::audit::AuditEvent;
 use crate::algorithm::SigningAlgorithm;
 use crate::apikey::ApiKeyRecord;
 use crate::clock::UnixTime;
@@ -147,6 +148,36 @@ trait UserStore {
     /// added: a cursor is the last id seen), optionally only those whose
     /// username key or email key starts with `query.prefix`.
     fn list_users_page(&self, tenant_id: &str, query: &UserQuery) -> StoreResult<Vec<User>>;
+}
+
+trait LockoutStore {
+    /// Claims one password attempt on the user, atomically, before the
+    /// password is checked (so no more than `threshold` checks ever run
+    /// between locks, however many arrive at once). Refused, changing
+    /// nothing, while `locked_until > now`. Otherwise the failure count
+    /// goes up by one; when it reaches `threshold` it goes back to zero,
+    /// the lock count goes up by one and the user is locked until
+    /// `now + lock_secs[min(lock count before, len - 1)]`.
+    fn claim_login_attempt(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        now: UnixTime,
+        threshold: i64,
+        lock_secs: &[i64],
+    ) -> StoreResult<LoginAttempt>;
+    /// After a success, a reset or an admin's unlock: no failures, no lock.
+    fn clear_login_failures(&self, tenant_id: &str, user_id: &str) -> StoreResult<()>;
+}
+
+trait AuditStore {
+    /// Appends events (a batch from the audit buffer), atomically.
+    fn append_events(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    /// The tenant's events matching the query, newest first.
+    fn list_events(&self, tenant_id: &str, query: &EventQuery) -> StoreResult<Vec<AuditEvent>>;
+    /// Deletes events (of every tenant) older than `before`, at most
+    /// `limit` of them per call (pruning never holds a long lock); how many.
+    fn prune_events(&self, before: UnixTime, limit: u32) -> StoreResult<u64>;
 }
 
 trait AccountTokenStore {
@@ -311,6 +342,32 @@ pub struct UserQuery {
     pub limit: u32,
 }
 
+/// What claiming a password attempt found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// The password may be checked; `locked_until` is set when this
+    /// attempt was the one that locked the account (it is still checked,
+    /// and a success lifts the lock).
+    Allowed { locked_until: Option<UnixTime> },
+    /// Locked: the password must not be checked.
+    Locked { until: UnixTime },
+    /// No such user.
+    NoUser,
+}
+
+/// A page of audit events (`AuditStore::list_events`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    pub kind: Option<String>,
+    pub subject: Option<String>,
+    /// Only events at or after this time.
+    pub since: Option<UnixTime>,
+    /// Only events older than this event id (the cursor; ids are
+    /// time-ordered UUIDv7).
+    pub before_id: Option<String>,
+    pub limit: u32,
+}
+
 /// Everything a Gatehouse node needs from its database.
 #[async_trait]
 pub trait Store:
@@ -324,6 +381,8 @@ pub trait Store:
     + ClientStore
     + AuthorizationStore
     + AccountTokenStore
+    + LockoutStore
+    + AuditStore
 {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

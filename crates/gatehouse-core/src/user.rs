@@ -58,6 +58,16 @@ pub struct User {
     /// disabling ends their sessions.
     #[serde(default)]
     pub disabled: bool,
+    /// Failed password attempts since the last success or lock (the
+    /// account soft-lock, `service::lockout`).
+    #[serde(default)]
+    pub failed_logins: i64,
+    /// Locks in a row; each lasts twice the one before, up to the cap.
+    #[serde(skip)]
+    pub lock_count: i64,
+    /// Until when password attempts are refused.
+    #[serde(default)]
+    pub locked_until: Option<UnixTime>,
     #[serde(skip)]
     pub password_hash: PasswordHash,
     pub created_at: UnixTime,

@@ -169,6 +169,9 @@ mod tests {
             roles: vec!["billing".into()],
             email_verified: true,
             disabled: false,
+            failed_logins: 0,
+            lock_count: 0,
+            locked_until: None,
             password_hash: crate::password::PasswordHash(String::new()),
             created_at: 0,
         };

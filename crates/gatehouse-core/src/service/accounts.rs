@@ -75,6 +75,9 @@ impl Accounts {
             roles: Vec::new(),
             email_verified: false,
             disabled: false,
+            failed_logins: 0,
+            lock_count: 0,
+            locked_until: None,
             password_hash,
             created_at: self.deps.now(),
         };
@@ -123,6 +126,9 @@ impl Accounts {
             roles: import.roles,
             email_verified: false,
             disabled: false,
+            failed_logins: 0,
+            lock_count: 0,
+            locked_until: None,
             password_hash: PasswordHash(import.password_hash),
             created_at: self.deps.now(),
         };
