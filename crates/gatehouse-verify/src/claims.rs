@@ -110,8 +110,10 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
     })
 }
 
-impl From<gatehouse_jwt::AccessClaims> for AccessClaims {
-    fn from(c: gatehouse_jwt::AccessClaims) -> Self {
+impl AccessClaims {
+    /// From the verifier's own type, which stays out of this crate's API
+    /// (no `From` impl: a public impl would tie this crate's semver to it).
+    pub(crate) fn from_jwt(c: gatehouse_jwt::AccessClaims) -> Self {
         let aud = match c.aud {
             gatehouse_jwt::Audience::One(a) => vec![a],
             gatehouse_jwt::Audience::Many(list) => list,
@@ -181,7 +183,7 @@ mod tests {
             "jti": "j", "client_id": "c", "email_verified": true
         }))
         .unwrap();
-        let claims = AccessClaims::from(jwt);
+        let claims = AccessClaims::from_jwt(jwt);
         assert_eq!(claims.aud, ["a"]);
         assert_eq!(claims.email_verified, Some(true));
     }

@@ -90,7 +90,7 @@ impl Verifier {
         let claims = self.check(token).await?;
         #[cfg(feature = "introspect")]
         self.introspect(token, claims.exp).await?;
-        Ok(claims.into())
+        Ok(AccessClaims::from_jwt(claims))
     }
 
     /// Verifies `token` like [`Verifier::verify`], then reads its payload
