@@ -80,3 +80,19 @@ impl Event {
         self
     }
 }
+
+tokio::task_local! {
+    /// The client of the request being served, set by the server around
+    /// each request so an event recorded anywhere below knows it.
+    static REQUEST_ORIGIN: Origin;
+}
+
+/// Runs `future` with `origin` as the client of every event it records.
+pub async fn with_origin<F: std::future::Future>(origin: Origin, future: F) -> F::Output {
+    REQUEST_ORIGIN.scope(origin, future).await
+}
+
+/// The client of the request this task serves, if the server set one.
+pub fn current_origin() -> Option<Origin> {
+    REQUEST_ORIGIN.try_with(Clone::clone).ok()
+}

@@ -38,6 +38,11 @@ pub enum Error {
     #[error("the username or password is incorrect")]
     InvalidCredentials,
 
+    /// The account is soft-locked after repeated failures: answered as a
+    /// wrong password (a right one is refused too), plus when to retry.
+    #[error("the username or password is incorrect")]
+    AccountLocked { retry_after_secs: u64 },
+
     /// The password was right, but an admin disabled the account. Only
     /// said after the password matched, so it tells an attacker nothing.
     #[error("this account is disabled; ask the administrator")]
@@ -45,7 +50,9 @@ pub enum Error {
 
     /// The password was right, but the tenant requires a verified email
     /// and this one is not (yet).
-    #[error("the email address of this account is not verified; use the link mailed to it, or ask for a new one at {resend}")]
+    #[error(
+        "the email address of this account is not verified; use the link mailed to it, or ask for a new one at {resend}"
+    )]
     EmailNotVerified { resend: String },
 
     /// A single-use account link (verification, reset, invitation) that

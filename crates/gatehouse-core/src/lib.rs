@@ -12,8 +12,8 @@
 
 pub mod account_token;
 pub mod algorithm;
-pub mod audit;
 pub mod apikey;
+pub mod audit;
 pub mod clock;
 pub mod crypto;
 pub mod error;
@@ -22,6 +22,7 @@ pub mod keyring;
 pub mod keys;
 pub mod mail;
 pub mod oauth;
+pub mod password_policy;
 pub mod policy;
 pub mod refresh;
 pub mod rotation;
@@ -29,6 +30,7 @@ pub mod sealing;
 pub mod service;
 pub mod session;
 pub mod store;
+pub mod telemetry;
 pub mod tenant;
 pub mod tenant_secret;
 pub mod token;

@@ -12,9 +12,9 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::account_token::{AccountToken, TokenConsumed, TokenPurpose};
-use crate::audit::AuditEvent;
 use crate::algorithm::SigningAlgorithm;
 use crate::apikey::ApiKeyRecord;
+use crate::audit::AuditEvent;
 use crate::clock::UnixTime;
 use crate::keys::SigningKeyRecord;
 use crate::oauth::{AuthorizationCode, BrowserSession, ClientRecord, CodeConsumed};
@@ -87,7 +87,11 @@ macro_rules! store_ports {
                 $(
                     async fn $method(&self $(, $arg: $arg_ty)*) -> $ret {
                         self.hook.before(stringify!($method))?;
-                        self.inner.$method($($arg),*).await
+                        let started = std::time::Instant::now();
+                        let result = self.inner.$method($($arg),*).await;
+                        self.hook
+                            .after(stringify!($method), started.elapsed(), result.as_ref().err());
+                        result
                     }
                 )*
             }
@@ -393,10 +397,21 @@ pub trait Hook: Send + Sync {
     /// Called with the port method's name (`"create_user"`); an error is
     /// returned to the caller instead of calling through.
     fn before(&self, method: &'static str) -> StoreResult<()>;
+
+    /// Called after each call that went through, with how long the inner
+    /// store took and its error, if any (metrics time the store here).
+    fn after(
+        &self,
+        method: &'static str,
+        elapsed: std::time::Duration,
+        error: Option<&StoreError>,
+    ) {
+        let _ = (method, elapsed, error);
+    }
 }
 
-/// A store that forwards every port method to `inner`, after
-/// [`Hook::before`]. Generated from the port list by `store_ports!`.
+/// A store that forwards every port method to `inner`, between
+/// [`Hook::before`] and [`Hook::after`]. Generated from the port list by `store_ports!`.
 pub struct PassThrough<H> {
     pub inner: std::sync::Arc<dyn Store>,
     pub hook: H,
@@ -412,6 +427,10 @@ impl<H: Hook> PassThrough<H> {
 impl<H: Hook> Store for PassThrough<H> {
     async fn ping(&self) -> StoreResult<()> {
         self.hook.before("ping")?;
-        self.inner.ping().await
+        let started = std::time::Instant::now();
+        let result = self.inner.ping().await;
+        self.hook
+            .after("ping", started.elapsed(), result.as_ref().err());
+        result
     }
 }

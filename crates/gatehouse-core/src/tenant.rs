@@ -133,11 +133,26 @@ pub struct TenantSettings {
     /// The From address of the tenant's mails; the server's default
     /// (`GATEHOUSE_SMTP_FROM`) when unset.
     pub mail_from: Option<String>,
+    /// The shortest new password accepted (8 to 128; 8 when unset).
+    pub password_min_length: Option<u32>,
 }
 
 impl TenantSettings {
+    /// The shortest new password accepted.
+    pub fn min_password_chars(&self) -> u32 {
+        self.password_min_length.unwrap_or(8)
+    }
+
     /// Checks the values a person set.
     pub fn validate(&self) -> Result<()> {
+        if let Some(n) = self.password_min_length
+            && !crate::password_policy::MIN_LENGTH_RANGE.contains(&n)
+        {
+            return Err(Error::invalid(
+                "password_min_length",
+                "password_min_length must be between 8 and 128",
+            ));
+        }
         if let Some(from) = &self.mail_from
             && (from.len() > 320 || from.chars().any(char::is_control) || !from.contains('@'))
         {

@@ -190,7 +190,10 @@ impl AccountLinks {
         F: std::future::Future<Output = Result<()>> + Send + 'static,
     {
         let Ok(permit) = self.jobs.clone().try_acquire_owned() else {
-            tracing::warn!(what, "too many account-link requests at once; this one was dropped");
+            tracing::warn!(
+                what,
+                "too many account-link requests at once; this one was dropped"
+            );
             return;
         };
         tokio::spawn(async move {

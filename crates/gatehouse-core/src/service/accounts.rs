@@ -5,15 +5,17 @@ use std::sync::Arc;
 
 use super::account_links::AccountLinks;
 use super::api_keys::ApiKeys;
+use super::basic_auth::BasicAuth;
 use super::email_verification::EmailVerifications;
 use super::{Deps, TenantContext};
 use crate::account_token::TokenPurpose;
-use crate::tenant::EmailVerification;
-use super::basic_auth::BasicAuth;
+use crate::audit::Event;
 use crate::id::new_id;
 use crate::legacy_hash;
-use crate::password::{PasswordHash, validate_password};
+use crate::password::PasswordHash;
+use crate::password_policy::check_new_password;
 use crate::store::{StoreError, UniqueField};
+use crate::tenant::EmailVerification;
 use crate::tenant::Tenant;
 use crate::user::{self, ImportedUser, LoginName, Registration, User};
 use crate::{Error, Result};
@@ -60,7 +62,12 @@ impl Accounts {
     pub async fn register(&self, tenant: &Tenant, reg: Registration) -> Result<User> {
         let (username, email, first_name, last_name) =
             user::validate_profile(&reg.username, reg.email, reg.first_name, reg.last_name)?;
-        validate_password(&reg.password)?;
+        check_new_password(
+            &reg.password,
+            &username,
+            email.as_deref(),
+            tenant.settings.min_password_chars(),
+        )?;
 
         let hasher = self.deps.hasher.clone();
         let password = reg.password;
@@ -83,6 +90,10 @@ impl Accounts {
         };
         self.deps.store.create_user(&user).await?;
         tracing::info!(tenant = %tenant.name, user_id = %user.id, "user registered");
+        self.deps.audit.record(
+            tenant,
+            Event::success("user.registered").subject(user.id.clone()),
+        );
         Ok(user)
     }
 
@@ -185,6 +196,12 @@ impl Accounts {
         self.api_keys.forget_user(&tenant.id, user_id);
         self.basic_auth.forget_user(&tenant.id, user_id);
         tracing::info!(tenant = %tenant.name, %user_id, ?roles, "roles set");
+        self.deps.audit.record(
+            tenant,
+            Event::success("user.roles_changed")
+                .actor("admin")
+                .subject(user_id),
+        );
         self.deps
             .store
             .user_by_id(&tenant.id, user_id)
@@ -280,6 +297,12 @@ impl Accounts {
             self.api_keys.forget_user(&tenant.id, user_id);
             self.basic_auth.forget_user(&tenant.id, user_id);
             tracing::info!(tenant = %tenant.name, %user_id, "user deleted");
+            self.deps.audit.record(
+                tenant,
+                Event::success("user.deleted")
+                    .actor("admin")
+                    .subject(user_id),
+            );
             Ok(())
         } else {
             Err(Error::NotFound("the user"))

@@ -15,6 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::ttl_map::TtlMap;
 use super::{Deps, TenantContext};
 use crate::apikey::{self, ApiKeyRecord};
+use crate::audit::Event;
 use crate::clock::UnixTime;
 use crate::token::is_valid_scope;
 use crate::user::{LoginName, User};
@@ -240,6 +241,10 @@ impl ApiKeys {
         // A cached "no such key" for this id must not outlive its creation.
         self.forget(&record.tenant_id, &record.id);
         tracing::info!(tenant = %ctx.name(), key_id = %record.id, user_id = ?record.user_id, "API key created");
+        self.deps.audit.record(
+            ctx.tenant(),
+            Event::success("apikey.created").subject(record.id.clone()),
+        );
         Ok(CreatedApiKey {
             record,
             key: minted.key,
@@ -273,6 +278,9 @@ impl ApiKeys {
         self.forget(tenant_id, id);
         if deleted {
             tracing::info!(tenant = %ctx.name(), key_id = %id, "API key revoked");
+            self.deps
+                .audit
+                .record(ctx.tenant(), Event::success("apikey.revoked").subject(id));
             Ok(())
         } else {
             Err(Error::NotFound("the API key"))

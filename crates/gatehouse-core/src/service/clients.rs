@@ -21,6 +21,7 @@ use serde::Serialize;
 use super::issue::FIRST_PARTY_CLIENT;
 use super::ttl_map::TtlMap;
 use super::{Deps, TenantContext};
+use crate::audit::Event;
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::oauth::client::{self, ClientSpec, mint_client_id, mint_secret};
@@ -212,6 +213,12 @@ impl Clients {
         };
         self.deps.store.insert_client(&record).await?;
         tracing::info!(client_id = %record.id, name = %record.name, "client registered");
+        self.deps.audit.record(
+            ctx.tenant(),
+            Event::success("client.created")
+                .actor("admin")
+                .subject(record.id.clone()),
+        );
         Ok(ClientWithSecret {
             client: ClientView::from(&record),
             client_secret: secret,
@@ -246,6 +253,12 @@ impl Clients {
             return Err(Error::NotFound("the client"));
         }
         tracing::info!("client deleted; its sessions are revoked");
+        self.deps.audit.record(
+            ctx.tenant(),
+            Event::success("client.deleted")
+                .actor("admin")
+                .subject(client_id),
+        );
         Ok(())
     }
 
@@ -296,6 +309,12 @@ impl Clients {
             ..record
         };
         tracing::info!(overlap_secs = overlap, "client secret rotated");
+        self.deps.audit.record(
+            ctx.tenant(),
+            Event::success("client.secret_rotated")
+                .actor("admin")
+                .subject(client_id),
+        );
         Ok(ClientWithSecret {
             client: ClientView::from(&rotated),
             client_secret: Some(secret),

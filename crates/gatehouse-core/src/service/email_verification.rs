@@ -13,6 +13,7 @@ use super::account_links::AccountLinks;
 use super::ttl_map::TtlMap;
 use super::{Deps, TenantContext};
 use crate::account_token::TokenPurpose;
+use crate::audit::Event;
 use crate::tenant::EmailVerification;
 use crate::user::{LoginName, User, email_key};
 use crate::{Error, Result};
@@ -110,6 +111,12 @@ impl EmailVerifications {
             user.email_verified = true;
             store.update_user(&user).await?;
             tracing::info!(user_id = %user.id, "email verified");
+            self.deps.audit.record(
+                ctx.tenant(),
+                Event::success("email.verified")
+                    .actor(user.id.clone())
+                    .subject(user.id.clone()),
+            );
         }
         Ok(Verified {
             user_id: user.id,

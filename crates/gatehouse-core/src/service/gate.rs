@@ -31,6 +31,7 @@ use crate::Result;
 use crate::apikey;
 use crate::error::TokenUnusable;
 use crate::policy::{Accept, RequestPath, Rule};
+use crate::telemetry;
 use crate::token::AccessClaims;
 pub use crate::webhook::HeaderLookup;
 
@@ -288,9 +289,28 @@ impl Gate {
 
     /// Decides one request. Only a fault (the store failing during an
     /// API-key, Basic or session check) is an error; every answer about
-    /// the caller is a [`Decision`].
+    /// the caller is a [`Decision`]. Each answer is counted
+    /// (`gatehouse_gate_decisions_total`).
     #[tracing::instrument(skip_all, fields(tenant = %ctx.name(), method = %request.method))]
     pub async fn decide(&self, ctx: &TenantContext, request: GateRequest<'_>) -> Result<Decision> {
+        let presented = match &request.credential {
+            None => "none",
+            Some(credential) => credential
+                .kind()
+                .map_or("malformed", CredentialKind::as_str),
+        };
+        let decision = self.judge(ctx, request).await;
+        let (outcome, credential) = match &decision {
+            Ok(Decision::Allow(identity)) => ("allow", identity.credential.as_str()),
+            Ok(Decision::Challenge(_)) => ("challenge", presented),
+            Ok(Decision::Deny(_)) => ("deny", presented),
+            Err(_) => ("error", presented),
+        };
+        telemetry::gate_decision(outcome, credential);
+        decision
+    }
+
+    async fn judge(&self, ctx: &TenantContext, request: GateRequest<'_>) -> Result<Decision> {
         let policy = ctx.policy();
         if policy.is_empty() {
             return self.any_access_token(ctx, request).await;

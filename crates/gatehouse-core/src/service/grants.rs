@@ -16,7 +16,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use super::clients::{Caller, ClientCredentials, Clients};
-use super::issue::{Issuer, SignIn};
+use super::issue::{Issuer, SignIn, issued};
 use super::sessions::Sessions;
 use super::{Deps, TenantContext};
 use crate::error::{GrantError, OAuthError};
@@ -25,6 +25,7 @@ use crate::oauth::scope::{self, Scopes};
 use crate::oauth::{ClientRecord, GrantType, pkce};
 use crate::refresh;
 use crate::session::{Origin, Session};
+use crate::telemetry::Grant;
 use crate::token::TokenResponse;
 use crate::user::LoginName;
 use crate::{Error, Result};
@@ -162,7 +163,9 @@ impl TokenEndpoint {
             return Err(unauthorized(GrantType::ClientCredentials));
         }
         let scopes = client_scopes(client, request.scope.as_deref())?;
-        self.issue.client_token(ctx, client, &scopes)
+        self.issue
+            .client_token(ctx, client, &scopes)
+            .inspect(|_| issued(ctx, Grant::ClientCredentials))
     }
 
     /// RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6): the code is consumed
@@ -258,13 +261,15 @@ impl TokenEndpoint {
             nonce: code.nonce.clone(),
             browser_session_id: code.browser_session_id.clone(),
         });
-        self.issue.token_response(
-            ctx,
-            &user,
-            &session,
-            refresh.map(|r| r.token),
-            sign_in.as_ref(),
-        )
+        self.issue
+            .token_response(
+                ctx,
+                &user,
+                &session,
+                refresh.map(|r| r.token),
+                sign_in.as_ref(),
+            )
+            .inspect(|_| issued(ctx, Grant::AuthorizationCode))
     }
 }
 

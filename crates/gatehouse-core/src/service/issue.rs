@@ -17,6 +17,7 @@ use crate::keyring::TenantKeyring;
 use crate::oauth::id_token::{self, ID_TOKEN_TYP, IdTokenClaims, ProfileClaims};
 use crate::oauth::{ClientRecord, scope};
 use crate::session::Session;
+use crate::telemetry::{self, Grant};
 use crate::token::{AccessClaims, Audience, TokenResponse};
 use crate::user::User;
 
@@ -72,6 +73,13 @@ pub fn access_claims(
         family_name: user.last_name.clone(),
         roles: user.roles.clone(),
     })
+}
+
+/// Counts an access token issued for `grant`, with the algorithm of the
+/// tenant's signing key (`gatehouse_tokens_issued_total`). Called where
+/// the grant is known: the use case that asked for the token.
+pub fn issued(ctx: &TenantContext, grant: Grant) {
+    telemetry::token_issued(grant, ctx.keyring().signing_key().algorithm);
 }
 
 impl Issuer {

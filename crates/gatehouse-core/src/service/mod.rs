@@ -24,6 +24,7 @@
 pub mod account_links;
 pub mod accounts;
 pub mod api_keys;
+pub mod audit_log;
 pub mod authorize;
 pub mod basic_auth;
 pub mod clients;
@@ -94,6 +95,44 @@ pub struct Settings {
     pub authorize: authorize::AuthorizeSettings,
     /// Verification, reset and invitation links.
     pub account_links: account_links::AccountLinkSettings,
+    /// The account soft-lock.
+    pub lockout: LockoutPolicy,
+}
+
+/// The account soft-lock (ASVS 2.2.1: at most 100 failed attempts per
+/// hour per account): after `threshold` failures in a row the account is
+/// locked for `lock_secs[0]`, then each further lock in a row for the next
+/// duration, the last one repeating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    pub threshold: i64,
+    pub lock_secs: Vec<i64>,
+}
+
+impl LockoutPolicy {
+    /// Locks of `first` seconds doubling up to `max`.
+    pub fn doubling(threshold: i64, first: i64, max: i64) -> Self {
+        let mut lock_secs = Vec::new();
+        let mut secs = first.max(1);
+        while secs < max && lock_secs.len() < 32 {
+            lock_secs.push(secs);
+            secs = secs.saturating_mul(2);
+        }
+        lock_secs.push(max.max(1));
+        Self {
+            threshold: threshold.max(1),
+            lock_secs,
+        }
+    }
+}
+
+impl Default for LockoutPolicy {
+    /// 10 failures; 1 minute doubling to 1 hour. Worst case for an account
+    /// under attack: 10 guesses, then 10 per lock (1+2+4+8+16+32 minutes,
+    /// then one per hour): well under ASVS's 100 an hour.
+    fn default() -> Self {
+        Self::doubling(10, 60, 3600)
+    }
 }
 
 impl Default for Settings {
@@ -110,6 +149,7 @@ impl Default for Settings {
             clients: clients::ClientSettings::default(),
             authorize: authorize::AuthorizeSettings::default(),
             account_links: account_links::AccountLinkSettings::default(),
+            lockout: LockoutPolicy::default(),
         }
     }
 }
@@ -122,6 +162,8 @@ pub(crate) struct Deps {
     pub(crate) master: Arc<MasterKeys>,
     /// Where account mails go (never waited for).
     pub(crate) mailer: Arc<dyn Mailer>,
+    /// Where security events go (never waited for).
+    pub(crate) audit: audit_log::AuditLog,
     /// Where every password check and hash runs: bounded CPU and memory.
     pub(crate) pool: HashingPool,
     pub(crate) settings: Settings,
@@ -179,7 +221,9 @@ impl Services {
     ) -> Result<Self> {
         crate::crypto::prepared_signers::install();
         let pool = HashingPool::start(settings.pool, release_thread_memory)?;
+        let audit = audit_log::AuditLog::start(parts.store.clone(), parts.clock.clone());
         let deps = Arc::new(Deps {
+            audit,
             store: parts.store,
             hasher: parts.hasher,
             clock: parts.clock,
@@ -262,6 +306,11 @@ impl Services {
 
     pub fn settings(&self) -> &Settings {
         &self.deps.settings
+    }
+
+    /// The audit log (record, flush).
+    pub fn audit(&self) -> &audit_log::AuditLog {
+        &self.deps.audit
     }
 
     /// A cheap round trip to the store, for `/readyz`.

@@ -6,8 +6,11 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use super::Deps;
+use crate::audit::Event;
 use crate::legacy_hash;
 use crate::password::PasswordHash;
+use crate::store::LoginAttempt;
+use crate::telemetry::{self, LoginOutcome};
 use crate::tenant::{EmailVerification, Tenant};
 use crate::user::{LoginName, User};
 use crate::{Error, Result};
@@ -76,9 +79,46 @@ impl PasswordLogin {
     async fn check(
         &self,
         tenant: &Tenant,
-        user: Option<User>,
+        mut user: Option<User>,
         password: SecretString,
     ) -> Result<User> {
+        // The soft-lock (ASVS 2.2.1): an attempt is claimed in the store
+        // before the password is checked, so however many arrive at once,
+        // no more than `threshold` checks run between locks, on any node.
+        if let Some(u) = &user {
+            let policy = &self.deps.settings.lockout;
+            let now = self.deps.now();
+            match self
+                .deps
+                .store
+                .claim_login_attempt(&tenant.id, &u.id, now, policy.threshold, &policy.lock_secs)
+                .await?
+            {
+                LoginAttempt::Locked { until } => {
+                    self.deps.audit.record(
+                        tenant,
+                        Event::failure("login.failure", "locked").subject(u.id.clone()),
+                    );
+                    telemetry::login(LoginOutcome::Locked);
+                    return Err(Error::AccountLocked {
+                        retry_after_secs: (until - now).max(1) as u64,
+                    });
+                }
+                LoginAttempt::Allowed {
+                    locked_until: Some(until),
+                } => {
+                    tracing::warn!(tenant = %tenant.name, user_id = %u.id, until, "account locked after repeated failed logins");
+                    telemetry::lockout();
+                    self.deps.audit.record(
+                        tenant,
+                        Event::success("account.locked").subject(u.id.clone()),
+                    );
+                }
+                LoginAttempt::Allowed { locked_until: None } => {}
+                // Deleted since it was read: an unknown user's answer.
+                LoginAttempt::NoUser => user = None,
+            }
+        }
         let stored: Option<PasswordHash> = user.as_ref().map(|u| u.password_hash.clone());
         let hasher = self.deps.hasher.clone();
         let (matches, upgraded) = self
@@ -103,14 +143,42 @@ impl PasswordLogin {
             .await?;
         let mut user = match user {
             Some(u) if matches => u,
-            _ => return Err(Error::InvalidCredentials),
+            Some(u) => {
+                self.deps.audit.record(
+                    tenant,
+                    Event::failure("login.failure", "wrong_password").subject(u.id),
+                );
+                telemetry::login(LoginOutcome::Invalid);
+                return Err(Error::InvalidCredentials);
+            }
+            None => {
+                self.deps
+                    .audit
+                    .record(tenant, Event::failure("login.failure", "unknown_user"));
+                telemetry::login(LoginOutcome::Invalid);
+                return Err(Error::InvalidCredentials);
+            }
         };
+        // The password matched: the failures so far no longer count.
+        self.deps
+            .store
+            .clear_login_failures(&tenant.id, &user.id)
+            .await?;
+        self.deps.audit.record(
+            tenant,
+            Event::success("login.success")
+                .actor(user.id.clone())
+                .subject(user.id.clone()),
+        );
         // Said only now that the password matched: it tells nothing to
         // someone guessing.
         if user.disabled {
+            telemetry::login(LoginOutcome::Disabled);
             return Err(Error::AccountDisabled);
         }
-        if tenant.settings.email_verification == EmailVerification::Required && !user.email_verified {
+        if tenant.settings.email_verification == EmailVerification::Required && !user.email_verified
+        {
+            telemetry::login(LoginOutcome::Unverified);
             return Err(Error::EmailNotVerified {
                 resend: format!("POST /t/{}/verify-email/resend", tenant.name),
             });
@@ -118,6 +186,7 @@ impl PasswordLogin {
         if let Some(new_hash) = upgraded {
             self.upgrade_hash(tenant, &mut user, new_hash?).await;
         }
+        telemetry::login(LoginOutcome::Success);
         Ok(user)
     }
 

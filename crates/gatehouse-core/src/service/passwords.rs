@@ -22,8 +22,9 @@ use super::password_login::PasswordLogin;
 use super::sessions::signed_in;
 use super::{Deps, TenantContext};
 use crate::account_token::TokenPurpose;
+use crate::audit::Event;
 use crate::mail::MailKind;
-use crate::password::validate_password;
+use crate::password_policy::check_new_password;
 use crate::user::{LoginName, User};
 use crate::{Error, Result};
 
@@ -95,7 +96,14 @@ impl Passwords {
         token: &SecretString,
         new_password: SecretString,
     ) -> Result<User> {
-        validate_password(&new_password)?;
+        // The rules that need no account first, so a weak password does
+        // not use the link up; the username and email rules after.
+        check_new_password(
+            &new_password,
+            "",
+            None,
+            ctx.tenant().settings.min_password_chars(),
+        )?;
         let link = self
             .links
             .consume(
@@ -110,7 +118,15 @@ impl Passwords {
             .user_by_id(&tenant.id, &link.user_id)
             .await?
             .filter(|u| !u.disabled)
-            .ok_or(Error::AccountLink("this link's account can no longer be used"))?;
+            .ok_or(Error::AccountLink(
+                "this link's account can no longer be used",
+            ))?;
+        check_new_password(
+            &new_password,
+            &user.username,
+            user.email.as_deref(),
+            tenant.settings.min_password_chars(),
+        )?;
         self.set_password(ctx, &mut user, new_password).await?;
         // The link reached the user's mailbox: that verifies the address.
         if user.email.is_some() && !user.email_verified {
@@ -121,6 +137,14 @@ impl Passwords {
             .revoke_user_sessions(&tenant.id, &user.id, None, self.deps.now())
             .await?;
         tracing::info!(user_id = %user.id, sessions_ended = ended, "password reset");
+        self.deps.audit.record(
+            tenant,
+            Event::success("password.reset")
+                .actor(user.id.clone())
+                .subject(user.id.clone()),
+        );
+        // A reset proves the mailbox: the soft-lock ends with it.
+        store.clear_login_failures(&tenant.id, &user.id).await?;
         self.links.notify(ctx, &user, MailKind::PasswordChanged);
         Ok(user)
     }
@@ -136,7 +160,12 @@ impl Passwords {
         new_password: SecretString,
     ) -> Result<()> {
         let (_, session, user) = signed_in(&self.deps, ctx, bearer).await?;
-        validate_password(&new_password)?;
+        check_new_password(
+            &new_password,
+            &user.username,
+            user.email.as_deref(),
+            ctx.tenant().settings.min_password_chars(),
+        )?;
         let mut user = self
             .password_login
             .authenticate(
@@ -155,9 +184,20 @@ impl Passwords {
         let ended = self
             .deps
             .store
-            .revoke_user_sessions(&ctx.tenant().id, &user.id, Some(&session.id), self.deps.now())
+            .revoke_user_sessions(
+                &ctx.tenant().id,
+                &user.id,
+                Some(&session.id),
+                self.deps.now(),
+            )
             .await?;
         tracing::info!(user_id = %user.id, other_sessions_ended = ended, "password changed");
+        self.deps.audit.record(
+            ctx.tenant(),
+            Event::success("password.changed")
+                .actor(user.id.clone())
+                .subject(user.id.clone()),
+        );
         self.links.notify(ctx, &user, MailKind::PasswordChanged);
         Ok(())
     }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{Deps, TenantContext, TenantContexts};
+use crate::audit::Event;
 use crate::policy::{Policy, PolicyDocument};
 use crate::{Error, Result};
 
@@ -33,6 +34,10 @@ impl Policies {
         tracing::info!(
             rules = policy.document().rules.len(),
             "route policy replaced"
+        );
+        self.deps.audit.record(
+            ctx.tenant(),
+            Event::success("policy.replaced").actor("admin"),
         );
         Ok(())
     }

@@ -7,9 +7,10 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::clients::Caller;
 use super::gate::verify_access_token;
-use super::issue::{DEFAULT_SCOPE, FIRST_PARTY_CLIENT, Issuer};
+use super::issue::{DEFAULT_SCOPE, FIRST_PARTY_CLIENT, Issuer, issued};
 use super::password_login::PasswordLogin;
 use super::{Deps, TenantContext};
+use crate::audit::Event;
 use crate::clock::UnixTime;
 use crate::error::{GrantError, OAuthError, TokenUnusable};
 use crate::id::new_id;
@@ -17,6 +18,7 @@ use crate::oauth::GrantType;
 use crate::oauth::scope::Scopes;
 use crate::refresh::{self, Consumed};
 use crate::session::{Origin, Session};
+use crate::telemetry::Grant;
 use crate::token::TokenResponse;
 use crate::user::LoginName;
 use crate::{Error, Result};
@@ -93,6 +95,7 @@ impl Sessions {
             .await?;
         self.issue
             .token_response(ctx, &user, &session, Some(refresh.token), None)
+            .inspect(|_| issued(ctx, Grant::Password))
     }
 
     /// The OAuth 2.0 password grant (RFC 6749 §4.3): a login whose wrong
@@ -149,6 +152,11 @@ impl Sessions {
                     session_id = %record.session_id,
                     "refresh token reused; session revoked"
                 );
+                self.deps.audit.record(
+                    tenant,
+                    Event::failure("refresh.reused", "family_revoked")
+                        .subject(record.session_id.clone()),
+                );
                 return Err(GrantError::RefreshTokenReused.into());
             }
             Consumed::Fresh(record) => record,
@@ -177,6 +185,7 @@ impl Sessions {
         store.touch_session(&tenant.id, &session.id, now).await?;
         self.issue
             .token_response(ctx, &user, &session, Some(next.token), None)
+            .inspect(|_| issued(ctx, Grant::RefreshToken))
     }
 
     /// Ends the session of the presented token: a JWT access token (its
@@ -193,6 +202,12 @@ impl Sessions {
                 .store
                 .revoke_session(&ctx.tenant().id, &sid, self.deps.now())
                 .await?;
+            self.deps.audit.record(
+                ctx.tenant(),
+                Event::success("logout")
+                    .actor(claims.sub.clone())
+                    .subject(sid),
+            );
             return Ok(LoggedOut::Session);
         }
         self.logout_refresh(ctx, token).await
@@ -248,7 +263,9 @@ impl Sessions {
             .user_by_id(&ctx.tenant().id, &session.user_id)
             .await?
             .ok_or(TokenUnusable::UserGone)?;
-        self.issue.access_token(ctx, &user, &session)
+        self.issue
+            .access_token(ctx, &user, &session)
+            .inspect(|_| issued(ctx, Grant::Reissue))
     }
 
     async fn active_session(

@@ -8,11 +8,13 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{Deps, blocking};
 use crate::algorithm::SigningAlgorithm;
+use crate::audit::Event;
 use crate::clock::UnixTime;
 use crate::keys::{KeyState, SigningKeyRecord};
 use crate::rotation::{self, KeyAction};
 use crate::sealing::MasterKeys;
 use crate::store::StoreError;
+use crate::telemetry::{self, RotationTrigger};
 use crate::tenant::Tenant;
 use crate::{Error, Result};
 
@@ -54,7 +56,10 @@ impl SigningKeys {
                     let key = generate_key(deps, &tenant.id, tenant.algorithm, KeyState::Next, now)
                         .await?;
                     match deps.store.insert_key(&key).await {
-                        Ok(()) => true,
+                        Ok(()) => {
+                            telemetry::key_rotation(RotationTrigger::Scheduled);
+                            true
+                        }
                         Err(StoreError::Conflict(_)) => false,
                         Err(e) => return Err(e.into()),
                     }
@@ -71,6 +76,10 @@ impl SigningKeys {
             };
             if done {
                 tracing::info!(tenant = %tenant.name, ?action, "signing key step applied");
+                deps.audit.record(
+                    tenant,
+                    Event::success("key.lifecycle_step").subject(format!("{action:?}")),
+                );
             }
             changed |= done;
         }
@@ -118,6 +127,7 @@ impl SigningKeys {
         let now = deps.now();
         let next = generate_key(deps, &tenant.id, tenant.algorithm, KeyState::Next, now).await?;
         deps.store.insert_key(&next).await?;
+        telemetry::key_rotation(RotationTrigger::Manual);
         if immediately {
             let keys = deps.store.keys_for_tenant(&tenant.id).await?;
             let current = keys
@@ -137,6 +147,12 @@ impl SigningKeys {
             }
         }
         tracing::info!(tenant = %tenant.name, kid = %next.kid, algorithm = %tenant.algorithm, immediately, "key rotation started");
+        deps.audit.record(
+            &tenant,
+            Event::success("key.rotated")
+                .actor("admin")
+                .subject(next.kid.clone()),
+        );
         Ok(next)
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use super::{Deps, TenantContext, TenantContexts};
+use crate::audit::Event;
 use crate::clock::UnixTime;
 use crate::tenant_secret::{self, TenantSecret};
 use crate::{Error, Result};
@@ -61,6 +62,10 @@ impl TenantSecrets {
         // tenant-context refresh.
         self.contexts.invalidate(ctx.name());
         tracing::info!("tenant secret set");
+        self.deps.audit.record(
+            ctx.tenant(),
+            Event::success("secret.set").actor("admin").subject(name),
+        );
         Ok(generated.then_some(value))
     }
 
@@ -76,6 +81,12 @@ impl TenantSecrets {
         }
         self.contexts.invalidate(ctx.name());
         tracing::info!(tenant = %ctx.name(), secret = %name, "tenant secret deleted");
+        self.deps.audit.record(
+            ctx.tenant(),
+            Event::success("secret.deleted")
+                .actor("admin")
+                .subject(name),
+        );
         Ok(())
     }
 

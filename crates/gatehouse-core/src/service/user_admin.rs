@@ -25,6 +25,7 @@ use super::email_verification::EmailVerifications;
 use super::sessions::signed_in;
 use super::{Deps, TenantContext};
 use crate::account_token::TokenPurpose;
+use crate::audit::Event;
 use crate::clock::UnixTime;
 use crate::id::random_token;
 use crate::session::Session;
@@ -240,10 +241,14 @@ impl UserAdmin {
     pub async fn patch(&self, ctx: &TenantContext, user: &str, patch: UserPatch) -> Result<User> {
         let mut user = self.accounts.find(ctx.tenant(), user).await?;
         if let Some(roles) = &patch.roles {
-            user = self.accounts.set_roles(ctx.tenant(), &user.id, roles).await?;
+            user = self
+                .accounts
+                .set_roles(ctx.tenant(), &user.id, roles)
+                .await?;
         }
         let was_disabled = user.disabled;
-        let email_changed = apply_profile(&mut user, patch.email, patch.first_name, patch.last_name)?;
+        let email_changed =
+            apply_profile(&mut user, patch.email, patch.first_name, patch.last_name)?;
         if let Some(verified) = patch.email_verified {
             user.email_verified = verified && user.email.is_some();
         }
@@ -255,6 +260,15 @@ impl UserAdmin {
             self.end_sessions(ctx, &user.id).await?;
             tracing::info!(user_id = %user.id, "user disabled; sessions ended");
         }
+        let kind = match (was_disabled, user.disabled) {
+            (false, true) => "user.disabled",
+            (true, false) => "user.enabled",
+            _ => "user.updated",
+        };
+        self.deps.audit.record(
+            ctx.tenant(),
+            Event::success(kind).actor("admin").subject(user.id.clone()),
+        );
         if email_changed && patch.email_verified.is_none() {
             self.verifications.send_link(ctx, &user).await?;
         }
@@ -262,7 +276,12 @@ impl UserAdmin {
     }
 
     /// Disables or enables a user (the CLI's `disable`/`enable`).
-    pub async fn set_disabled(&self, ctx: &TenantContext, user: &str, disabled: bool) -> Result<User> {
+    pub async fn set_disabled(
+        &self,
+        ctx: &TenantContext,
+        user: &str,
+        disabled: bool,
+    ) -> Result<User> {
         self.patch(
             ctx,
             user,
@@ -297,6 +316,14 @@ impl UserAdmin {
             Some(id) => self.end_one(ctx, &user.id, id).await.map(|()| 1),
             None => self.end_sessions(ctx, &user.id).await,
         }
+        .inspect(|_| {
+            self.deps.audit.record(
+                ctx.tenant(),
+                Event::success("user.sessions_revoked")
+                    .actor("admin")
+                    .subject(user.id.clone()),
+            )
+        })
     }
 
     // ---- the signed-in user's own (`{iss}/me`, `{iss}/sessions`) -------
@@ -329,7 +356,12 @@ impl UserAdmin {
     }
 
     /// Ends one of the caller's sessions (their own current one too).
-    pub async fn end_my_session(&self, ctx: &TenantContext, bearer: &str, session_id: &str) -> Result<()> {
+    pub async fn end_my_session(
+        &self,
+        ctx: &TenantContext,
+        bearer: &str,
+        session_id: &str,
+    ) -> Result<()> {
         let (_, _, user) = signed_in(&self.deps, ctx, bearer).await?;
         self.end_one(ctx, &user.id, session_id).await
     }
@@ -417,4 +449,3 @@ fn apply_profile(
     }
     Ok(email_changed)
 }
-
