@@ -41,7 +41,11 @@ pub enum Error {
     /// The account is soft-locked after repeated failures: answered as a
     /// wrong password (a right one is refused too), plus when to retry.
     #[error("the username or password is incorrect")]
-    AccountLocked { retry_after_secs: u64 },
+    AccountLocked {
+        retry_after_secs: u64,
+        /// Refused at the OAuth token endpoint (answered as `invalid_grant`).
+        oauth: bool,
+    },
 
     /// The password was right, but an admin disabled the account. Only
     /// said after the password matched, so it tells an attacker nothing.

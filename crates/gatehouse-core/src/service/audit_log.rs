@@ -88,6 +88,61 @@ impl AuditLog {
     }
 }
 
+/// The most events one page holds.
+pub const MAX_EVENTS_PAGE: u32 = 500;
+
+/// One page of a tenant's events, newest first, and the cursor of the next.
+#[derive(Debug, serde::Serialize)]
+pub struct EventPage {
+    pub events: Vec<AuditEvent>,
+    pub next_cursor: Option<String>,
+}
+
+impl AuditLog {
+    /// The tenant's events matching `query` (its `limit` is clamped to 1
+    /// to 500; `before_id` is the cursor of a previous page).
+    pub async fn list(
+        &self,
+        store: &dyn Store,
+        tenant: &Tenant,
+        mut query: crate::store::EventQuery,
+    ) -> crate::Result<EventPage> {
+        let limit = query.limit.clamp(1, MAX_EVENTS_PAGE);
+        query.limit = limit + 1;
+        let mut events = store.list_events(&tenant.id, &query).await?;
+        let next_cursor = if events.len() > limit as usize {
+            events.truncate(limit as usize);
+            events.last().map(|e| e.id.clone())
+        } else {
+            None
+        };
+        Ok(EventPage {
+            events,
+            next_cursor,
+        })
+    }
+}
+
+/// Deletes the events older than `retention_secs`, a bounded batch at a
+/// time with pauses, so pruning never holds the store for long; how many.
+pub async fn prune(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    retention_secs: i64,
+) -> crate::Result<u64> {
+    const PER_CALL: u32 = 1000;
+    let before = clock.now() - retention_secs;
+    let mut total = 0;
+    loop {
+        let n = store.prune_events(before, PER_CALL).await?;
+        total += n;
+        if n < u64::from(PER_CALL) {
+            return Ok(total);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn write_batches(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Message>) {
     let mut batch: Vec<AuditEvent> = Vec::with_capacity(BATCH);
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();

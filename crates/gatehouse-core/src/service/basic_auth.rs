@@ -139,7 +139,13 @@ impl BasicAuth {
         };
         let user = match self.login.authenticate(tenant, &login, password).await {
             Ok(user) => Principal::from(&user),
-            Err(Error::InvalidCredentials) => return Ok(None),
+            // Refused credentials, whatever the reason: a challenge.
+            Err(
+                Error::InvalidCredentials
+                | Error::AccountLocked { .. }
+                | Error::AccountDisabled
+                | Error::EmailNotVerified { .. },
+            ) => return Ok(None),
             Err(e) => return Err(e),
         };
         let cached = Cached {

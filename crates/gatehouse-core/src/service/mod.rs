@@ -313,6 +313,28 @@ impl Services {
         &self.deps.audit
     }
 
+    /// A page of the tenant's audit events.
+    pub async fn events(
+        &self,
+        ctx: &TenantContext,
+        query: crate::store::EventQuery,
+    ) -> Result<audit_log::EventPage> {
+        self.deps
+            .audit
+            .list(self.deps.store.as_ref(), ctx.tenant(), query)
+            .await
+    }
+
+    /// Deletes audit events older than the retention (background work).
+    pub async fn prune_audit(&self, retention_secs: i64) -> Result<u64> {
+        audit_log::prune(
+            self.deps.store.as_ref(),
+            self.deps.clock.as_ref(),
+            retention_secs,
+        )
+        .await
+    }
+
     /// A cheap round trip to the store, for `/readyz`.
     pub async fn ping(&self) -> Result<()> {
         Ok(self.deps.store.ping().await?)

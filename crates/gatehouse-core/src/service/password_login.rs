@@ -102,6 +102,7 @@ impl PasswordLogin {
                     telemetry::login(LoginOutcome::Locked);
                     return Err(Error::AccountLocked {
                         retry_after_secs: (until - now).max(1) as u64,
+                        oauth: false,
                     });
                 }
                 LoginAttempt::Allowed {

@@ -110,6 +110,12 @@ impl Sessions {
     ) -> Result<TokenResponse> {
         match self.login(ctx, login, password, scope, origin).await {
             Err(Error::InvalidCredentials) => Err(GrantError::InvalidCredentials.into()),
+            Err(Error::AccountLocked {
+                retry_after_secs, ..
+            }) => Err(Error::AccountLocked {
+                retry_after_secs,
+                oauth: true,
+            }),
             other => other,
         }
     }

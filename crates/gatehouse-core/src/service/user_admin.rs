@@ -293,6 +293,25 @@ impl UserAdmin {
         .await
     }
 
+    /// Lifts a soft-lock and forgets the failures that led to it.
+    pub async fn unlock(&self, ctx: &TenantContext, user: &str) -> Result<User> {
+        let mut user = self.accounts.find(ctx.tenant(), user).await?;
+        self.deps
+            .store
+            .clear_login_failures(&ctx.tenant().id, &user.id)
+            .await?;
+        self.deps.audit.record(
+            ctx.tenant(),
+            Event::success("user.unlocked")
+                .actor("admin")
+                .subject(user.id.clone()),
+        );
+        user.failed_logins = 0;
+        user.lock_count = 0;
+        user.locked_until = None;
+        Ok(user)
+    }
+
     pub async fn delete(&self, ctx: &TenantContext, user: &str) -> Result<()> {
         let user = self.accounts.find(ctx.tenant(), user).await?;
         self.accounts.delete(ctx.tenant(), &user.id).await
