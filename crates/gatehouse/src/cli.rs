@@ -61,7 +61,8 @@ pub enum Command {
     /// Create, list and rename tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
-    /// Add, list and delete users; grant and revoke their roles.
+    /// Add, list, show, disable and delete users; grant and revoke their
+    /// roles; list and end their sessions.
     #[command(subcommand)]
     User(UserCommand),
     /// Register, list, show and delete OAuth clients; rotate their secrets.
@@ -104,7 +105,9 @@ impl Command {
     pub fn access(&self) -> Access {
         match self {
             Command::Tenant(TenantCommand::List)
-            | Command::User(UserCommand::List { .. })
+            | Command::User(
+                UserCommand::List { .. } | UserCommand::Show { .. } | UserCommand::Sessions { .. },
+            )
             | Command::Client(ClientCommand::List { .. } | ClientCommand::Show { .. })
             | Command::Key(KeyCommand::List { .. } | KeyCommand::Secret { .. })
             | Command::Token(TokenCommand::Verify { .. })
@@ -118,7 +121,10 @@ impl Command {
                 UserCommand::Add { .. }
                 | UserCommand::Delete { .. }
                 | UserCommand::Grant { .. }
-                | UserCommand::Revoke { .. },
+                | UserCommand::Revoke { .. }
+                | UserCommand::Disable { .. }
+                | UserCommand::Enable { .. }
+                | UserCommand::RevokeSessions { .. },
             )
             | Command::Client(
                 ClientCommand::Create { .. }
@@ -224,20 +230,38 @@ pub enum TenantCommand {
     },
     /// List tenants.
     List,
-    /// Change a tenant's settings: set or clear its display name.
+    /// Change a tenant's settings: its display name, email verification
+    /// and the From of its mails (at least one).
     #[command(group(
-        clap::ArgGroup::new("display")
+        clap::ArgGroup::new("change")
             .required(true)
-            .args(["display_name", "clear_display_name"])
+            .multiple(true)
+            .args([
+                "display_name",
+                "clear_display_name",
+                "email_verification",
+                "mail_from",
+                "clear_mail_from",
+            ])
     ))]
     Set {
         name: String,
         /// The name the hosted login page shows, 1 to 100 characters.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "clear_display_name")]
         display_name: Option<String>,
         /// Show the tenant's own name on the hosted pages again.
         #[arg(long)]
         clear_display_name: bool,
+        /// `off`, `optional` (the default) or `required` (logins wait for a
+        /// verified address).
+        #[arg(long, value_name = "MODE")]
+        email_verification: Option<String>,
+        /// The From of the tenant's mails, e.g. "Acme <no-reply@acme.example>".
+        #[arg(long, value_name = "ADDR", conflicts_with = "clear_mail_from")]
+        mail_from: Option<String>,
+        /// Send the tenant's mails from GATEHOUSE_SMTP_FROM again.
+        #[arg(long)]
+        clear_mail_from: bool,
     },
 }
 
@@ -256,16 +280,90 @@ pub enum UserCommand {
         #[arg(long)]
         last_name: Option<String>,
     },
-    /// List a tenant's users.
+    /// List a tenant's users: all of them, one JSON line each; or, with
+    /// --search, --limit, --cursor or --json, one page in id order (as
+    /// `/admin/t/{tenant}/users` answers).
     List {
         #[arg(long, default_value = "default")]
         tenant: String,
+        /// Only users whose username or email starts with this, in any case.
+        #[arg(long)]
+        search: Option<String>,
+        /// Users per page, 1 to 200 (default 50).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// The `next_cursor` of the page before.
+        #[arg(long, allow_hyphen_values = true)]
+        cursor: Option<String>,
+        /// Print the admin API's JSON (`{"users": [...], "next_cursor": ...}`).
+        #[arg(long)]
+        json: bool,
     },
-    /// Delete a user (by id or username) and end their sessions.
+    /// Show one user (by id or username).
+    Show {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        /// Print the admin API's JSON instead of labelled lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user (by id or username): their sessions end at once and
+    /// their logins are refused (`account_disabled`) until enabled again.
+    Disable {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        /// Print the user as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enable a disabled user again (their old sessions stay ended).
+    Enable {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        /// Print the user as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a user (by id or username) and end their sessions; the
+    /// username and email are free for a new account afterwards.
     Delete {
         #[arg(long, default_value = "default")]
         tenant: String,
+        #[arg(allow_hyphen_values = true)]
         user: String,
+        /// Print `{"deleted": "<id>"}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a user's active sessions, newest first: created, last
+    /// refreshed, client, IP and user agent.
+    Sessions {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        /// Print the admin API's JSON (`{"sessions": [...]}`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a user's sessions: all of them, or the one named by --session.
+    RevokeSessions {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        /// Only this session (an id from `gatehouse user sessions`).
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+        session: Option<String>,
+        /// Print `{"revoked": n}`.
+        #[arg(long)]
+        json: bool,
     },
     /// Give a user (by id or username) a role: carried as `roles` in their
     /// tokens, and letting them be granted the scope of the same name.

@@ -418,13 +418,16 @@ fn read_only_commands_create_no_database_and_say_where_they_looked() {
     let d = dir.path();
     // The child resolves its working directory as getcwd does.
     let expected_path = d.canonicalize().unwrap().join("gatehouse.db");
-    let commands: [&[&str]; 11] = [
+    let commands: [&[&str]; 14] = [
         &["token", "verify", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"],
         &["client", "list"],
         &["client", "show", "some-client"],
         &["tenant", "list"],
         &["user", "list"],
         &["user", "list", "--tenant", "acme"],
+        &["user", "list", "--search", "al", "--json"],
+        &["user", "show", "alice"],
+        &["user", "sessions", "alice"],
         &["key", "list"],
         &["key", "secret"],
         &["policy", "show"],
@@ -1451,4 +1454,318 @@ async fn a_client_made_on_the_command_line_gets_a_token_from_a_running_server() 
     assert_eq!(body["scope"], "openid billing", "{body}");
     let claims = common::claims_of(body["access_token"].as_str().unwrap());
     assert_eq!(claims["roles"], json!(["billing"]), "{claims}");
+}
+
+/// `gatehouse user list|show|sessions|revoke-sessions|disable|enable|
+/// delete` on the database of a running server: what the commands change,
+/// the server enforces at once (sessions and the disabled flag are read
+/// from the store at every refresh and login).
+#[tokio::test]
+async fn users_are_paged_shown_disabled_and_their_sessions_ended_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = serve(d, &[], &[]);
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let iss = format!("{}/t/default", server.base);
+    let register = |username: &'static str| {
+        http.post(format!("{iss}/register"))
+            .json(&json!({"username": username, "password": "a long password", "email": format!("{username}@example.com")}))
+            .send()
+    };
+    let login = |username: &'static str, agent: &'static str| {
+        http.post(format!("{iss}/login"))
+            .header("user-agent", agent)
+            .json(&json!({"username": username, "password": "a long password"}))
+            .send()
+    };
+    let refresh = |rt: String| {
+        http.post(format!("{iss}/token"))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)])
+            .send()
+    };
+    for name in ["alice", "bob"] {
+        assert_eq!(register(name).await.unwrap().status(), 201);
+    }
+    let laptop: Value = login("alice", "AliceLaptop/1.0")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let phone: Value = login("alice", "AlicePhone/2.0")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rt = |t: &Value| t["refresh_token"].as_str().unwrap().to_string();
+
+    // `user list` without flags: as before, every user, one JSON line each.
+    let all = stdout(&gatehouse(d, &["user", "list"], ""));
+    assert_eq!(all.lines().count(), 2, "{all}");
+    assert!(
+        all.lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "{all}"
+    );
+    // Pages, as the admin API answers them.
+    let page: Value = serde_json::from_str(&stdout(&gatehouse(
+        d,
+        &["user", "list", "--limit", "1", "--json"],
+        "",
+    )))
+    .unwrap();
+    assert_eq!(page["users"].as_array().unwrap().len(), 1, "{page}");
+    let cursor = page["next_cursor"].as_str().unwrap().to_string();
+    let next: Value = serde_json::from_str(&stdout(&gatehouse(
+        d,
+        &[
+            "user", "list", "--limit", "1", "--cursor", &cursor, "--json",
+        ],
+        "",
+    )))
+    .unwrap();
+    assert_eq!(next["next_cursor"], Value::Null, "{next}");
+    assert_ne!(next["users"][0]["id"], page["users"][0]["id"]);
+    let o = gatehouse(d, &["user", "list", "--limit", "1"], "");
+    assert_eq!(stdout(&o).lines().count(), 1);
+    assert!(
+        stderr(&o).contains(&format!("more users: add --cursor {cursor}")),
+        "{}",
+        stderr(&o)
+    );
+    let found = stdout(&gatehouse(d, &["user", "list", "--search", "AL"], ""));
+    let found: Value = serde_json::from_str(found.trim()).unwrap();
+    assert_eq!(found["username"], "alice");
+
+    // show
+    let shown = stdout(&gatehouse(d, &["user", "show", "alice"], ""));
+    assert_eq!(labelled(&shown, "username"), Some("alice"), "{shown}");
+    assert_eq!(labelled(&shown, "email_verified"), Some("no"), "{shown}");
+    assert_eq!(labelled(&shown, "disabled"), Some("no"), "{shown}");
+    let alice: Value = serde_json::from_str(&stdout(&gatehouse(
+        d,
+        &["user", "show", "alice", "--json"],
+        "",
+    )))
+    .unwrap();
+    let alice_id = alice["id"].as_str().unwrap().to_string();
+    let by_id: Value = serde_json::from_str(&stdout(&gatehouse(
+        d,
+        &["user", "show", &alice_id, "--json"],
+        "",
+    )))
+    .unwrap();
+    assert_eq!(by_id, alice);
+    let err = failure(&gatehouse(d, &["user", "show", "nobody"], ""));
+    assert_eq!(err.trim(), "gatehouse: the user was not found");
+
+    // sessions: newest first, with where they came from.
+    let table = stdout(&gatehouse(d, &["user", "sessions", "alice"], ""));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id\tcreated\tlast_refreshed\tclient\tip\tuser_agent"
+    );
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(
+        lines[1].ends_with("\t-\tgatehouse\t127.0.0.1\tAlicePhone/2.0"),
+        "{table}"
+    );
+    assert!(lines[2].ends_with("\tAliceLaptop/1.0"), "{table}");
+    let sessions: Value = serde_json::from_str(&stdout(&gatehouse(
+        d,
+        &["user", "sessions", "alice", "--json"],
+        "",
+    )))
+    .unwrap();
+    let sessions = sessions["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions[0]["user_agent"], "AlicePhone/2.0");
+    assert_eq!(sessions[0]["ip"], "127.0.0.1");
+    assert!(sessions[0]["created_at"].is_i64() && sessions[0]["last_refreshed_at"].is_null());
+    let phone_sid = sessions[0]["id"].as_str().unwrap().to_string();
+
+    // End one session: the server refuses its refresh at once.
+    let out = stdout(&gatehouse(
+        d,
+        &[
+            "user",
+            "revoke-sessions",
+            "alice",
+            "--session",
+            &phone_sid,
+            "--json",
+        ],
+        "",
+    ));
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        json!({"revoked": 1})
+    );
+    assert_eq!(refresh(rt(&phone)).await.unwrap().status(), 400);
+    let r = refresh(rt(&laptop)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let laptop: Value = r.json().await.unwrap();
+    let err = failure(&gatehouse(
+        d,
+        &["user", "revoke-sessions", "bob", "--session", &phone_sid],
+        "",
+    ));
+    assert!(err.contains("the session was not found"), "{err}");
+
+    // Disable: the remaining session ends, the right password is refused.
+    let out = stdout(&gatehouse(d, &["user", "disable", "alice"], ""));
+    assert_eq!(
+        out,
+        format!(
+            "disabled user alice ({alice_id}): their sessions have ended and their logins are refused\n"
+        )
+    );
+    assert_eq!(refresh(rt(&laptop)).await.unwrap().status(), 400);
+    let r = login("alice", "x").await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "account_disabled"
+    );
+    let shown: Value = serde_json::from_str(&stdout(&gatehouse(
+        d,
+        &["user", "show", "alice", "--json"],
+        "",
+    )))
+    .unwrap();
+    assert_eq!(shown["disabled"], true);
+    let enabled: Value = serde_json::from_str(&stdout(&gatehouse(
+        d,
+        &["user", "enable", "alice", "--json"],
+        "",
+    )))
+    .unwrap();
+    assert_eq!(enabled["disabled"], false);
+    let again: Value = login("alice", "x").await.unwrap().json().await.unwrap();
+    assert!(again["access_token"].is_string(), "{again}");
+    let out = stdout(&gatehouse(d, &["user", "revoke-sessions", "alice"], ""));
+    assert_eq!(out, "ended 1 session of alice\n");
+    assert_eq!(refresh(rt(&again)).await.unwrap().status(), 400);
+
+    // Delete: the username is free again.
+    let out = stdout(&gatehouse(d, &["user", "delete", "alice", "--json"], ""));
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        json!({"deleted": alice_id})
+    );
+    assert_eq!(register("alice").await.unwrap().status(), 201);
+    drop(server);
+}
+
+/// `gatehouse tenant set --email-verification --mail-from`: checked whole
+/// before anything is written, and honoured by a running server once its
+/// tenant cache expires.
+#[tokio::test]
+async fn tenant_email_verification_and_mail_from_are_set_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = serve(d, &[], &[("GATEHOUSE_KEYRING_CACHE_TTL", "1s")]);
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let out = stdout(&gatehouse(
+        d,
+        &[
+            "tenant",
+            "set",
+            "default",
+            "--email-verification",
+            "required",
+            "--mail-from",
+            "Acme <no-reply@acme.example>",
+        ],
+        "",
+    ));
+    assert_eq!(
+        out,
+        "tenant default: email_verification required, mails from Acme <no-reply@acme.example>\n"
+    );
+    // The running server: a sign-up now waits for its address.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut n = 0;
+    let status = loop {
+        n += 1;
+        let r = http
+            .post(format!("{}/t/default/register", server.base))
+            .json(&json!({"username": format!("u{n}"), "password": "a long password", "email": format!("u{n}@example.com")}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 202 || Instant::now() > deadline {
+            break r.status();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status, 202);
+
+    for (args, says) in [
+        (
+            &["--email-verification", "sometimes"][..],
+            "email_verification must be off, optional or required",
+        ),
+        (
+            &["--mail-from", "nobody"][..],
+            "mail_from must be an address",
+        ),
+        (
+            &["--display-name", "Renamed", "--email-verification", "bogus"][..],
+            "email_verification must be",
+        ),
+    ] {
+        let mut all = vec!["tenant", "set", "default"];
+        all.extend_from_slice(args);
+        let err = failure(&gatehouse(d, &all, ""));
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let list = stdout(&gatehouse(d, &["tenant", "list"], ""));
+    assert!(
+        list.contains("default\t") && !list.contains("Renamed"),
+        "{list}"
+    );
+    assert!(
+        !gatehouse(
+            d,
+            &[
+                "tenant",
+                "set",
+                "default",
+                "--mail-from",
+                "a@b.example",
+                "--clear-mail-from"
+            ],
+            ""
+        )
+        .status
+        .success()
+    );
+    let out = stdout(&gatehouse(
+        d,
+        &[
+            "tenant",
+            "set",
+            "default",
+            "--email-verification",
+            "off",
+            "--clear-mail-from",
+        ],
+        "",
+    ));
+    assert_eq!(
+        out,
+        "tenant default: email_verification off, mails from the server's smtp_from\n"
+    );
+    drop(server);
 }

@@ -198,7 +198,7 @@ fn print_client(out: &mut impl Write, c: &ClientView) -> CliResult<()> {
 }
 
 /// `name:` padded so the values line up; `-` for an empty value.
-fn label(out: &mut impl Write, name: &str, value: &str) -> CliResult<()> {
+pub(crate) fn label(out: &mut impl Write, name: &str, value: &str) -> CliResult<()> {
     let name = format!("{name}:");
     writeln!(out, "{name:<28} {}", or_dash(value))?;
     Ok(())
@@ -222,7 +222,7 @@ fn or_dash(value: &str) -> &str {
 }
 
 /// A Unix time as RFC 3339 (UTC), or the plain number if it predates 1970.
-fn when(t: UnixTime) -> String {
+pub(crate) fn when(t: UnixTime) -> String {
     match u64::try_from(t) {
         Ok(secs) => {
             humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
