@@ -17,6 +17,7 @@ use futures::future::join_all;
 use gatehouse_core::account_token::{AccountToken, TokenConsumed, TokenPurpose};
 use gatehouse_core::algorithm::SigningAlgorithm;
 use gatehouse_core::apikey::ApiKeyRecord;
+use gatehouse_core::audit::AuditEvent;
 use gatehouse_core::keys::{KeyState, SigningKeyRecord};
 use gatehouse_core::oauth::client::mint_client_id;
 use gatehouse_core::oauth::{
@@ -26,7 +27,7 @@ use gatehouse_core::password::PasswordHash;
 use gatehouse_core::refresh::{Consumed, RefreshRecord};
 use gatehouse_core::sealing::MasterKeys;
 use gatehouse_core::session::{Origin, Session};
-use gatehouse_core::store::{Store, StoreError, UniqueField, UserQuery};
+use gatehouse_core::store::{EventQuery, LoginAttempt, Store, StoreError, UniqueField, UserQuery};
 use gatehouse_core::tenant::{EmailVerification, Tenant, TenantName, TenantSettings};
 use gatehouse_core::tenant_secret::TenantSecret;
 use gatehouse_core::user::{LoginName, User};
@@ -75,6 +76,9 @@ fn user(t: &Tenant, username: &str, email: Option<&str>) -> User {
         roles: vec!["admin".into(), "ops".into()],
         email_verified: false,
         disabled: false,
+        failed_logins: 0,
+        lock_count: 0,
+        locked_until: None,
         password_hash: PasswordHash("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into()),
         created_at: 2_000,
     }
@@ -1808,6 +1812,7 @@ async fn tenant_settings_round_trip(name: &'static str, store: Arc<dyn Store>) {
     let strict = TenantSettings {
         email_verification: EmailVerification::Required,
         mail_from: Some("Acme ü <no-reply@acme.example>".into()),
+        ..TenantSettings::default()
     };
     let mut t = tenant("acme");
     t.settings = strict.clone();
@@ -1832,6 +1837,7 @@ async fn tenant_settings_round_trip(name: &'static str, store: Arc<dyn Store>) {
     let off = TenantSettings {
         email_verification: EmailVerification::Off,
         mail_from: None,
+        ..TenantSettings::default()
     };
     store.set_tenant_settings(&plain.id, &off).await.unwrap();
     assert_eq!(settings_of("plain").await, off, "{name}");
@@ -2814,6 +2820,521 @@ async fn account_lookups_by_text_no_row_can_hold_find_nothing(
     store.ping().await.unwrap();
 }
 
+/// The soft-lock state the store holds for `u`.
+async fn lock_state_of(store: &dyn Store, t: &Tenant, u: &User) -> (i64, i64, Option<i64>) {
+    let got = store.user_by_id(&t.id, &u.id).await.unwrap().unwrap();
+    (got.failed_logins, got.lock_count, got.locked_until)
+}
+
+/// `n` concurrent claims at `now`: how many were allowed, the locks the
+/// allowed ones reported, and the `until` of each refused one.
+async fn claim_at_once(
+    store: &Arc<dyn Store>,
+    t: &Tenant,
+    u: &User,
+    n: usize,
+    now: i64,
+    lock_secs: &'static [i64],
+) -> (usize, Vec<i64>, Vec<i64>) {
+    let results = join_all((0..n).map(|_| {
+        let store = store.clone();
+        let (tid, uid) = (t.id.clone(), u.id.clone());
+        async move {
+            store
+                .claim_login_attempt(&tid, &uid, now, 10, lock_secs)
+                .await
+        }
+    }))
+    .await;
+    let mut allowed = 0;
+    let mut reported = Vec::new();
+    let mut refused = Vec::new();
+    for r in results {
+        match r.unwrap() {
+            LoginAttempt::Allowed { locked_until } => {
+                allowed += 1;
+                reported.extend(locked_until);
+            }
+            LoginAttempt::Locked { until } => refused.push(until),
+            LoginAttempt::NoUser => panic!("the user exists"),
+        }
+    }
+    (allowed, reported, refused)
+}
+
+async fn login_attempts_are_claimed_atomically_and_lock_after_the_threshold(
+    name: &'static str,
+    store: Arc<dyn Store>,
+) {
+    const SECS: &[i64] = &[60, 120, 240];
+    let t = new_tenant(&*store, "t").await;
+    let other = new_tenant(&*store, "other").await;
+    let u = user(&t, "mallory", None);
+    store.create_user(&u).await.unwrap();
+    assert_eq!(lock_state_of(&*store, &t, &u).await, (0, 0, None), "{name}");
+
+    // 50 at once, threshold 10: ten get through, one of them locked the
+    // account (and says so), the other forty are refused until the lock ends.
+    let now = 10_000;
+    let (allowed, reported, refused) = claim_at_once(&store, &t, &u, 50, now, SECS).await;
+    assert_eq!(allowed, 10, "{name}");
+    assert_eq!(
+        reported,
+        [now + 60],
+        "{name}: exactly one attempt locked it"
+    );
+    assert_eq!(refused, vec![now + 60; 40], "{name}");
+    assert_eq!(
+        lock_state_of(&*store, &t, &u).await,
+        (0, 1, Some(now + 60)),
+        "{name}"
+    );
+    assert_eq!(
+        store
+            .claim_login_attempt(&t.id, &u.id, now + 59, 10, SECS)
+            .await
+            .unwrap(),
+        LoginAttempt::Locked { until: now + 60 },
+        "{name}: still locked a second before the end"
+    );
+
+    // When it has passed: ten more, then the second, longer lock.
+    let later = now + 60;
+    let (allowed, reported, refused) = claim_at_once(&store, &t, &u, 50, later, SECS).await;
+    assert_eq!(
+        (allowed, reported, refused),
+        (10, vec![later + 120], vec![later + 120; 40]),
+        "{name}"
+    );
+    assert_eq!(
+        lock_state_of(&*store, &t, &u).await,
+        (0, 2, Some(later + 120)),
+        "{name}"
+    );
+
+    // One at a time: the schedule's last step repeats once it is reached.
+    let mut at = later + 120;
+    for expected_secs in [240, 240] {
+        for i in 1..=10 {
+            let got = store
+                .claim_login_attempt(&t.id, &u.id, at, 10, SECS)
+                .await
+                .unwrap();
+            let locked_until = (i == 10).then_some(at + expected_secs);
+            assert_eq!(got, LoginAttempt::Allowed { locked_until }, "{name}: {i}");
+        }
+        at += expected_secs;
+    }
+    assert_eq!(lock_state_of(&*store, &t, &u).await.1, 4, "{name}");
+
+    // An edit made from a stale copy leaves the soft-lock alone.
+    store
+        .claim_login_attempt(&t.id, &u.id, at, 10, SECS)
+        .await
+        .unwrap();
+    let edited = User {
+        first_name: Some("Mal".into()),
+        ..u.clone()
+    };
+    assert!(store.update_user(&edited).await.unwrap(), "{name}");
+    assert_eq!(
+        lock_state_of(&*store, &t, &u).await,
+        (1, 4, Some(at)),
+        "{name}: update_user does not touch it"
+    );
+
+    // Clearing forgets failures and locks: the next lock is the first again.
+    let locked_again = {
+        for _ in 0..9 {
+            store
+                .claim_login_attempt(&t.id, &u.id, at, 10, SECS)
+                .await
+                .unwrap();
+        }
+        store
+            .claim_login_attempt(&t.id, &u.id, at, 10, SECS)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        locked_again,
+        LoginAttempt::Locked { until: at + 240 },
+        "{name}"
+    );
+    store.clear_login_failures(&t.id, &u.id).await.unwrap();
+    assert_eq!(lock_state_of(&*store, &t, &u).await, (0, 0, None), "{name}");
+    for i in 1..=10 {
+        let got = store
+            .claim_login_attempt(&t.id, &u.id, at, 10, SECS)
+            .await
+            .unwrap();
+        let locked_until = (i == 10).then_some(at + 60);
+        assert_eq!(got, LoginAttempt::Allowed { locked_until }, "{name}: {i}");
+    }
+    store.clear_login_failures(&t.id, &u.id).await.unwrap();
+    store.clear_login_failures(&t.id, &u.id).await.unwrap();
+
+    // Every read of a user carries the state.
+    store
+        .claim_login_attempt(&t.id, &u.id, at, 10, SECS)
+        .await
+        .unwrap();
+    let by_login = store
+        .user_by_login(&t.id, &LoginName::Username("Mallory".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    let listed = store.list_users(&t.id).await.unwrap();
+    let paged = store
+        .list_users_page(
+            &t.id,
+            &UserQuery {
+                limit: 10,
+                ..UserQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    for (how, got) in [
+        ("by login", &by_login),
+        ("listed", &listed[0]),
+        ("paged", &paged[0]),
+    ] {
+        assert_eq!(
+            (got.failed_logins, got.lock_count, got.locked_until),
+            (1, 0, None),
+            "{name}: {how}"
+        );
+    }
+
+    // A threshold of one locks at every first attempt.
+    let v = user(&t, "victor", None);
+    store.create_user(&v).await.unwrap();
+    assert_eq!(
+        store
+            .claim_login_attempt(&t.id, &v.id, at, 1, SECS)
+            .await
+            .unwrap(),
+        LoginAttempt::Allowed {
+            locked_until: Some(at + 60)
+        },
+        "{name}"
+    );
+    assert_eq!(
+        store
+            .claim_login_attempt(&t.id, &v.id, at, 1, SECS)
+            .await
+            .unwrap(),
+        LoginAttempt::Locked { until: at + 60 },
+        "{name}"
+    );
+
+    // Only within the user's tenant; no one else is a user.
+    for (tenant_id, user_id) in [
+        (other.id.as_str(), u.id.as_str()),
+        (t.id.as_str(), "no-such-user"),
+        (t.id.as_str(), "a\0b"),
+        (t.id.as_str(), ""),
+    ] {
+        assert_eq!(
+            store
+                .claim_login_attempt(tenant_id, user_id, at, 10, SECS)
+                .await
+                .unwrap(),
+            LoginAttempt::NoUser,
+            "{name}: {user_id:?}"
+        );
+        store
+            .clear_login_failures(tenant_id, user_id)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        lock_state_of(&*store, &t, &u).await,
+        (1, 0, None),
+        "{name}: another tenant's clear changed nothing"
+    );
+}
+
+/// A UUIDv7 as core mints them, for the time `at` (seconds) and a
+/// sequence number: ids sort as (time, sequence).
+fn event_id(at: i64, seq: u64) -> String {
+    let ms = at as u64 * 1000;
+    format!(
+        "{:08x}-{:04x}-7{:03x}-8000-{:012x}",
+        ms >> 16,
+        ms & 0xffff,
+        seq & 0xfff,
+        seq
+    )
+}
+
+fn event(t: &Tenant, at: i64, seq: u64) -> AuditEvent {
+    let failure = seq % 2 == 1;
+    AuditEvent {
+        id: event_id(at, seq),
+        tenant_id: t.id.clone(),
+        at,
+        kind: if failure {
+            "login.failure"
+        } else {
+            "login.success"
+        }
+        .into(),
+        actor: seq.is_multiple_of(5).then(|| "admin".to_string()),
+        subject: Some(format!("u{}", seq % 3)),
+        ip: Some("203.0.113.7".into()),
+        user_agent: seq.is_multiple_of(4).then(|| "curl/8.5 ü".to_string()),
+        outcome: if failure { "failure" } else { "success" }.into(),
+        reason: failure.then(|| "wrong_password".to_string()),
+    }
+}
+
+/// Every event the query finds, page by page through the cursor.
+async fn event_pages(store: &dyn Store, t: &Tenant, query: EventQuery) -> Vec<AuditEvent> {
+    let mut all: Vec<AuditEvent> = Vec::new();
+    loop {
+        let page = store
+            .list_events(
+                &t.id,
+                &EventQuery {
+                    before_id: all.last().map(|e| e.id.clone()),
+                    ..query.clone()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(page.len() <= query.limit as usize);
+        let done = page.len() < query.limit as usize;
+        all.extend(page);
+        if done {
+            return all;
+        }
+    }
+}
+
+async fn audit_events_are_listed_newest_first_per_tenant_and_pruned_by_age(
+    name: &'static str,
+    store: Arc<dyn Store>,
+) {
+    let a = new_tenant(&*store, "a").await;
+    let b = new_tenant(&*store, "b").await;
+    // 210 events of `a` ten seconds apart, and 5 of `b` among its first:
+    // a batch of both tenants, one over 100 events, a single one, none.
+    let mut of_a: Vec<AuditEvent> = (0..210)
+        .map(|i| event(&a, 1_000 + 10 * i as i64, i))
+        .collect();
+    let of_b: Vec<AuditEvent> = (0..5)
+        .map(|i| event(&b, 1_000 + 10 * i as i64, 1_000 + i))
+        .collect();
+    let mut first = of_a[..60].to_vec();
+    first.extend(of_b.iter().cloned());
+    store.append_events(&first).await.unwrap();
+    store.append_events(&of_a[60..209]).await.unwrap();
+    store.append_events(&of_a[209..]).await.unwrap();
+    store.append_events(&[]).await.unwrap();
+    of_a.reverse(); // newest first
+
+    let all = |limit| EventQuery {
+        limit,
+        ..EventQuery::default()
+    };
+    assert_eq!(
+        store.list_events(&a.id, &all(500)).await.unwrap(),
+        of_a,
+        "{name}: all of them, newest first, as they were appended"
+    );
+    assert_eq!(
+        store.list_events(&b.id, &all(500)).await.unwrap(),
+        of_b.iter().rev().cloned().collect::<Vec<_>>(),
+        "{name}: each tenant its own"
+    );
+    assert!(
+        store
+            .list_events("no-such-tenant", &all(500))
+            .await
+            .unwrap()
+            .is_empty(),
+        "{name}"
+    );
+    assert_eq!(
+        event_pages(&*store, &a, all(25)).await,
+        of_a,
+        "{name}: pages"
+    );
+    assert_eq!(
+        store.list_events(&a.id, &all(0)).await.unwrap(),
+        of_a[..1],
+        "{name}: a limit of 0 is 1"
+    );
+
+    // Each filter, and all of them, alone and through pages.
+    let filtered = |q: &EventQuery| -> Vec<AuditEvent> {
+        of_a.iter()
+            .filter(|e| q.kind.as_ref().is_none_or(|k| *k == e.kind))
+            .filter(|e| q.subject.is_none() || q.subject == e.subject)
+            .filter(|e| q.since.is_none_or(|s| e.at >= s))
+            .cloned()
+            .collect()
+    };
+    let queries = [
+        EventQuery {
+            kind: Some("login.failure".into()),
+            ..all(500)
+        },
+        EventQuery {
+            subject: Some("u2".into()),
+            ..all(500)
+        },
+        EventQuery {
+            since: Some(2_505),
+            ..all(500)
+        },
+        EventQuery {
+            kind: Some("login.success".into()),
+            subject: Some("u1".into()),
+            since: Some(1_500),
+            ..all(500)
+        },
+    ];
+    for q in queries {
+        let expected = filtered(&q);
+        assert!(!expected.is_empty() && expected.len() < of_a.len());
+        assert_eq!(
+            store.list_events(&a.id, &q).await.unwrap(),
+            expected,
+            "{name}: {q:?}"
+        );
+        assert_eq!(
+            event_pages(
+                &*store,
+                &a,
+                EventQuery {
+                    limit: 7,
+                    ..q.clone()
+                }
+            )
+            .await,
+            expected,
+            "{name}: {q:?} in pages"
+        );
+    }
+    // What no event holds finds none.
+    for q in [
+        EventQuery {
+            kind: Some("login.failure ".into()),
+            ..all(500)
+        },
+        EventQuery {
+            subject: Some("u2 ".into()),
+            ..all(500)
+        },
+        EventQuery {
+            kind: Some("x".repeat(100)),
+            ..all(500)
+        },
+        EventQuery {
+            subject: Some("a\0b".into()),
+            ..all(500)
+        },
+        EventQuery {
+            before_id: Some("a\0b".into()),
+            ..all(500)
+        },
+        EventQuery {
+            before_id: Some(of_a.last().unwrap().id.clone()),
+            ..all(500)
+        },
+        EventQuery {
+            since: Some(1_000_000),
+            ..all(500)
+        },
+    ] {
+        assert_eq!(
+            store.list_events(&a.id, &q).await.unwrap(),
+            [],
+            "{name}: {q:?}"
+        );
+    }
+
+    // A batch with one event the columns cannot hold is refused whole.
+    for bad in [
+        AuditEvent {
+            kind: "k".repeat(65),
+            ..event(&b, 5_000, 2_000)
+        },
+        AuditEvent {
+            user_agent: Some("u".repeat(257)),
+            ..event(&b, 5_000, 2_000)
+        },
+        AuditEvent {
+            reason: Some("r".repeat(129)),
+            ..event(&b, 5_000, 2_000)
+        },
+        AuditEvent {
+            subject: Some("a\0b".into()),
+            ..event(&b, 5_000, 2_000)
+        },
+        AuditEvent {
+            id: "not an id".into(),
+            ..event(&b, 5_000, 2_000)
+        },
+    ] {
+        let batch = [event(&b, 5_000, 2_001), bad];
+        assert!(
+            matches!(
+                store.append_events(&batch).await,
+                Err(StoreError::Unstorable(_))
+            ),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        store.list_events(&b.id, &all(500)).await.unwrap().len(),
+        5,
+        "{name}: nothing of the refused batches was stored"
+    );
+
+    // Pruning: only events older than `before`, of every tenant, at most
+    // `limit` per call, and how many it deleted.
+    let before = 1_500;
+    let older = |events: &[AuditEvent]| events.iter().filter(|e| e.at < before).count();
+    assert_eq!((older(&of_a), older(&of_b)), (50, 5));
+    assert_eq!(store.prune_events(before, 0).await.unwrap(), 0, "{name}");
+    assert_eq!(store.prune_events(before, 20).await.unwrap(), 20, "{name}");
+    let left_a = store.list_events(&a.id, &all(500)).await.unwrap();
+    let left_b = store.list_events(&b.id, &all(500)).await.unwrap();
+    assert_eq!(
+        older(&left_a) + older(&left_b),
+        35,
+        "{name}: 20 of the 55 older ones gone"
+    );
+    assert_eq!(left_a.len() - older(&left_a), 160, "{name}: no newer one");
+    assert_eq!(
+        store.prune_events(before, 1_000).await.unwrap(),
+        35,
+        "{name}"
+    );
+    assert_eq!(
+        store.prune_events(before, 1_000).await.unwrap(),
+        0,
+        "{name}"
+    );
+    assert_eq!(
+        store.list_events(&a.id, &all(500)).await.unwrap(),
+        of_a[..160],
+        "{name}: the newer ones, untouched"
+    );
+    assert!(
+        store
+            .list_events(&b.id, &all(500))
+            .await
+            .unwrap()
+            .is_empty(),
+        "{name}"
+    );
+}
+
 /// One case: its name and the check, run on a fresh store.
 pub type Case = (
     &'static str,
@@ -2865,6 +3386,8 @@ cases![
     a_users_active_sessions_are_listed_newest_first,
     revoking_a_users_sessions_keeps_one_and_ends_browser_sign_ins,
     account_lookups_by_text_no_row_can_hold_find_nothing,
+    login_attempts_are_claimed_atomically_and_lock_after_the_threshold,
+    audit_events_are_listed_newest_first_per_tenant_and_pruned_by_age,
 ];
 
 /// Runs every case against `backend`, each on a store `fresh` makes.

@@ -9,6 +9,7 @@ pub mod conformance;
 mod database_url;
 #[cfg(feature = "dynamodb")]
 mod dynamo;
+mod lockout;
 mod sql;
 #[doc(hidden)]
 #[allow(clippy::panic)] // test helpers: a missing test server must fail the test loudly

@@ -6,9 +6,10 @@
 use std::path::Path;
 
 use gatehouse_core::account_token::{AccountToken, TokenConsumed, TokenPurpose};
+use gatehouse_core::audit::AuditEvent;
 use gatehouse_core::keys::KeyState;
 use gatehouse_core::session::Origin;
-use gatehouse_core::store::{Store, StoreError};
+use gatehouse_core::store::{EventQuery, LoginAttempt, Store, StoreError};
 use gatehouse_core::tenant::{EmailVerification, TenantSettings};
 use gatehouse_core::user::LoginName;
 use gatehouse_store::{DatabaseUrl, OpenError, StoreOptions};
@@ -156,6 +157,11 @@ async fn rows_from_before_the_accounts_migration_read_back_with_its_defaults() {
             (false, false),
             "{backend}"
         );
+        assert_eq!(
+            (user.failed_logins, user.lock_count, user.locked_until),
+            (0, 0, None),
+            "{backend}: no failures, no locks, not locked"
+        );
         let session = store.session("t1", "s1").await.unwrap().unwrap();
         assert_eq!(
             (session.origin, session.last_refreshed_at),
@@ -202,6 +208,42 @@ async fn rows_from_before_the_accounts_migration_read_back_with_its_defaults() {
                 .unwrap(),
             TokenConsumed::Fresh(_)
         ));
+        // And the soft-lock and the audit log (`20261204000003_abuse`).
+        assert_eq!(
+            store
+                .claim_login_attempt("t1", "u1", 500, 1, &[60])
+                .await
+                .unwrap(),
+            LoginAttempt::Allowed {
+                locked_until: Some(560)
+            },
+            "{backend}"
+        );
+        let event = AuditEvent {
+            id: "0190f0a4-6d0e-7c1e-9a8b-0123456789ab".into(),
+            tenant_id: "t1".into(),
+            at: 500,
+            kind: "account.locked".into(),
+            actor: None,
+            subject: Some("u1".into()),
+            ip: None,
+            user_agent: None,
+            outcome: "success".into(),
+            reason: None,
+        };
+        store
+            .append_events(std::slice::from_ref(&event))
+            .await
+            .unwrap();
+        let query = EventQuery {
+            limit: 10,
+            ..EventQuery::default()
+        };
+        assert_eq!(
+            store.list_events("t1", &query).await.unwrap(),
+            [event],
+            "{backend}"
+        );
         drop(store);
         db.cleanup().await;
     }

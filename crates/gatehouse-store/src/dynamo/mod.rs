@@ -33,6 +33,7 @@
 //! | browser sign-in by id | `T#{t}#B#{id}` | `BROWSER` → cookie hash |
 //! | sessions from a sign-in | `T#{t}#B#{id}` | `S#{session}` |
 //! | account link | `T#{t}#AT#{h(token)}` | `TOKEN` |
+//! | audit event | `T#{t}#EV` | `{event id}` (UUIDv7, so time order) |
 //!
 //! # Access patterns
 //!
@@ -46,6 +47,9 @@
 //!   hash (their own partitions, so the hot paths spread over the table).
 //! - Cascades (deleting a user or client, ending a sign-in, revoking a
 //!   user's sessions): `Query` the owner's link partition, then act on each.
+//! - Audit events: a listing is one `Query` of `T#{t}#EV` newest first
+//!   (`ScanIndexForward = false`), below the cursor (`sk < :id`); pruning
+//!   is `Query TENANTS`, then each tenant's event partition oldest first.
 //!
 //! # How each rule holds
 //!
@@ -64,6 +68,24 @@
 //!   §4.14.2; RFC 6749 §4.1.2). A delete would lose that record.
 //! - Compare-and-sets (password hash upgrade, key material rewrap, client
 //!   secret rotation, revocation): conditional `UpdateItem`.
+//! - The account soft-lock (at most `threshold` password checks between
+//!   locks, however many arrive at once): attributes of the user item
+//!   (`failed_logins`, `lock_count`, `locked_until`), changed by one of two
+//!   conditional `UpdateItem`s per attempt, since an update expression
+//!   cannot branch: `ADD failed_logins 1` while it stays below the
+//!   threshold (no expected count in its condition, so concurrent attempts
+//!   never retry), or, at the threshold, the lock, conditional on the
+//!   `lock_count` the lock's length was chosen by. A refused one returns
+//!   the item as it was, which decides the next step without a read
+//!   (`lockout`, and `crate::lockout` for the algorithm SQL shares).
+//! - Audit events: no index by time across tenants, so each event carries
+//!   a TTL of its time plus 400 days, the ceiling of any retention (TTL
+//!   deletion is free), and `prune_events` deletes, tenant by tenant,
+//!   from the oldest, what a shorter retention no longer keeps, reading
+//!   little more than what it deletes: ids are minted with the event, so a
+//!   walk in id order stops at the first event newer than the cut-off (by
+//!   more than 5 minutes of clock skew). A listing `since` a time stops the
+//!   same way; kind and subject are filtered from what is read (`audit`).
 //! - Foreign keys: whatever a user owns is created in one transaction with
 //!   its link item and a `ConditionCheck` that the user exists, so nothing
 //!   can be added to a user being deleted; the deletion removes the user
@@ -86,7 +108,9 @@
 //!   the store timeout (`table`); an endpoint that does not answer within
 //!   it is `Unavailable` (503).
 
+mod audit;
 mod item;
+mod lockout;
 mod oauth;
 mod sessions;
 mod table;
@@ -131,6 +155,9 @@ pub(crate) mod keep {
     pub const SINGLE_USE: i64 = 3600;
     /// Sessions: a day, then TTL.
     pub const SESSION: i64 = 24 * 3600;
+    /// Audit events: the longest any retention may keep them (TTL is set
+    /// when they are appended, before any retention is known).
+    pub const EVENT: i64 = 400 * 24 * 3600;
 }
 
 /// The key of each kind of item (see the module docs).
@@ -173,6 +200,9 @@ pub(crate) mod k {
     }
     pub fn account_token(t: &str, hash: &str) -> String {
         format!("T#{t}#AT#{hash}")
+    }
+    pub fn events(t: &str) -> String {
+        format!("T#{t}#EV")
     }
 }
 

@@ -80,6 +80,22 @@ impl Tx {
     }
 }
 
+/// Which sort keys of a partition a query reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SortKeys<'a> {
+    /// Those starting with this (all, when empty).
+    Prefix(&'a str),
+    /// Those sorting before this one.
+    Below(&'a str),
+}
+
+/// The order a query reads a partition in, by sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    Ascending,
+    Descending,
+}
+
 /// What a conditional write found when its condition did not hold.
 pub(crate) enum Outcome<T> {
     Done(T),
@@ -545,13 +561,33 @@ impl Table {
         limit: Option<i32>,
         start: Option<Item>,
     ) -> StoreResult<(Vec<Item>, Option<Item>)> {
+        self.query_span(pk, SortKeys::Prefix(prefix), Order::Ascending, limit, start)
+            .await
+    }
+
+    /// One page of the partition's items whose sort keys `keys` names, in
+    /// `order`: at most `limit` items after `start` (an exclusive start
+    /// key), and where the next page starts.
+    pub(crate) async fn query_span(
+        &self,
+        pk: &str,
+        keys: SortKeys<'_>,
+        order: Order,
+        limit: Option<i32>,
+        start: Option<Item>,
+    ) -> StoreResult<(Vec<Item>, Option<Item>)> {
         // A key attribute may not be empty, even in a condition.
         let mut values = vec![(":pk", AttributeValue::S(pk.to_string()))];
-        let cond = if prefix.is_empty() {
-            "#pk = :pk"
-        } else {
-            values.push((":prefix", AttributeValue::S(prefix.to_string())));
-            "#pk = :pk AND begins_with(#sk, :prefix)"
+        let cond = match keys {
+            SortKeys::Prefix("") => "#pk = :pk",
+            SortKeys::Prefix(prefix) => {
+                values.push((":prefix", AttributeValue::S(prefix.to_string())));
+                "#pk = :pk AND begins_with(#sk, :prefix)"
+            }
+            SortKeys::Below(below) => {
+                values.push((":below", AttributeValue::S(below.to_string())));
+                "#pk = :pk AND #sk < :below"
+            }
         };
         let names = names(&[Some(cond)]);
         let values = self::values(values);
@@ -567,6 +603,7 @@ impl Table {
                         .set_expression_attribute_names(names.clone())
                         .set_expression_attribute_values(values.clone())
                         .consistent_read(true)
+                        .scan_index_forward(order == Order::Ascending)
                         .set_limit(limit)
                         .set_exclusive_start_key(start.clone())
                         .return_consumed_capacity(ReturnConsumedCapacity::Total)

@@ -16,7 +16,7 @@ use crate::sql::{fits, fits_text, to_json_list, width};
 /// The most users one page holds, as in the SQL backends.
 const MAX_PAGE: u32 = 200;
 
-fn record_sk(user_id: &str) -> String {
+pub(super) fn record_sk(user_id: &str) -> String {
     format!("I#{user_id}")
 }
 
@@ -78,6 +78,9 @@ fn user_item(user: &User, username_key: &str, email_key: Option<&str>) -> Item {
         .s("roles", to_json_list(&user.roles))
         .n("email_verified", i64::from(user.email_verified))
         .n("disabled", i64::from(user.disabled))
+        .n("failed_logins", user.failed_logins)
+        .n("lock_count", user.lock_count)
+        .opt_n("locked_until", user.locked_until)
         .s("password_hash", &user.password_hash.0)
         .n("created_at", user.created_at)
         .build()
@@ -101,6 +104,10 @@ fn user_from(item: &Item) -> StoreResult<User> {
         roles: r.json_list("roles")?,
         email_verified: r.bool("email_verified")?,
         disabled: r.bool("disabled")?,
+        // Absent on users written before the soft-lock: no failures, no lock.
+        failed_logins: r.opt_int("failed_logins")?.unwrap_or(0),
+        lock_count: r.opt_int("lock_count")?.unwrap_or(0),
+        locked_until: r.opt_int("locked_until")?,
         password_hash: PasswordHash(r.text("password_hash")?),
         created_at: r.int("created_at")?,
     })
@@ -348,7 +355,8 @@ impl UserStore for DynamoStore {
         check_widths(user, &username_key, email_key.as_deref(), &roles)?;
         let t = &user.tenant_id;
         let record = key(k::users(t), record_sk(&user.id));
-        // Attributes set and removed, as the SQL `UPDATE` sets them.
+        // Attributes set and removed, as the SQL `UPDATE` sets them: never
+        // the soft-lock's (only `LockoutStore` changes those).
         let mut sets = vec![
             "#roles = :roles",
             "#email_verified = :verified",

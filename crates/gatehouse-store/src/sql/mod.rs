@@ -9,9 +9,11 @@
 
 mod account_tokens;
 mod api_keys;
+pub(crate) mod audit;
 mod authorization;
 mod clients;
 mod keys;
+mod lockout;
 mod policies;
 mod secrets;
 mod sessions;
@@ -255,6 +257,14 @@ pub(crate) mod width {
     pub const IP: usize = 64;
     /// A session's `User-Agent` (core keeps at most 256 characters).
     pub const USER_AGENT: usize = 256;
+    /// An audit event's kind (`login.failure`).
+    pub const EVENT_KIND: usize = 64;
+    /// An audit event's actor or subject: a user, client or key id, or `admin`.
+    pub const EVENT_PARTY: usize = 255;
+    /// An audit event's outcome (`success`, `failure`).
+    pub const EVENT_OUTCOME: usize = 16;
+    /// An audit event's reason (`wrong_password`).
+    pub const EVENT_REASON: usize = 128;
     /// MySQL `TEXT`: 65,535 bytes.
     pub const TEXT_BYTES: usize = 65_535;
 }

@@ -13,7 +13,7 @@ use gatehouse_core::user::{LoginName, User, email_key, is_possible_user_id, user
 use super::{Arg, Row, SqlStore, Statement, fits, fits_text, stmt, to_json_list, width};
 
 const COLUMNS: &str = "id, tenant_id, username, email, first_name, last_name, roles, \
-     email_verified, disabled, password_hash, created_at";
+     email_verified, disabled, failed_logins, lock_count, locked_until, password_hash, created_at";
 
 /// The most users one page holds, whatever the caller asks (core clamps
 /// to the same bound; this is the store's own line).
@@ -43,8 +43,9 @@ impl UserStore for SqlStore {
             .execute(stmt!(
                 "INSERT INTO users (id, tenant_id, username, username_key, email, email_key,
                                     first_name, last_name, roles, email_verified, disabled,
+                                    failed_logins, lock_count, locked_until,
                                     password_hash, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 &user.id,
                 &user.tenant_id,
                 &user.username,
@@ -56,6 +57,9 @@ impl UserStore for SqlStore {
                 roles,
                 user.email_verified,
                 user.disabled,
+                user.failed_logins,
+                user.lock_count,
+                user.locked_until,
                 &user.password_hash.0,
                 user.created_at,
             ))
@@ -189,7 +193,9 @@ impl UserStore for SqlStore {
             return Ok(false);
         }
         // The username, id and hash are not written: only the email's key
-        // is needed, and only what is written is checked.
+        // is needed, and only what is written is checked. Nor is the
+        // soft-lock state: only `LockoutStore`'s two steps change it, so an
+        // admin's edit made from a stale read cannot undo a lock.
         let email_key = email_key_of(user)?;
         let roles = to_json_list(&user.roles);
         profile_fits(user, email_key.as_deref(), &roles)?;
@@ -357,6 +363,9 @@ fn user_from_row(row: &dyn Row) -> StoreResult<User> {
         roles: row.json_list("roles")?,
         email_verified: row.flag("email_verified")?,
         disabled: row.flag("disabled")?,
+        failed_logins: row.int("failed_logins")?,
+        lock_count: row.int("lock_count")?,
+        locked_until: row.opt_int("locked_until")?,
         password_hash: PasswordHash(row.text("password_hash")?),
         created_at: row.int("created_at")?,
     })
