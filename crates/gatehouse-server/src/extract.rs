@@ -156,6 +156,30 @@ where
     }
 }
 
+/// `Query<T>` whose rejections (an unknown or repeated parameter, a
+/// value of the wrong type) are JSON 400s naming the parameter.
+pub struct AppQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for AppQuery<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| AppQuery(v))
+            .map_err(|e| {
+                ApiError::bad_request(format!(
+                    "the query does not fit this endpoint: {}",
+                    serde_reason(&e.body_text())
+                ))
+            })
+    }
+}
+
 fn body_rejection(status: StatusCode, text: String) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod mail;
 mod pages;
+pub mod openapi;
 pub mod proxy;
 pub mod routes;
 pub mod startup;

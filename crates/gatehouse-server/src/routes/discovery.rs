@@ -26,6 +26,22 @@ pub fn router() -> Router<AppState> {
 
 /// The key set, with a strong ETag so caches revalidate with
 /// `If-None-Match` and get 304 when nothing changed (RFC 9110 §13.1.2).
+#[utoipa::path(
+    get,
+    path = "/t/{tenant}/.well-known/jwks.json",
+    operation_id = "jwks",
+    tag = "discovery",
+    summary = "The tenant's public keys (JWKS)",
+    description = "RFC 7517. Cacheable for five minutes, with a strong `ETag`: `If-None-Match` gets 304 when nothing changed.",
+    params(crate::openapi::TenantPath,
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of a cached key set.")),
+    responses(
+        (status = 200, description = "The key set.", body = crate::openapi::schemas::Jwks,
+            headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "The cached key set is still current.", headers(("ETag" = String))),
+        crate::openapi::TenantRoute,
+    )
+)]
 async fn jwks(TenantCtx(ctx): TenantCtx, headers: HeaderMap) -> Response {
     let keyring = ctx.keyring();
     let etag = keyring.jwks_etag();
@@ -61,6 +77,19 @@ async fn jwks(TenantCtx(ctx): TenantCtx, headers: HeaderMap) -> Response {
 /// Lists exactly what is implemented (OIDC Discovery 1.0 §3, RFC 8414):
 /// the code flow with S256 PKCE and nothing implicit; the tenant's one
 /// signing algorithm for ID tokens as for access tokens.
+#[utoipa::path(
+    get,
+    path = "/t/{tenant}/.well-known/openid-configuration",
+    operation_id = "openid_configuration",
+    tag = "discovery",
+    summary = "OpenID Connect discovery",
+    description = "OIDC Discovery 1.0 §4 / RFC 8414: exactly what is implemented, and Gatehouse's own endpoints.",
+    params(crate::openapi::TenantPath),
+    responses(
+        (status = 200, description = "The issuer's metadata.", body = crate::openapi::schemas::Discovery),
+        crate::openapi::TenantRoute,
+    )
+)]
 async fn openid_configuration(TenantCtx(ctx): TenantCtx) -> Response {
     let iss = ctx.issuer();
     // Every algorithm a published key signs with (two during a rotation

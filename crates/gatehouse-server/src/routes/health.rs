@@ -17,10 +17,30 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "health",
+    summary = "Liveness: the process answers",
+    responses((status = 200, description = "Alive.", body = crate::openapi::schemas::Health)),
+)]
 async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "health",
+    summary = "Readiness: the store answers",
+    description = "Also details mail (`mail`), which never makes a node unready.",
+    responses(
+        (status = 200, description = "Ready.", body = crate::openapi::schemas::Readiness),
+        (status = 503, description = "The store cannot be reached.", body = crate::openapi::schemas::Readiness),
+    ),
+)]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let mail = state.mail.readiness();
     match state.services.ping().await {

@@ -2,14 +2,15 @@
 //! `router()`; this file merges them and adds what every route shares
 //! (body limit, tracing, panic guard, JSON 404/405).
 
-mod account;
-mod admin;
-mod compat;
-mod discovery;
+pub(crate) mod account;
+pub(crate) mod admin;
+pub(crate) mod compat;
+pub(crate) mod discovery;
 pub(crate) mod gate;
-mod guard;
-mod health;
-mod oauth;
+pub(crate) mod guard;
+pub(crate) mod health;
+pub(crate) mod oauth;
+pub(crate) mod openapi;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -45,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .merge(discovery::router()) // {iss}/.well-known/{jwks.json,openid-configuration}
         .merge(admin::router(state.clone())) // /admin/..., behind the admin token
         .merge(health::router()) //    /healthz, /readyz
+        .merge(openapi::router()) //   /openapi.json
         // The replaced systems' formats: {iss}/compat/openfaas/*,
         // {iss}/user_token, and (switchable) /user_token, /login, /refresh, /auth
         .merge(compat::router(state.compat))

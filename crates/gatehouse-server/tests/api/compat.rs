@@ -341,6 +341,9 @@ async fn legacy_hash_is_upgraded_to_argon2id_at_first_login() {
         disabled: false,
         password_hash: PasswordHash(legacy.into()),
         created_at: now(),
+        failed_logins: 0,
+        lock_count: 0,
+        locked_until: None,
     };
     app.store.create_user(&user).await.unwrap();
     let stored = |app: &TestApp| {

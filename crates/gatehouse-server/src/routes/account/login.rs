@@ -18,12 +18,15 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/t/{tenant}/login", post(login))
 }
 
-#[derive(Deserialize)]
+/// The user is named by `username` or by `email`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
     username: Option<String>,
     email: Option<String>,
+    #[schema(value_type = String)]
     password: SecretString,
+    /// Space-separated scopes to ask for (RFC 6749 §3.3).
     scope: Option<String>,
 }
 
@@ -38,6 +41,38 @@ pub(crate) fn login_name(username: Option<String>, email: Option<String>) -> Api
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/login",
+    operation_id = "login",
+    tag = "account",
+    summary = "Sign in with a password",
+    description = "Checks the password and starts a session: an access token (JWT) and a refresh token.",
+    params(crate::openapi::TenantPath),
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in; never cached (`Cache-Control: no-store`).",
+            body = crate::openapi::schemas::TokenResponse,
+            links(
+                ("refresh" = (operation_id = "token",
+                    parameters(("tenant" = "$request.path.tenant")),
+                    request_body = json!({"grant_type": "refresh_token", "refresh_token": "$response.body#/refresh_token"}),
+                    description = "Rotate the refresh token for new tokens.")),
+                ("logout" = (operation_id = "logout",
+                    parameters(("tenant" = "$request.path.tenant")),
+                    request_body = json!({"refresh_token": "$response.body#/refresh_token"}),
+                    description = "End the session.")),
+                ("userinfo" = (operation_id = "userinfo_get",
+                    parameters(("tenant" = "$request.path.tenant"), ("header.Authorization" = "Bearer {$response.body#/access_token}")),
+                    description = "Read the user's claims with the access token.")),
+            )),
+        (status = 401, description = "The name or password is wrong (`invalid_grant`; one answer for both).",
+            body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "The password matched but the account is disabled (`account_disabled`) \
+            or its email is not verified yet (`email_not_verified`).", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::JsonBody, crate::openapi::TenantRoute, crate::openapi::RateLimited,
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,

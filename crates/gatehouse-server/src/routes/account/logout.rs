@@ -20,11 +20,33 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/t/{tenant}/logout", post(logout))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LogoutBody {
+    #[schema(value_type = String)]
     refresh_token: SecretString,
 }
 
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/logout",
+    operation_id = "logout",
+    tag = "account",
+    summary = "Sign out",
+    description = "Ends the session of the token presented as `Authorization: Bearer <access or refresh token>`, \
+        or of the refresh token in the body. The session's refresh tokens stop at once; access tokens \
+        already issued stay valid offline until they expire. An unknown refresh token is not an error.",
+    params(crate::openapi::TenantPath,
+        ("Authorization" = Option<String>, Header, description = "`Bearer <access or refresh token>`; then no body is needed.")),
+    request_body(content = LogoutBody, description = "Without a bearer token: the refresh token of the session to end.",
+        content_type = "application/json"),
+    responses(
+        (status = 204, description = "The session is over."),
+        (status = 401, description = "Neither a bearer token nor a body was sent, or the bearer token is not valid (`invalid_token`).",
+            body = crate::openapi::schemas::ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "The RFC 6750 challenge."))),
+        crate::openapi::RawBody, crate::openapi::TenantRoute,
+    )
+)]
 async fn logout(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,

@@ -26,6 +26,19 @@ fn token(headers: &HeaderMap) -> ApiResult<SecretString> {
     bearer_token(headers).ok_or_else(|| ApiError::challenge(REALM, None))
 }
 
+#[utoipa::path(
+    get,
+    path = "/t/{tenant}/me",
+    operation_id = "me",
+    tag = "account",
+    summary = "The signed-in user's profile",
+    params(crate::openapi::TenantPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user of the access token.", body = crate::openapi::schemas::User),
+        crate::openapi::BearerRoute, crate::openapi::TenantRoute,
+    )
+)]
 async fn me(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -42,7 +55,8 @@ pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<S
     Option::<String>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+/// Absent fields stay as they are; `null` clears one.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProfileBody {
     #[serde(default, deserialize_with = "present")]
@@ -53,6 +67,22 @@ struct ProfileBody {
     last_name: Option<Option<String>>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/t/{tenant}/me",
+    operation_id = "update_me",
+    tag = "account",
+    summary = "Change the signed-in user's profile",
+    description = "A new email is unverified until the user follows the link mailed to it.",
+    params(crate::openapi::TenantPath),
+    security(("bearer" = [])),
+    request_body = ProfileBody,
+    responses(
+        (status = 200, description = "The changed profile.", body = crate::openapi::schemas::User),
+        (status = 409, description = "Another user has this email (`conflict`).", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::JsonBody, crate::openapi::BearerRoute, crate::openapi::TenantRoute,
+    )
+)]
 async fn update_me(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -74,11 +104,25 @@ async fn update_me(
     Ok(Json(user))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct SessionList {
+    #[schema(value_type = Vec<crate::openapi::schemas::SessionView>)]
     pub sessions: Vec<SessionView>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/t/{tenant}/sessions",
+    operation_id = "my_sessions",
+    tag = "account",
+    summary = "Where the signed-in user is signed in",
+    params(crate::openapi::TenantPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user's active sessions; `current` marks this token's.", body = SessionList),
+        crate::openapi::BearerRoute, crate::openapi::TenantRoute,
+    )
+)]
 async fn sessions(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -93,6 +137,21 @@ async fn sessions(
     Ok(Json(SessionList { sessions }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/t/{tenant}/sessions/{id}",
+    operation_id = "end_my_session",
+    tag = "account",
+    summary = "End one of the signed-in user's sessions",
+    params(crate::openapi::TenantPath, ("id" = String, Path, description = "The session's id.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session is over."),
+        (status = 404, description = "The tenant, or a session of this user with this id, does not exist.",
+            body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::BearerRoute, crate::openapi::TenantRoute,
+    )
+)]
 async fn end_session(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,

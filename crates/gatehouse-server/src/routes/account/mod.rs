@@ -3,12 +3,12 @@
 //! user's profile and sessions. (The OAuth 2.0 token endpoint is in
 //! `oauth`.)
 
-mod login;
-mod logout;
-mod me;
-mod password;
-mod register;
-mod verify_email;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod me;
+pub(crate) mod password;
+pub(crate) mod register;
+pub(crate) mod verify_email;
 
 use axum::Router;
 

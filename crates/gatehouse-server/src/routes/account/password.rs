@@ -28,7 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/password", post(change))
 }
 
-#[derive(Deserialize)]
+/// The account, by `email` or by `username`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ForgotBody {
     email: Option<String>,
@@ -37,6 +38,23 @@ struct ForgotBody {
 
 /// 202, always the same body, at once: the lookup and the mail run in the
 /// background.
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/password/forgot",
+    operation_id = "forgot_password",
+    tag = "account",
+    summary = "Ask for a password-reset link",
+    description = "Answers the same, at once, whether or not the account exists; the link is mailed in the background.",
+    params(crate::openapi::TenantPath),
+    request_body(content(
+        (ForgotBody = "application/json"),
+        (ForgotBody = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 202, description = "A link was mailed if an account matches.", body = crate::openapi::schemas::Accepted),
+        crate::openapi::JsonBody, crate::openapi::TenantRoute, crate::openapi::RateLimited,
+    )
+)]
 async fn forgot(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -57,12 +75,29 @@ async fn forgot(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TokenParam {
+    /// The token of the mailed link.
     token: Option<String>,
 }
 
 /// The form the mailed link opens.
+#[utoipa::path(
+    get,
+    path = "/t/{tenant}/password/reset",
+    operation_id = "reset_password_page",
+    tag = "account",
+    summary = "The password-reset form a mailed link opens (hosted page)",
+    params(crate::openapi::TenantPath, TokenParam),
+    responses(
+        (status = 200, description = "The form (it sets a CSRF cookie).", content_type = "text/html", body = String),
+        (status = 400, description = "The query is malformed.", content_type = "text/html", body = String),
+        (status = 404, description = "No tenant has this name.", content_type = "text/html", body = String),
+        (status = 429, description = "Too many requests from this address; `Retry-After` says when to come back.", content_type = "text/html", body = String),
+        (status = 503, description = "The store cannot be reached; try again shortly.", content_type = "text/html", body = String),
+    )
+)]
 async fn reset_page(
     PageTenant(ctx): PageTenant,
     headers: HeaderMap,
@@ -77,15 +112,58 @@ async fn reset_page(
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResetBody {
+    /// The token of the mailed link.
+    #[schema(value_type = String)]
     token: SecretString,
+    #[schema(value_type = String)]
     new_password: SecretString,
     /// Only from the page's form.
     csrf_token: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/password/reset",
+    operation_id = "reset_password",
+    tag = "account",
+    summary = "Set a new password with the token of a reset link",
+    description = "As JSON (an app) the answers are JSON; as the hosted form (form-encoded, with its \
+        `csrf_token`) they are pages. Every session of the user ends.",
+    params(crate::openapi::TenantPath),
+    request_body(content(
+        (ResetBody = "application/json"),
+        (ResetBody = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "The password is set.", content(
+            (crate::openapi::schemas::PasswordReset = "application/json"),
+            (String = "text/html"),
+        )),
+        (status = 400, description = "The body is malformed, the link is unknown, used or expired (`invalid_link`), \
+            or the password breaks a rule.", content(
+            (crate::openapi::schemas::ErrorBody = "application/json"),
+            (String = "text/html"),
+        )),
+        (status = 403, description = "The form's CSRF token does not match its cookie (the form again).",
+            content_type = "text/html", body = String),
+        (status = 404, description = "No tenant has this name (`tenant_not_found`), or the link's user is gone.", content(
+            (crate::openapi::schemas::ErrorBody = "application/json"),
+            (String = "text/html"),
+        )),
+        (status = 429, description = "Too many requests from this address; `Retry-After` says when to come back.", content(
+            (crate::openapi::schemas::ErrorBody = "application/json"),
+            (String = "text/html"),
+        )),
+        (status = 503, description = "The store cannot be reached, or the hashing pool is full; `Retry-After` says when to retry.", content(
+            (crate::openapi::schemas::ErrorBody = "application/json"),
+            (String = "text/html"),
+        )),
+        crate::openapi::BodyLimits,
+    )
+)]
 async fn reset(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -153,15 +231,36 @@ fn form(
     render(page)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangeBody {
     current_password: SecretString,
+    #[schema(value_type = String)]
     new_password: SecretString,
+    #[schema(value_type = String)]
 }
 
 /// 204; the user's other sessions end, this one stays.
 async fn change(
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/password",
+    operation_id = "change_password",
+    tag = "account",
+    summary = "Change the signed-in user's password",
+    description = "Needs the current password. The user's other sessions end; this one stays.",
+    params(crate::openapi::TenantPath),
+    security(("bearer" = [])),
+    request_body = ChangeBody,
+    responses(
+        (status = 204, description = "The password is changed."),
+        (status = 401, description = "No valid bearer token (`invalid_request`, `invalid_token`), or the current \
+            password is wrong (`invalid_grant`).", body = crate::openapi::schemas::ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "The challenge."))),
+        (status = 403, description = "The account is disabled (`account_disabled`).", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::JsonBody, crate::openapi::TenantRoute, crate::openapi::RateLimited,
+    )
+)]
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
     headers: HeaderMap,

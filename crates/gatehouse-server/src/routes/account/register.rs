@@ -20,10 +20,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Unknown fields are refused so a typo (`"emial"`) is reported, not dropped.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
     username: String,
+    #[schema(value_type = String)]
     password: SecretString,
     email: Option<String>,
     first_name: Option<String>,
@@ -32,6 +33,28 @@ struct RegisterBody {
 
 /// 201 with the user; 202 with a fixed sentence when the tenant requires
 /// a verified email (the same answer whether or not the name was taken).
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/register",
+    operation_id = "register",
+    tag = "account",
+    summary = "Sign up",
+    description = "Creates a user with a password. When the tenant requires a verified email, \
+        answers 202 with the same sentence whether or not the name was taken, and mails a link.",
+    params(crate::openapi::TenantPath),
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "The user was created.", body = crate::openapi::schemas::User,
+            links(("login" = (operation_id = "login",
+                parameters(("tenant" = "$request.path.tenant")),
+                request_body = json!({"username": "$request.body#/username", "password": "$request.body#/password"}),
+                description = "Sign in as the new user.")))),
+        (status = 202, description = "The tenant requires a verified email: a link was mailed if the account could be created.",
+            body = crate::openapi::schemas::Accepted),
+        (status = 409, description = "The username or email is taken (`conflict`).", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::JsonBody, crate::openapi::TenantRoute, crate::openapi::RateLimited,
+    )
+)]
 async fn register(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,

@@ -24,11 +24,29 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/verify-email/resend", post(resend))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TokenParam {
+    /// The token of the mailed link.
+    #[param(value_type = Option<String>)]
     token: Option<SecretString>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/t/{tenant}/verify-email",
+    operation_id = "verify_email_page",
+    tag = "account",
+    summary = "Follow a mailed verification link (hosted page)",
+    params(crate::openapi::TenantPath, TokenParam),
+    responses(
+        (status = 200, description = "The address is verified.", content_type = "text/html", body = String),
+        (status = 400, description = "The link has no token, or it is unknown, used or expired.", content_type = "text/html", body = String),
+        (status = 404, description = "No tenant has this name.", content_type = "text/html", body = String),
+        (status = 429, description = "Too many requests from this address; `Retry-After` says when to come back.", content_type = "text/html", body = String),
+        (status = 503, description = "The store cannot be reached; try again shortly.", content_type = "text/html", body = String),
+    )
+)]
 async fn by_link(
     State(state): State<AppState>,
     PageTenant(ctx): PageTenant,
@@ -45,12 +63,30 @@ async fn by_link(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VerifyBody {
+    /// The token of the mailed link.
+    #[schema(value_type = String)]
     token: SecretString,
 }
 
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/verify-email",
+    operation_id = "verify_email",
+    tag = "account",
+    summary = "Verify an email address with the token of its link",
+    params(crate::openapi::TenantPath),
+    request_body(content(
+        (VerifyBody = "application/json"),
+        (VerifyBody = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "The address is verified.", body = crate::openapi::schemas::EmailVerified),
+        crate::openapi::JsonBody, crate::openapi::TenantRoute, crate::openapi::RateLimited,
+    )
+)]
 async fn by_api(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -66,13 +102,30 @@ async fn by_api(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResendBody {
     email: String,
 }
 
 /// 202, always the same body.
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/verify-email/resend",
+    operation_id = "resend_verification",
+    tag = "account",
+    summary = "Mail a new verification link",
+    description = "Answers the same whether or not the address has an account that needs confirming.",
+    params(crate::openapi::TenantPath),
+    request_body(content(
+        (ResendBody = "application/json"),
+        (ResendBody = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 202, description = "A link was mailed if an account needs it.", body = crate::openapi::schemas::Accepted),
+        crate::openapi::JsonBody, crate::openapi::TenantRoute, crate::openapi::RateLimited,
+    )
+)]
 async fn resend(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,

@@ -20,10 +20,15 @@ pub fn router() -> Router<AppState> {
 }
 
 /// What may be shown of a key: never its material.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = SigningKey)]
 pub struct KeyView {
     kid: String,
+    #[schema(value_type = crate::openapi::schemas::SigningAlgorithm)]
     algorithm: SigningAlgorithm,
+    /// `next` (published, not signing yet), `current` (signing) or
+    /// `retired` (published until its tokens expire).
+    #[schema(value_type = String)]
     state: KeyState,
     created_at: i64,
     activated_at: Option<i64>,
@@ -43,6 +48,19 @@ impl From<&SigningKeyRecord> for KeyView {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/t/{tenant}/keys",
+    operation_id = "admin_list_keys",
+    tag = "admin",
+    summary = "The tenant's signing keys (public facts only)",
+    params(crate::openapi::TenantPath),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The keys; never their material.", body = Vec<KeyView>),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn list_keys(
     State(state): State<AppState>,
     AppPath(tenant): AppPath<String>,
@@ -52,8 +70,9 @@ async fn list_keys(
     Ok(Json(keys.iter().map(KeyView::from).collect()))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = KeyRotation)]
 struct RotateBody {
     /// Change the tenant's algorithm: the successor is of this type.
     algorithm: Option<String>,
@@ -63,6 +82,25 @@ struct RotateBody {
     immediately: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/t/{tenant}/keys/rotate",
+    operation_id = "admin_rotate_key",
+    tag = "admin",
+    summary = "Start a key rotation",
+    description = "Makes the successor key: published at once, signing after the pre-publication window \
+        (or at once with `immediately`). The body is optional.",
+    params(crate::openapi::TenantPath),
+    security(("admin_token" = [])),
+    request_body(content = Option<RotateBody>, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The successor key.", body = KeyView),
+        (status = 400, description = "The body does not parse, or the algorithm is unknown.", body = crate::openapi::schemas::ErrorBody),
+        (status = 409, description = "Another rotation of this tenant is under way (`conflict`).", body = crate::openapi::schemas::ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn rotate(
     State(state): State<AppState>,
     AppPath(tenant): AppPath<String>,

@@ -25,7 +25,8 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UserRoles)]
 struct Roles {
     user_id: String,
     username: String,
@@ -42,15 +43,17 @@ impl From<User> for Roles {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RoleList)]
 struct RolesBody {
     roles: Vec<String>,
 }
 
 /// `{"role": "billing"}` or `{"roles": ["billing", "ops"]}`: roles to add.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RolesToAdd)]
 struct AddBody {
     role: Option<String>,
     #[serde(default)]
@@ -84,6 +87,20 @@ async fn change(
     Ok(Json(user.into()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/t/{tenant}/users/{user}/roles",
+    operation_id = "admin_user_roles",
+    tag = "admin",
+    summary = "A user's roles",
+    params(crate::openapi::TenantPath, ("user" = String, Path, description = "The user's id or username.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The user's roles.", body = Roles),
+        (status = 404, description = "No tenant has this name, or it has no such user.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -93,6 +110,21 @@ async fn show(
 }
 
 /// Replaces the whole list.
+#[utoipa::path(
+    put,
+    path = "/admin/t/{tenant}/users/{user}/roles",
+    operation_id = "admin_replace_user_roles",
+    tag = "admin",
+    summary = "Replace a user's roles",
+    params(crate::openapi::TenantPath, ("user" = String, Path, description = "The user's id or username.")),
+    security(("admin_token" = [])),
+    request_body = RolesBody,
+    responses(
+        (status = 200, description = "The user's roles.", body = Roles),
+        (status = 404, description = "No tenant has this name, or it has no such user.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::JsonBody, crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn replace(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -103,6 +135,21 @@ async fn replace(
 }
 
 /// Adds roles, keeping those the user has.
+#[utoipa::path(
+    post,
+    path = "/admin/t/{tenant}/users/{user}/roles",
+    operation_id = "admin_add_user_roles",
+    tag = "admin",
+    summary = "Add roles to a user",
+    params(crate::openapi::TenantPath, ("user" = String, Path, description = "The user's id or username.")),
+    security(("admin_token" = [])),
+    request_body = AddBody,
+    responses(
+        (status = 200, description = "The user's roles.", body = Roles),
+        (status = 404, description = "No tenant has this name, or it has no such user.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::JsonBody, crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn add(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -113,6 +160,21 @@ async fn add(
     change(&state, &ctx, &user, Change::Add(roles)).await
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/t/{tenant}/users/{user}/roles/{role}",
+    operation_id = "admin_grant_user_role",
+    tag = "admin",
+    summary = "Grant a user one role",
+    params(crate::openapi::TenantPath, ("user" = String, Path, description = "The user's id or username."), ("role" = String, Path, description = "A role name.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The user's roles.", body = Roles),
+        (status = 400, description = "A role name breaks the rules.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No tenant has this name, or it has no such user.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn grant(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -121,6 +183,21 @@ async fn grant(
     change(&state, &ctx, &user, Change::Add(vec![role])).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/t/{tenant}/users/{user}/roles/{role}",
+    operation_id = "admin_revoke_user_role",
+    tag = "admin",
+    summary = "Take one role from a user",
+    params(crate::openapi::TenantPath, ("user" = String, Path, description = "The user's id or username."), ("role" = String, Path, description = "A role name.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The user's roles.", body = Roles),
+        (status = 400, description = "A role name breaks the rules.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No tenant has this name, or it has no such user.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn revoke(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,

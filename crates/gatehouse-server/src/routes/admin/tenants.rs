@@ -19,10 +19,12 @@ pub fn router() -> Router<AppState> {
         .route("/admin/tenants/{name}", patch(update_tenant))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateTenant {
+    /// 1 to 63 of `a-z`, `0-9`, `-`; not starting or ending with `-`.
     name: String,
+    /// `RS256` (default), `PS256`, `ES256`, `EdDSA` or `HS256`.
     algorithm: Option<String>,
     /// Access-token lifetime, e.g. `"15m"` or `"1h"`.
     access_ttl: Option<String>,
@@ -32,10 +34,12 @@ struct CreateTenant {
     display_name: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Tenant)]
 struct TenantView {
     name: String,
     issuer: String,
+    #[schema(value_type = crate::openapi::schemas::SigningAlgorithm)]
     algorithm: SigningAlgorithm,
     access_ttl_secs: i64,
     audiences: Vec<String>,
@@ -63,6 +67,24 @@ impl TenantView {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/tenants",
+    operation_id = "admin_create_tenant",
+    tag = "admin",
+    summary = "Create a tenant",
+    description = "With its first signing key. Its issuer is `{public_url}/t/{name}`.",
+    security(("admin_token" = [])),
+    request_body = CreateTenant,
+    responses(
+        (status = 201, description = "The tenant.", body = TenantView,
+            links(("update" = (operation_id = "admin_update_tenant",
+                parameters(("name" = "$response.body#/name")),
+                description = "Change its settings.")))),
+        (status = 409, description = "A tenant has this name (`conflict`).", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::JsonBody, crate::openapi::AdminRoute,
+    )
+)]
 async fn create_tenant(
     State(state): State<AppState>,
     AppJson(body): AppJson<CreateTenant>,
@@ -89,7 +111,7 @@ async fn create_tenant(
 /// `{"display_name": "Acme"}` sets it, `{"display_name": null}` clears it;
 /// `email_verification` (`off`, `optional`, `required`) and `mail_from`
 /// change the tenant's settings. Absent fields stay as they are.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateTenant {
     #[serde(default, deserialize_with = "present")]
@@ -99,6 +121,23 @@ struct UpdateTenant {
     mail_from: Option<Option<String>>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/admin/tenants/{name}",
+    operation_id = "admin_update_tenant",
+    tag = "admin",
+    summary = "Change a tenant's settings",
+    description = "`display_name`, `email_verification` (`off`, `optional`, `required`), `mail_from`; \
+        absent fields stay, `null` clears. A patch with a bad value changes nothing.",
+    params(("name" = String, Path, description = "The tenant's name.")),
+    security(("admin_token" = [])),
+    request_body = UpdateTenant,
+    responses(
+        (status = 200, description = "The tenant.", body = TenantView),
+        (status = 404, description = "No tenant has this name.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::JsonBody, crate::openapi::AdminRoute,
+    )
+)]
 async fn update_tenant(
     State(state): State<AppState>,
     AppPath(name): AppPath<String>,
@@ -127,6 +166,18 @@ async fn update_tenant(
     Ok(Json(TenantView::new(&state, tenant)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/tenants",
+    operation_id = "admin_list_tenants",
+    tag = "admin",
+    summary = "Every tenant",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The tenants.", body = Vec<TenantView>),
+        crate::openapi::AdminRoute,
+    )
+)]
 async fn list_tenants(State(state): State<AppState>) -> ApiResult<Json<Vec<TenantView>>> {
     let tenants = state.services.tenants.list().await?;
     Ok(Json(

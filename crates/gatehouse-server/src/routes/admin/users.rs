@@ -3,7 +3,7 @@
 //! `disabled`, `email_verified`, roles), delete; a user's sessions, listed
 //! and ended. `{user}` is a user id or a username.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiResult;
-use crate::extract::{AppJson, AppPath, TenantCtx};
+use crate::extract::{AppJson, AppPath, AppQuery, TenantCtx};
 use crate::routes::account::{SessionList, present};
 use crate::state::AppState;
 
@@ -34,19 +34,36 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// The `next_cursor` of the page before.
     cursor: Option<String>,
     /// A prefix of the username or email, case-insensitive.
     search: Option<String>,
+    /// Users per page, at most 200.
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/t/{tenant}/users",
+    operation_id = "admin_list_users",
+    tag = "admin",
+    summary = "The tenant's users, a page at a time",
+    params(crate::openapi::TenantPath, ListQuery),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "A page of users and the cursor of the next.", body = crate::openapi::schemas::UserPage),
+        (status = 400, description = "The query is malformed, or the cursor or limit is not accepted.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
-    Query(q): Query<ListQuery>,
+    AppQuery(q): AppQuery<ListQuery>,
 ) -> ApiResult<Json<UserPage>> {
     let page = state
         .services
@@ -56,13 +73,15 @@ async fn list(
     Ok(Json(page))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewUser)]
 struct CreateBody {
     username: String,
     email: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
+    #[schema(value_type = Option<String>)]
     password: Option<SecretString>,
     /// Mail a link to set the first password instead of giving one.
     #[serde(default)]
@@ -73,6 +92,32 @@ struct CreateBody {
     roles: Vec<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/t/{tenant}/users",
+    operation_id = "admin_create_user",
+    tag = "admin",
+    summary = "Create a user",
+    description = "With a password, or with `invite` (a link to set the first password is mailed).",
+    params(crate::openapi::TenantPath),
+    security(("admin_token" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The user.", body = crate::openapi::schemas::User,
+            links(
+                ("show" = (operation_id = "admin_show_user",
+                    parameters(("tenant" = "$request.path.tenant"), ("user" = "$response.body#/id")))),
+                ("update" = (operation_id = "admin_update_user",
+                    parameters(("tenant" = "$request.path.tenant"), ("user" = "$response.body#/id")))),
+                ("sessions" = (operation_id = "admin_user_sessions",
+                    parameters(("tenant" = "$request.path.tenant"), ("user" = "$response.body#/id")))),
+                ("delete" = (operation_id = "admin_delete_user",
+                    parameters(("tenant" = "$request.path.tenant"), ("user" = "$response.body#/id")))),
+            )),
+        (status = 409, description = "The username or email is taken (`conflict`).", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::JsonBody, crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -98,6 +143,20 @@ async fn create(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/t/{tenant}/users/{user}",
+    operation_id = "admin_show_user",
+    tag = "admin",
+    summary = "One user",
+    params(crate::openapi::TenantPath, ("user" = String, Path, description = "The user's id or username.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The user.", body = crate::openapi::schemas::User),
+        (status = 404, description = "No tenant has this name, or it has no such user.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -107,8 +166,9 @@ async fn show(
 }
 
 /// Absent fields stay; `null` clears an email or a name.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UserPatch)]
 struct PatchBody {
     #[serde(default, deserialize_with = "present")]
     email: Option<Option<String>>,
@@ -121,6 +181,24 @@ struct PatchBody {
     roles: Option<Vec<String>>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/admin/t/{tenant}/users/{user}",
+    operation_id = "admin_update_user",
+    tag = "admin",
+    summary = "Change a user",
+    description = "Profile, email, `email_verified`, `disabled` (which ends their sessions), roles. \
+        Absent fields stay; `null` clears an email or a name.",
+    params(crate::openapi::TenantPath, ("user" = String, Path, description = "The user's id or username.")),
+    security(("admin_token" = [])),
+    request_body = PatchBody,
+    responses(
+        (status = 200, description = "The user.", body = crate::openapi::schemas::User),
+        (status = 404, description = "No tenant has this name, or it has no such user.", body = crate::openapi::schemas::ErrorBody),
+        (status = 409, description = "Another user has this email (`conflict`).", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::JsonBody, crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -140,6 +218,21 @@ async fn update(
 
 /// Deletes the user and their sessions; the username and email are free
 /// for a new account afterwards.
+#[utoipa::path(
+    delete,
+    path = "/admin/t/{tenant}/users/{user}",
+    operation_id = "admin_delete_user",
+    tag = "admin",
+    summary = "Delete a user",
+    description = "With their sessions; the username and email are free afterwards.",
+    params(crate::openapi::TenantPath, ("user" = String, Path, description = "The user's id or username.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No tenant has this name, or it has no such user.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -149,6 +242,20 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/t/{tenant}/users/{user}/sessions",
+    operation_id = "admin_user_sessions",
+    tag = "admin",
+    summary = "A user's sessions",
+    params(crate::openapi::TenantPath, ("user" = String, Path, description = "The user's id or username.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The user's active sessions.", body = SessionList),
+        (status = 404, description = "No tenant has this name, or it has no such user.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn sessions(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -158,11 +265,26 @@ async fn sessions(
     Ok(Json(SessionList { sessions }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = SessionsRevoked)]
 struct Revoked {
     revoked: u64,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/t/{tenant}/users/{user}/sessions",
+    operation_id = "admin_end_user_sessions",
+    tag = "admin",
+    summary = "End every session of a user",
+    params(crate::openapi::TenantPath, ("user" = String, Path, description = "The user's id or username.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "How many sessions ended.", body = Revoked),
+        (status = 404, description = "No tenant has this name, or it has no such user.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn end_all(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -176,6 +298,20 @@ async fn end_all(
     Ok(Json(Revoked { revoked }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/t/{tenant}/users/{user}/sessions/{id}",
+    operation_id = "admin_end_user_session",
+    tag = "admin",
+    summary = "End one session of a user",
+    params(crate::openapi::TenantPath, ("user" = String, Path, description = "The user's id or username."), ("id" = String, Path, description = "The session's id.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 204, description = "The session is over."),
+        (status = 404, description = "No tenant, user, or session of the user has this name.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn end_one(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,

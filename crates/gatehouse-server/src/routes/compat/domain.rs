@@ -42,13 +42,38 @@ pub fn router() -> Router<AppState> {
         .route("/auth", get(auth))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = DomainCredentials)]
 struct LoginBody {
+    /// The tenant's name.
     domain: String,
     username: String,
+    #[schema(value_type = String)]
     password: SecretString,
 }
 
+#[utoipa::path(
+    post,
+    path = "/login",
+    operation_id = "domain_login",
+    tag = "compat",
+    summary = "The domain-based service's login",
+    description = "`{domain, username, password}`, `domain` naming the tenant, read as JSON whatever the \
+        content type. Served unless `compat_domain_root` is off.",
+    request_body(content = LoginBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The access and refresh tokens; never cached.", body = crate::openapi::schemas::DomainLogin,
+            links(("refresh" = (operation_id = "domain_refresh",
+                parameters(("header.Authorization" = "$response.body#/token")),
+                description = "A fresh access token of the session.")))),
+        (status = 400, description = "The body is not JSON, or lacks a field.", body = crate::openapi::schemas::ErrorBody),
+        (status = 401, description = "The name or password is wrong (`invalid_grant`).", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "The password matched but the account is disabled or unverified.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No tenant has the `domain`'s name.", body = crate::openapi::schemas::ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::StoreRoute, crate::openapi::RateLimited,
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
@@ -74,6 +99,23 @@ async fn login(
     Ok(no_store(response.into_response()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/refresh",
+    operation_id = "domain_refresh",
+    tag = "compat",
+    summary = "The domain-based service's refresh",
+    description = "A fresh access token of the same session, for the token in `Authorization` \
+        (its `iss` names the tenant); the session must still be active.",
+    params(("Authorization" = Option<String>, Header, description = "`Bearer <token>`, or the bare token.")),
+    responses(
+        (status = 200, description = "The new access token; never cached.", body = crate::openapi::schemas::DomainRefresh),
+        (status = 401, description = "No token, or it is not valid, or its session ended.", body = crate::openapi::schemas::ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "The RFC 6750 challenge."))),
+        (status = 403, description = "The account is disabled.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::StoreRoute, crate::openapi::RateLimited,
+    )
+)]
 async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let token = authorization_token(&headers).ok_or_else(|| ApiError::challenge(REALM, None))?;
     let ctx = tenant_of(&state, token.expose_secret())
@@ -96,6 +138,22 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> ApiResult
 
 /// The original answered 403 to anything but a valid token: every
 /// decision other than allow is rendered as that 403.
+#[utoipa::path(
+    get,
+    path = "/auth",
+    operation_id = "domain_auth",
+    tag = "compat",
+    summary = "The domain-based service's auth check",
+    description = "200 with the identity headers of `{iss}/auth` for a valid token in `Authorization` \
+        (its `iss` names the tenant); 403 for anything else, as the original.",
+    params(("Authorization" = Option<String>, Header, description = "`Bearer <token>`, or the bare token.")),
+    responses(
+        (status = 200, description = "The token is valid; the identity is in the `X-Auth-*` headers and the body.",
+            body = crate::openapi::schemas::GateIdentity),
+        (status = 403, description = "No token, or it may not pass.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::StoreRoute,
+    )
+)]
 async fn auth(
     State(state): State<AppState>,
     method: axum::http::Method,

@@ -40,17 +40,40 @@ pub fn tenant_router() -> Router<AppState> {
     Router::new().route("/t/{tenant}/user_token", post(named_tenant))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = KnockRequest)]
 struct Body {
     auth: Credentials,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = KnockCredentials)]
 struct Credentials {
     email: String,
+    #[schema(value_type = String)]
     password: SecretString,
 }
 
+#[utoipa::path(
+    post,
+    path = "/user_token",
+    operation_id = "knock_user_token",
+    tag = "compat",
+    summary = "Rails knock's token endpoint, tenant `default`",
+    description = "`{\"auth\": {\"email\", \"password\"}}` → 201 `{\"jwt\"}`, `sub` the user's id. \
+        Served unless `compat_knock_root` is off.",
+    request_body(content = Body, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The token (a day, no refresh token, as knock); never cached.", body = crate::openapi::schemas::KnockToken),
+        (status = 400, description = "The body is not JSON, or lacks a field.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "The password matched but the account is disabled or unverified.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No user has this email and password (knock's answer), or no tenant has this name.",
+            body = crate::openapi::schemas::ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::StoreRoute,
+        crate::openapi::RateLimited,
+    )
+)]
 async fn default_tenant(
     State(state): State<AppState>,
     AppBytes(body): AppBytes,
@@ -59,6 +82,26 @@ async fn default_tenant(
     user_token(&state, ctx, &body).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/user_token",
+    operation_id = "knock_tenant_user_token",
+    tag = "compat",
+    summary = "Rails knock's token endpoint",
+    description = "`{\"auth\": {\"email\", \"password\"}}` → 201 `{\"jwt\"}`, `sub` the user's id.",
+    params(crate::openapi::TenantPath),
+    request_body(content = Body, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The token (a day, no refresh token, as knock); never cached.", body = crate::openapi::schemas::KnockToken),
+        (status = 400, description = "The body is not JSON, or lacks a field.", body = crate::openapi::schemas::ErrorBody),
+        (status = 403, description = "The password matched but the account is disabled or unverified.", body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No user has this email and password (knock's answer), or no tenant has this name.",
+            body = crate::openapi::schemas::ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::StoreRoute,
+        crate::openapi::RateLimited,
+    )
+)]
 async fn named_tenant(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,

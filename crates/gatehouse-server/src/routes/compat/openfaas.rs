@@ -59,18 +59,22 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/compat/openfaas/verify", post(verify))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = OpenFaasRegistration)]
 struct RegisterBody {
     username: String,
+    #[schema(value_type = String)]
     password: SecretString,
     email: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = OpenFaasCredentials)]
 struct LoginBody {
     username: String,
+    #[schema(value_type = String)]
     password: SecretString,
 }
 
@@ -121,6 +125,25 @@ fn fault(e: Error) -> Response {
     response
 }
 
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/compat/openfaas/register",
+    operation_id = "openfaas_register",
+    tag = "compat",
+    summary = "The OpenFaaS register function's format",
+    description = "`{username, password, email, first_name, last_name}`, read as JSON whatever the content type. \
+        A taken name is answered with 200 and `{\"error\": …}`, as the original did.",
+    params(crate::openapi::TenantPath),
+    request_body(content = RegisterBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Created, or the original's error sentence.", body = crate::openapi::schemas::OpenFaasRegistered),
+        (status = 400, description = "The body is not JSON, or lacks a field (`{\"error\": …}`).", body = crate::openapi::schemas::CompatError),
+        (status = 404, description = "No tenant has this name.", body = crate::openapi::schemas::ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB.", body = crate::openapi::schemas::ErrorBody),
+        (status = 503, description = "The store cannot be reached, or the hashing pool is full.", body = crate::openapi::schemas::CompatError),
+        crate::openapi::RateLimited,
+    )
+)]
 async fn register(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -154,6 +177,26 @@ async fn register(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/compat/openfaas/login",
+    operation_id = "openfaas_login",
+    tag = "compat",
+    summary = "The OpenFaaS login function's format",
+    description = "`{username, password}` → `{username, token}`; the token carries the original's `user` claim, \
+        `iat`/`nbf` 10 s in the past, 4 h expiry. Wrong credentials are answered with 200 and `{\"error\": …}`.",
+    params(crate::openapi::TenantPath),
+    request_body(content = LoginBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The token, or the original's error sentence.", body = crate::openapi::schemas::OpenFaasLoggedIn),
+        (status = 403, description = "The password matched but the account is disabled or unverified.", body = crate::openapi::schemas::CompatError),
+        (status = 400, description = "The body is not JSON, or lacks a field (`{\"error\": …}`).", body = crate::openapi::schemas::CompatError),
+        (status = 404, description = "No tenant has this name.", body = crate::openapi::schemas::ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB.", body = crate::openapi::schemas::ErrorBody),
+        (status = 503, description = "The store cannot be reached, or the hashing pool is full.", body = crate::openapi::schemas::CompatError),
+        crate::openapi::RateLimited,
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -198,7 +241,7 @@ fn sign_token(
         state.compat.openfaas_token_ttl_secs,
         BACKDATE_SECS,
     )?;
-    issue.sign(
+    let jwt = issue.sign(
         ctx,
         &OpenFaasClaims {
             access,
@@ -219,6 +262,23 @@ async fn verify(
     TenantCtx(ctx): TenantCtx,
     AppBytes(body): AppBytes,
 ) -> Response {
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/compat/openfaas/verify",
+    operation_id = "openfaas_verify",
+    tag = "compat",
+    summary = "The OpenFaaS verify function's format",
+    description = "The body is the token itself, a JSON string, or `{\"token\": …}`. Answers `[payload, header]`, \
+        or 200 with `{\"error\": …}` as the original did.",
+    params(crate::openapi::TenantPath),
+    request_body(content = String, content_type = "text/plain"),
+    responses(
+        (status = 200, description = "The decoded token, or the original's error sentence.", body = crate::openapi::schemas::OpenFaasVerified),
+        (status = 404, description = "No tenant has this name.", body = crate::openapi::schemas::ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB.", body = crate::openapi::schemas::ErrorBody),
+        (status = 503, description = "The store cannot be reached.", body = crate::openapi::schemas::ErrorBody),
+    )
+)]
     let text = String::from_utf8_lossy(&body);
     let text = text.trim();
     let token = match serde_json::from_str::<Value>(text) {

@@ -39,7 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/t/{tenant}/auth/{*path}", any(envoy_auth))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuthQuery {
     /// `session=check`: also confirm in the store that the token's session
     /// is still active, so a logged-out session fails at once rather than
@@ -47,6 +48,45 @@ struct AuthQuery {
     session: Option<String>,
 }
 
+#[utoipa::path(
+    method(get, post, put, patch, delete, options, head),
+    path = "/t/{tenant}/auth",
+    operation_id = "forward_auth",
+    tag = "gate",
+    summary = "Forward auth: may this request pass?",
+    description = "For nginx `auth_request`, Traefik ForwardAuth and Caddy `forward_auth`: any method. \
+        The original request is named by `X-Forwarded-Method` + `X-Forwarded-Uri` (Traefik, Caddy) or \
+        `X-Original-Method` + `X-Original-URI` (nginx); without them the sub-request itself is judged. \
+        The credential is read from `Authorization` (Bearer JWT or API key, Basic) or `X-API-Key`; \
+        a body sent along is checked by HMAC rules.",
+    params(crate::openapi::TenantPath, AuthQuery,
+        ("X-Forwarded-Method" = Option<String>, Header, description = "The original method (Traefik, Caddy)."),
+        ("X-Forwarded-Uri" = Option<String>, Header, description = "The original path and query (Traefik, Caddy)."),
+        ("X-Original-Method" = Option<String>, Header, description = "The original method (nginx)."),
+        ("X-Original-URI" = Option<String>, Header, description = "The original path and query (nginx)."),
+    ),
+    security((), ("bearer" = []), ("basic" = [])),
+    responses(
+        (status = 200, description = "The request may pass. The identity is in the `X-Auth-*` headers the gateway \
+            copies upstream (`X-Auth-Subject`, `-Username`, `-Email`, `-Scope`, `-Roles`, `-Tenant`, \
+            `-Credential`, `-Key-Id`; non-ASCII percent-encoded) and in the body.",
+            body = crate::openapi::schemas::GateIdentity,
+            headers(
+                ("X-Auth-Subject" = String, description = "The user's id."),
+                ("X-Auth-Tenant" = String, description = "The tenant."),
+                ("X-Auth-Credential" = String, description = "`jwt`, `api_key`, `basic`, `hmac` or `public`."),
+            )),
+        (status = 400, description = "The query is malformed (`invalid_request`).", body = crate::openapi::schemas::ErrorBody),
+        (status = 401, description = "The rule needs credentials and none (or invalid ones) came: \
+            `WWW-Authenticate` offers the rule's schemes (Bearer, Basic).",
+            body = crate::openapi::schemas::ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "The rule's challenges."))),
+        (status = 403, description = "The credential is valid but may not pass: a scope or role is missing, \
+            the rule denies, or an HMAC signature does not verify (`access_denied`, `insufficient_scope`).",
+            body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::TenantRoute,
+    )
+)]
 async fn forward_auth(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -79,6 +119,38 @@ async fn forward_auth(
     render(state.services.gate.decide(&ctx, request).await?)
 }
 
+#[utoipa::path(
+    method(get, post, put, patch, delete, options, head),
+    path = "/t/{tenant}/auth/{path}",
+    operation_id = "forward_auth_path",
+    tag = "gate",
+    summary = "Forward auth with the original path appended (Envoy ext_authz)",
+    description = "Envoy's HTTP ext_authz (`path_prefix`): the original method and path are this request's own, \
+        after the prefix `/t/{tenant}/auth`. Otherwise as `/t/{tenant}/auth`.",
+    params(crate::openapi::TenantPath,
+        ("path" = String, Path, description = "The original path (it may hold further `/` segments), with its query.")),
+    security((), ("bearer" = []), ("basic" = [])),
+    responses(
+        (status = 200, description = "The request may pass. The identity is in the `X-Auth-*` headers the gateway \
+            copies upstream (`X-Auth-Subject`, `-Username`, `-Email`, `-Scope`, `-Roles`, `-Tenant`, \
+            `-Credential`, `-Key-Id`; non-ASCII percent-encoded) and in the body.",
+            body = crate::openapi::schemas::GateIdentity,
+            headers(
+                ("X-Auth-Subject" = String, description = "The user's id."),
+                ("X-Auth-Tenant" = String, description = "The tenant."),
+                ("X-Auth-Credential" = String, description = "`jwt`, `api_key`, `basic`, `hmac` or `public`."),
+            )),
+        (status = 400, description = "The path is malformed (`invalid_request`).", body = crate::openapi::schemas::ErrorBody),
+        (status = 401, description = "The rule needs credentials and none (or invalid ones) came: \
+            `WWW-Authenticate` offers the rule's schemes (Bearer, Basic).",
+            body = crate::openapi::schemas::ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "The rule's challenges."))),
+        (status = 403, description = "The credential is valid but may not pass: a scope or role is missing, \
+            the rule denies, or an HMAC signature does not verify (`access_denied`, `insufficient_scope`).",
+            body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::TenantRoute,
+    )
+)]
 async fn envoy_auth(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,

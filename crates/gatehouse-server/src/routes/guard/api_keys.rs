@@ -30,8 +30,9 @@ pub fn user_router() -> Router<AppState> {
         .route("/t/{tenant}/apikeys/{id}", delete(own_revoke))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewApiKey)]
 struct CreateBody {
     name: String,
     scopes: Option<Vec<String>>,
@@ -65,8 +66,10 @@ fn created(key: CreatedApiKey) -> (StatusCode, HeaderMap, axum::Json<CreatedApiK
     )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiKeyList)]
 struct KeyList {
+    #[schema(value_type = Vec<crate::openapi::schemas::ApiKeyView>)]
     api_keys: Vec<ApiKeyView>,
 }
 
@@ -76,6 +79,25 @@ fn listed(keys: &[ApiKeyRecord]) -> axum::Json<KeyList> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/t/{tenant}/apikeys",
+    operation_id = "admin_create_api_key",
+    tag = "admin",
+    summary = "Make an API key",
+    description = "A machine key, or (with `user`) a key that acts as that user.",
+    params(crate::openapi::TenantPath),
+    security(("admin_token" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The key, shown this once; never cached.", body = crate::openapi::schemas::CreatedApiKeyView,
+            links(("revoke" = (operation_id = "admin_revoke_api_key",
+                parameters(("tenant" = "$request.path.tenant"), ("id" = "$response.body#/id")),
+                description = "Revoke the key.")))),
+        (status = 404, description = "No tenant, or no `user`, has this name.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::JsonBody, crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn admin_create(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -86,6 +108,19 @@ async fn admin_create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/t/{tenant}/apikeys",
+    operation_id = "admin_list_api_keys",
+    tag = "admin",
+    summary = "The tenant's API keys",
+    params(crate::openapi::TenantPath),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Every key (never the keys themselves).", body = KeyList),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn admin_list(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -93,6 +128,20 @@ async fn admin_list(
     Ok(listed(&state.services.api_keys.list(&ctx, None).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/t/{tenant}/apikeys/{id}",
+    operation_id = "admin_revoke_api_key",
+    tag = "admin",
+    summary = "Revoke an API key",
+    params(crate::openapi::TenantPath, ("id" = String, Path, description = "The key's id.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 404, description = "No tenant has this name, or it has no key with this id.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn admin_revoke(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -115,6 +164,27 @@ fn caller(
     Ok((claims.sub, claims.scope))
 }
 
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/apikeys",
+    operation_id = "create_own_api_key",
+    tag = "account",
+    summary = "Make an API key for the signed-in user",
+    description = "The key acts as the user, with at most the scopes of the access token. Only an access \
+        token may make keys (an API key cannot).",
+    params(crate::openapi::TenantPath),
+    security(("bearer" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The key, shown this once; never cached.", body = crate::openapi::schemas::CreatedApiKeyView,
+            links(("revoke" = (operation_id = "revoke_own_api_key",
+                parameters(("tenant" = "$request.path.tenant"), ("id" = "$response.body#/id")),
+                description = "Revoke the key.")))),
+        (status = 403, description = "A scope asked for is not the token's (`insufficient_scope`), or `user` was named.",
+            body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::JsonBody, crate::openapi::BearerRoute, crate::openapi::TenantRoute,
+    )
+)]
 async fn own_create(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -130,6 +200,19 @@ async fn own_create(
     Ok(created(key))
 }
 
+#[utoipa::path(
+    get,
+    path = "/t/{tenant}/apikeys",
+    operation_id = "list_own_api_keys",
+    tag = "account",
+    summary = "The signed-in user's API keys",
+    params(crate::openapi::TenantPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user's keys (never the keys themselves).", body = KeyList),
+        crate::openapi::BearerRoute, crate::openapi::TenantRoute,
+    )
+)]
 async fn own_list(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -141,6 +224,20 @@ async fn own_list(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/t/{tenant}/apikeys/{id}",
+    operation_id = "revoke_own_api_key",
+    tag = "account",
+    summary = "Revoke one of the signed-in user's API keys",
+    params(crate::openapi::TenantPath, ("id" = String, Path, description = "The key's id.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 404, description = "No tenant has this name, or the user has no key with this id.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::BearerRoute, crate::openapi::TenantRoute,
+    )
+)]
 async fn own_revoke(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,

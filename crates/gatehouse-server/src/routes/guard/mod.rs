@@ -1,9 +1,9 @@
 //! What guarding functions needs besides the gate itself: route policies,
 //! webhook secrets and API keys.
 
-mod api_keys;
-mod policies;
-mod secrets;
+pub(crate) mod api_keys;
+pub(crate) mod policies;
+pub(crate) mod secrets;
 
 use axum::Router;
 

@@ -15,6 +15,19 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin/t/{tenant}/policies", get(show).put(replace))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/t/{tenant}/policies",
+    operation_id = "admin_policies",
+    tag = "admin",
+    summary = "The tenant's route policy",
+    params(crate::openapi::TenantPath),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The rules, in order.", body = crate::openapi::schemas::PolicyDocument),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -22,6 +35,24 @@ async fn show(
     Ok(axum::Json(state.services.policies.current(&ctx).clone()))
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/t/{tenant}/policies",
+    operation_id = "admin_replace_policies",
+    tag = "admin",
+    summary = "Replace the tenant's route policy, whole",
+    description = "Atomic: a list with any mistake is refused with the rule and the reason, and nothing changes.",
+    params(crate::openapi::TenantPath),
+    security(("admin_token" = [])),
+    request_body = crate::openapi::schemas::PolicyDocument,
+    responses(
+        (status = 200, description = "The policy now in force.", body = crate::openapi::schemas::PolicyDocument),
+        (status = 400, description = "The list does not parse, or a rule is wrong (named, with the reason).",
+            body = crate::openapi::schemas::ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn replace(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,

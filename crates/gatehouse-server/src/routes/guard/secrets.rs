@@ -20,15 +20,19 @@ pub fn router() -> Router<AppState> {
         .route("/admin/t/{tenant}/secrets/{name}", put(set).delete(remove))
 }
 
-#[derive(Deserialize)]
+/// `{"value": "…"}` or `{"generate": true}`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SecretValue)]
 struct SetBody {
+    #[schema(value_type = Option<String>)]
     value: Option<SecretString>,
     #[serde(default)]
     generate: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = SecretSet)]
 struct SetAnswer {
     name: String,
     /// Only when Gatehouse generated it.
@@ -36,6 +40,24 @@ struct SetAnswer {
     value: Option<String>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/t/{tenant}/secrets/{name}",
+    operation_id = "admin_set_secret",
+    tag = "admin",
+    summary = "Set a named webhook secret",
+    description = "Sealed at rest. A generated value is in this answer only.",
+    params(crate::openapi::TenantPath, ("name" = String, Path, description = "The secret's name, as policies name it.")),
+    security(("admin_token" = [])),
+    request_body = SetBody,
+    responses(
+        (status = 200, description = "Set; `value` when Gatehouse generated it.", body = SetAnswer,
+            links(("delete" = (operation_id = "admin_delete_secret",
+                parameters(("tenant" = "$request.path.tenant"), ("name" = "$response.body#/name")),
+                description = "Delete the secret.")))),
+        crate::openapi::JsonBody, crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn set(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -61,6 +83,22 @@ async fn set(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/t/{tenant}/secrets/{name}",
+    operation_id = "admin_delete_secret",
+    tag = "admin",
+    summary = "Delete a named webhook secret",
+    params(crate::openapi::TenantPath, ("name" = String, Path, description = "The secret's name.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, description = "The name breaks the rules (1 to 64 letters, digits, `_`, `.` or `-`).",
+            body = crate::openapi::schemas::ErrorBody),
+        (status = 404, description = "No tenant has this name, or it has no secret of this name.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -70,11 +108,25 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SecretList {
+    #[schema(value_type = Vec<crate::openapi::schemas::SecretName>)]
     secrets: Vec<SecretName>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/t/{tenant}/secrets",
+    operation_id = "admin_list_secrets",
+    tag = "admin",
+    summary = "The tenant's webhook secrets (names only)",
+    params(crate::openapi::TenantPath),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Their names and ages, never their values.", body = SecretList),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,

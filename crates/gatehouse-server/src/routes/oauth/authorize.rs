@@ -49,6 +49,26 @@ const EMAIL_NOT_VERIFIED: &str =
     "Confirm your email address first: follow the link we mailed to it.";
 const MISSING_CREDENTIALS: &str = "Enter your username or email, and your password.";
 
+#[utoipa::path(
+    get,
+    path = "/t/{tenant}/authorize",
+    operation_id = "authorize",
+    tag = "oauth",
+    summary = "The authorization endpoint (hosted sign-in page)",
+    description = "RFC 6749 §4.1.1 with PKCE, OIDC Core §3.1.2. Redirects at once (a code for a browser \
+        already signed in, or an error for the client), or shows the sign-in form.",
+    params(crate::openapi::TenantPath, crate::openapi::schemas::AuthorizationRequest),
+    responses(
+        (status = 200, description = "The sign-in form (it sets a CSRF cookie).", content_type = "text/html", body = String),
+        (status = 302, description = "To the client's `redirect_uri` with a `code` or an `error`, and `state` and `iss`.",
+            headers(("Location" = String, description = "Where the browser goes."))),
+        (status = 400, description = "The request is malformed or refused before a client could be trusted \
+            with the answer (unknown client, unregistered `redirect_uri`): an error page.", content_type = "text/html", body = String),
+        (status = 404, description = "No tenant has this name.", content_type = "text/html", body = String),
+        (status = 429, description = "Too many requests from this address; `Retry-After` says when to come back.", content_type = "text/html", body = String),
+        (status = 503, description = "The store cannot be reached; try again shortly.", content_type = "text/html", body = String),
+    )
+)]
 async fn start(
     State(state): State<AppState>,
     PageTenant(ctx): PageTenant,
@@ -85,6 +105,29 @@ async fn start(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/authorize",
+    operation_id = "authorize_sign_in",
+    tag = "oauth",
+    summary = "The hosted sign-in form's post",
+    description = "Checks the request again, the CSRF token against its cookie, and the password; \
+        then sends the browser on with a code and its sign-in cookie.",
+    params(crate::openapi::TenantPath),
+    request_body(content = crate::openapi::schemas::SignInForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The form again, with what was wrong (wrong name or password).", content_type = "text/html", body = String),
+        (status = 303, description = "To the client's `redirect_uri` with a `code` (or an `error`).",
+            headers(("Location" = String, description = "Where the browser goes."))),
+        (status = 403, description = "The form again: its CSRF token does not match, or the account is disabled \
+            or unverified.", content_type = "text/html", body = String),
+        (status = 400, description = "The request is malformed or refused before a client could be trusted \
+            with the answer (unknown client, unregistered `redirect_uri`): an error page.", content_type = "text/html", body = String),
+        (status = 404, description = "No tenant has this name.", content_type = "text/html", body = String),
+        (status = 429, description = "Too many requests from this address; `Retry-After` says when to come back.", content_type = "text/html", body = String),
+        (status = 503, description = "The store cannot be reached; try again shortly.", content_type = "text/html", body = String),
+    )
+)]
 async fn sign_in(
     State(state): State<AppState>,
     PageTenant(ctx): PageTenant,

@@ -25,6 +25,26 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/t/{tenant}/end_session", get(by_query).post(by_form))
 }
 
+#[utoipa::path(
+    get,
+    path = "/t/{tenant}/end_session",
+    operation_id = "end_session",
+    tag = "oauth",
+    summary = "RP-initiated logout",
+    description = "Ends the browser's sign-in and the sessions that came from it, deletes its cookie, and \
+        sends the browser to the client's registered `post_logout_redirect_uri` or shows that it is signed out.",
+    params(crate::openapi::TenantPath, crate::openapi::schemas::LogoutRequest),
+    responses(
+        (status = 200, description = "Signed out.", content_type = "text/html", body = String),
+        (status = 302, description = "To the client's `post_logout_redirect_uri`, with `state`.",
+            headers(("Location" = String, description = "Where the browser goes."))),
+        (status = 400, description = "The request is malformed or refused before a client could be trusted \
+            with the answer (unknown client, unregistered `redirect_uri`): an error page.", content_type = "text/html", body = String),
+        (status = 404, description = "No tenant has this name.", content_type = "text/html", body = String),
+        (status = 429, description = "Too many requests from this address; `Retry-After` says when to come back.", content_type = "text/html", body = String),
+        (status = 503, description = "The store cannot be reached; try again shortly.", content_type = "text/html", body = String),
+    )
+)]
 async fn by_query(
     State(state): State<AppState>,
     PageTenant(ctx): PageTenant,
@@ -36,6 +56,25 @@ async fn by_query(
 }
 
 /// §2: the OP must accept POST with form-encoded parameters too.
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/end_session",
+    operation_id = "end_session_form",
+    tag = "oauth",
+    summary = "RP-initiated logout, form posted",
+    params(crate::openapi::TenantPath),
+    request_body(content = crate::openapi::schemas::LogoutRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Signed out.", content_type = "text/html", body = String),
+        (status = 302, description = "To the client's `post_logout_redirect_uri`, with `state`.",
+            headers(("Location" = String, description = "Where the browser goes."))),
+        (status = 400, description = "The request is malformed or refused before a client could be trusted \
+            with the answer (unknown client, unregistered `redirect_uri`): an error page.", content_type = "text/html", body = String),
+        (status = 404, description = "No tenant has this name.", content_type = "text/html", body = String),
+        (status = 429, description = "Too many requests from this address; `Retry-After` says when to come back.", content_type = "text/html", body = String),
+        (status = 503, description = "The store cannot be reached; try again shortly.", content_type = "text/html", body = String),
+    )
+)]
 async fn by_form(
     State(state): State<AppState>,
     PageTenant(ctx): PageTenant,

@@ -24,10 +24,15 @@ pub fn router() -> Router<AppState> {
 /// Both endpoints' form (§2.1 of each RFC). `token_type_hint` is left
 /// unread: both kinds of token are tried whatever it says, as both RFCs
 /// allow.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = TokenOfClient)]
 struct TokenForm {
+    /// An access or refresh token (required).
+    #[schema(value_type = Option<String>)]
     token: Option<SecretString>,
+    /// `client_secret_post`, or a public client (revocation only).
     client_id: Option<String>,
+    #[schema(value_type = Option<String>)]
     client_secret: Option<SecretString>,
 }
 
@@ -35,6 +40,27 @@ fn token_of(form_token: Option<SecretString>) -> ApiResult<SecretString> {
     form_token.ok_or_else(|| OAuthError::InvalidRequest("the form needs a `token`".into()).into())
 }
 
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/introspect",
+    operation_id = "introspect",
+    tag = "oauth",
+    summary = "Token introspection (RFC 7662)",
+    description = "For an authenticated confidential client: whether a token is active, and what it is.",
+    params(crate::openapi::TenantPath),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    security((), ("client_basic" = [])),
+    responses(
+        (status = 200, description = "`active`, and for an active token its facts; never cached.",
+            body = crate::openapi::schemas::Introspection),
+        (status = 400, description = "The form is malformed or has no `token` (`invalid_request`).",
+            body = crate::openapi::schemas::ErrorBody),
+        (status = 401, description = "The client could not be authenticated, or is public (`invalid_client`).",
+            body = crate::openapi::schemas::ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "The Basic challenge."))),
+        crate::openapi::BodyLimits, crate::openapi::TenantRoute, crate::openapi::RateLimited,
+    )
+)]
 async fn introspect(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
@@ -58,6 +84,27 @@ async fn introspect(
 }
 
 /// §2.2: 200 whether or not the token was known.
+#[utoipa::path(
+    post,
+    path = "/t/{tenant}/revoke",
+    operation_id = "revoke",
+    tag = "oauth",
+    summary = "Token revocation (RFC 7009)",
+    description = "Revokes a refresh token (and its session) or an access token's session. \
+        200 whether or not the token was known (§2.2).",
+    params(crate::openapi::TenantPath),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    security((), ("client_basic" = [])),
+    responses(
+        (status = 200, description = "Done (or there was nothing to revoke)."),
+        (status = 400, description = "The form is malformed or has no `token` (`invalid_request`).",
+            body = crate::openapi::schemas::ErrorBody),
+        (status = 401, description = "The client could not be authenticated (`invalid_client`).",
+            body = crate::openapi::schemas::ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "The Basic challenge."))),
+        crate::openapi::BodyLimits, crate::openapi::TenantRoute, crate::openapi::RateLimited,
+    )
+)]
 async fn revoke(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,

@@ -2,12 +2,12 @@
 //! revocation, userinfo, the authorization endpoint with its hosted
 //! sign-in page, and RP-initiated logout.
 
-mod authorize;
+pub(crate) mod authorize;
 mod client_auth;
-mod end_session;
-mod introspect;
-mod token;
-mod userinfo;
+pub(crate) mod end_session;
+pub(crate) mod introspect;
+pub(crate) mod token;
+pub(crate) mod userinfo;
 
 use axum::Router;
 

@@ -16,6 +16,24 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/t/{tenant}/userinfo", get(userinfo).post(userinfo))
 }
 
+#[utoipa::path(
+    method(get, post),
+    path = "/t/{tenant}/userinfo",
+    operation_id = "userinfo",
+    tag = "oauth",
+    summary = "OpenID Connect UserInfo",
+    description = "OIDC Core §5.3: the claims the access token's scopes open (`openid` required). \
+        Checks the session too: a token of a session that ended stops answering at once.",
+    params(crate::openapi::TenantPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user's claims; never cached.", body = crate::openapi::schemas::UserInfo),
+        (status = 403, description = "The token lacks the `openid` scope (`insufficient_scope`).",
+            body = crate::openapi::schemas::ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "The RFC 6750 challenge."))),
+        crate::openapi::BearerRoute, crate::openapi::TenantRoute,
+    )
+)]
 async fn userinfo(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
