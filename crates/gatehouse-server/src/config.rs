@@ -13,6 +13,9 @@ use gatehouse_core::password::Argon2Params;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::client_ip::{ForwardedHeader, TrustedProxies};
+use crate::rate_limit::RateLimitSettings;
+
 /// Environment variables are `GATEHOUSE_` + the field name in capitals;
 /// nested fields use `__` (`GATEHOUSE_ARGON2__MEMORY_KIB`).
 pub const ENV_PREFIX: &str = "GATEHOUSE_";
@@ -152,6 +155,18 @@ pub struct Config {
     pub proxy_timeout: Duration,
     /// Requests proxy mode forwards at once; beyond, 503 + `Retry-After`.
     pub proxy_max_in_flight: usize,
+    /// The proxies in front of this node (comma-separated CIDRs or
+    /// addresses, or a list): only from them is `forwarded_header`
+    /// believed to name the client. Empty: the socket's peer is the
+    /// client, whatever a header says.
+    pub trusted_proxies: TrustedProxies,
+    /// The header the trusted proxies set: `x-forwarded-for` (default) or
+    /// `forwarded` (RFC 7239). The other is never read.
+    pub forwarded_header: ForwardedHeader,
+    /// Requests per client address on the routes that guess passwords,
+    /// create accounts, mint tokens and send mail (`[rate_limits]`,
+    /// `GATEHOUSE_RATE_LIMITS__LOGIN=20/min burst 10`, …); 429 beyond.
+    pub rate_limits: RateLimitSettings,
     /// The mail server: `smtp://host` (STARTTLS if offered),
     /// `smtp://user:pass@host?tls=required`, `smtps://user:pass@host`
     /// (implicit TLS), `smtp://host?tls=none`. Unset: mails go to the log.
@@ -223,6 +238,9 @@ impl Default for Config {
             proxy_connect_timeout: Duration::from_secs(5),
             proxy_timeout: Duration::from_secs(30),
             proxy_max_in_flight: 256,
+            trusted_proxies: TrustedProxies::default(),
+            forwarded_header: ForwardedHeader::default(),
+            rate_limits: RateLimitSettings::default(),
             smtp_url: None,
             smtp_from: "Gatehouse <no-reply@localhost>".into(),
             mail_templates: None,
@@ -282,6 +300,9 @@ impl fmt::Debug for Config {
             proxy_connect_timeout,
             proxy_timeout,
             proxy_max_in_flight,
+            trusted_proxies,
+            forwarded_header,
+            rate_limits,
             smtp_url,
             smtp_from,
             mail_templates,
@@ -332,6 +353,9 @@ impl fmt::Debug for Config {
             .field("proxy_connect_timeout", proxy_connect_timeout)
             .field("proxy_timeout", proxy_timeout)
             .field("proxy_max_in_flight", proxy_max_in_flight)
+            .field("trusted_proxies", trusted_proxies)
+            .field("forwarded_header", forwarded_header)
+            .field("rate_limits", rate_limits)
             .field(
                 "smtp_url",
                 &smtp_url.as_ref().map(|u| redacted_url(u.expose_secret())),
@@ -503,6 +527,7 @@ impl Config {
         if self.db_max_connections == 0 {
             return Err(ConfigError("db_max_connections must be at least 1".into()));
         }
+        self.rate_limits.validate().map_err(ConfigError)?;
         self.validate_mail()?;
         Ok(())
     }
@@ -632,6 +657,9 @@ fn known_key(key: &str) -> bool {
         "proxy_connect_timeout",
         "proxy_timeout",
         "proxy_max_in_flight",
+        "trusted_proxies",
+        "forwarded_header",
+        "rate_limits",
         "smtp_url",
         "smtp_from",
         "mail_templates",
@@ -701,6 +729,41 @@ mod tests {
                 .to_string();
             assert!(e.contains(says), "{upstream:?}: {e}");
             assert!(!e.contains(":p@"), "{e}");
+        }
+    }
+
+    #[test]
+    fn rate_limits_and_trusted_proxies_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gatehouse.toml");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            Config::load(Some(&file), Flags { listen: None })
+        };
+        let c = load(
+            "trusted_proxies = \"10.0.0.0/8, fd00::/8\"\n\
+             forwarded_header = \"forwarded\"\n\
+             [rate_limits]\nlogin = \"5/s burst 2\"\ntoken = \"off\"\npages = 0\n",
+        )
+        .unwrap();
+        assert!(c.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert!(!c.trusted_proxies.contains("11.1.2.3".parse().unwrap()));
+        assert_eq!(c.forwarded_header, ForwardedHeader::Forwarded);
+        assert_eq!(c.rate_limits.login.to_string(), "5/s burst 2");
+        assert!(c.rate_limits.token.is_off() && c.rate_limits.pages.is_off());
+        assert_eq!(c.rate_limits.register.to_string(), "10/min", "default kept");
+        let c = load("trusted_proxies = [\"127.0.0.1\", \"::1\"]\n").unwrap();
+        assert!(c.trusted_proxies.contains("::1".parse().unwrap()));
+        assert_eq!(c.rate_limits, RateLimitSettings::default());
+        assert!(format!("{c:?}").contains("login: Limit"), "{c:?}");
+        for (text, says) in [
+            ("trusted_proxies = \"10.0.0.0/33\"", "10.0.0.0/33"),
+            ("[rate_limits]\nlogin = \"20/day\"", "20/day"),
+            ("[rate_limits]\nlogin = 20", "20/min"),
+            ("[rate_limits]\nlogn = \"20/min\"", "logn"),
+        ] {
+            let e = load(text).unwrap_err().to_string();
+            assert!(e.contains(says), "{text}: {e}");
         }
     }
 

@@ -26,8 +26,8 @@ pub struct ApiError {
     /// that takes both Bearer and Basic offers both). Boxed: rare, and it
     /// keeps every `Result<_, ApiError>` small.
     pub more_challenges: Option<Box<Vec<String>>>,
-    /// For 503s: how many seconds the client should wait (`Retry-After`,
-    /// RFC 9110 §10.2.3).
+    /// For 503s and 429s: how many seconds the client should wait
+    /// (`Retry-After`, RFC 9110 §10.2.3).
     pub retry_after: Option<u64>,
     /// For 5xx: what really happened, for the log only.
     pub detail: Option<String>,
@@ -122,6 +122,19 @@ impl ApiError {
     /// A valid credential that may not pass.
     pub fn forbidden(description: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "access_denied", description)
+    }
+
+    /// Too many requests from this client on a rate-limited route
+    /// (RFC 6585 §4): 429, and when a request would pass again.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests from this address; retry in {retry_after_secs} s"),
+            )
+        }
     }
 
     pub fn internal(detail: impl Into<String>) -> Self {

@@ -242,20 +242,23 @@ impl FromRequestParts<AppState> for TenantCtx {
     }
 }
 
-/// Where a request comes from, as a new session records it: the socket's
-/// peer address (absent behind the Lambda adapter, which has none) and the
-/// `User-Agent`. A proxy's `X-Forwarded-For` is not read here: trusting it
-/// needs the list of trusted proxies.
+/// Where a request comes from, as a new session records it: the client's
+/// address as [`crate::client_ip`] decided it for this request (the same
+/// the rate limits counted: the peer, or what a trusted proxy forwarded)
+/// and the `User-Agent`.
 pub struct ClientOrigin(pub gatehouse_core::session::Origin);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientOrigin {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        // Outside the API router (no `identify` layer), only the peer
+        // counts: no header is trusted there.
+        let ip = match parts.extensions.get::<crate::client_ip::ClientIp>() {
+            Some(client) => client.0,
+            None => crate::client_ip::peer_of(&parts.extensions).map(|ip| ip.to_canonical()),
+        }
+        .map(|ip| ip.to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

@@ -4,6 +4,7 @@
 //! The server never names a database: it is handed an `Arc<dyn Store>` by
 //! whoever builds it (the binary, or a test).
 
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -11,6 +12,7 @@ pub mod mail;
 mod pages;
 pub mod openapi;
 pub mod proxy;
+pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod state;

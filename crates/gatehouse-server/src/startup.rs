@@ -149,6 +149,11 @@ impl Application {
         let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
+        // Forgets idle clients' buckets every minute; ends with the shutdown.
+        tokio::spawn(crate::rate_limit::sweep(
+            self.state.clone(),
+            stopped.clone(),
+        ));
         let api = axum::serve(
             self.listener,
             app(self.state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -216,6 +221,11 @@ pub async fn prepare_state(
             domain_root: config.compat_domain_root,
         },
         mail: mail.status,
+        client_ip: crate::client_ip::ClientIpSettings {
+            trusted_proxies: config.trusted_proxies.clone(),
+            header: config.forwarded_header,
+        },
+        rate_limits: crate::rate_limit::RateLimits::new(&config.rate_limits),
     }))
 }
 

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use gatehouse_core::service::Services;
 use secrecy::SecretString;
 
+use crate::client_ip::ClientIpSettings;
 use crate::mail::MailStatus;
+use crate::rate_limit::RateLimits;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -21,6 +23,11 @@ pub struct Inner {
     /// Where mails go (SMTP or the log): `/readyz` shows it, shutdown
     /// stops its sender.
     pub mail: MailStatus,
+    /// Which peers' forwarding headers are believed: how the client's
+    /// address, which sessions record and rate limits count, is decided.
+    pub client_ip: ClientIpSettings,
+    /// The buckets of the rate-limited routes, per client address.
+    pub rate_limits: RateLimits,
 }
 
 /// The replaced systems' formats: token lifetimes, and which root routes

@@ -109,6 +109,9 @@ impl Fixture {
             gatehouse_server::app(AppState::new(Inner {
                 services,
                 admin_token: Some(SecretString::from(ADMIN_TOKEN.to_string())),
+                // Every probe comes without a peer: one shared bucket.
+                client_ip: Default::default(),
+                rate_limits: gatehouse_server::rate_limit::RateLimits::off(),
                 compat: CompatSettings {
                     openfaas_token_ttl_secs: 4 * 3600,
                     knock_token_ttl_secs: 24 * 3600,

@@ -50,9 +50,19 @@ pub fn app(state: AppState) -> Router {
         // The replaced systems' formats: {iss}/compat/openfaas/*,
         // {iss}/user_token, and (switchable) /user_token, /login, /refresh, /auth
         .merge(compat::router(state.compat))
+        // Per client address, by route group (`rate_limit::classify`).
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::rate_limit::enforce,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // The client's address, decided once (socket, trusted proxies).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::client_ip::identify,
+        ));
     observed(routes).with_state(state)
 }
 

@@ -13,7 +13,8 @@ use serde_json::Value;
 use crate::CliResult;
 
 /// The router as the Lambda handler serves it: requests of a named stage
-/// lose their `/{stage}` prefix first.
+/// lose their `/{stage}` prefix first, and carry API Gateway's view of the
+/// caller as their peer.
 pub fn service(
     router: Router,
 ) -> impl lambda_http::Service<
@@ -22,7 +23,26 @@ pub fn service(
     Error = std::convert::Infallible,
     Future: Send,
 > + Clone {
-    router.map_request(strip_stage)
+    router.map_request(|request| with_source_ip(strip_stage(request)))
+}
+
+/// There is no socket behind the adapter: the peer is the `sourceIp` API
+/// Gateway saw (the TCP peer of API Gateway, so a client cannot set it),
+/// which the server's client-address rules then treat as a socket's peer
+/// (sessions record it, rate limits count it; `GATEHOUSE_TRUSTED_PROXIES`
+/// names a CDN in front of API Gateway).
+pub fn with_source_ip(mut request: lambda_http::Request) -> lambda_http::Request {
+    let source_ip = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.as_deref(),
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.as_deref(),
+        _ => None,
+    };
+    if let Some(ip) = source_ip.and_then(|ip| ip.parse().ok()) {
+        request
+            .extensions_mut()
+            .insert(gatehouse_server::client_ip::PeerIp(ip));
+    }
+    request
 }
 
 /// `lambda_http` puts a REST API stage in front of the path
