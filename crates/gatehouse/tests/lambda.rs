@@ -90,6 +90,19 @@ async fn api_gateway_rest_and_http_api_events_reach_the_router() {
     assert_eq!(response["statusCode"], 200, "{response}");
     let claims = common::claims_of(body_of(&response)["access_token"].as_str().unwrap());
     assert_eq!(claims["iss"], format!("{PUBLIC_URL}/t/default"));
+    // No socket behind the adapter: the client is API Gateway's sourceIp,
+    // as both events name it.
+    let ctx = state.services.contexts.get("default").await.unwrap();
+    let sessions = state
+        .services
+        .users
+        .sessions(&ctx, "lambda-alice")
+        .await
+        .unwrap();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    for session in &sessions {
+        assert_eq!(session.ip.as_deref(), Some("203.0.113.10"), "{session:?}");
+    }
 
     let response = handle_event(app(), fixture("http-v2-jwks.json", ""))
         .await

@@ -152,6 +152,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             max_wait: Duration::from_secs(30),
             ..Default::default()
         },
+        // Tests log in dozens of times from 127.0.0.1; the limits are
+        // tested on their own (rate_limits.rs turns them on).
+        rate_limits: gatehouse_server::rate_limit::RateLimitSettings::off(),
         ..Config::default()
     };
     if let Some((upstream, tweak)) = &options.proxy {

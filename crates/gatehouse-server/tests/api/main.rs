@@ -25,6 +25,7 @@ mod oauth_code_flow;
 mod oauth_interop;
 mod proxy;
 mod proxy_mode;
+mod rate_limits;
 mod register;
 mod token_endpoint;
 mod unstorable_input;
