@@ -27,6 +27,42 @@ pub struct CountingHasher {
     inner: Argon2Hasher,
     pub hashes: AtomicUsize,
     pub verifies: AtomicUsize,
+    /// Set by [`CountingHasher::pause_next_hash`]: the next `hash` waits
+    /// on its pool worker until the test releases it.
+    pause: std::sync::Mutex<Option<HashPause>>,
+}
+
+struct HashPause {
+    entered: std::sync::mpsc::Sender<()>,
+    release: std::sync::mpsc::Receiver<()>,
+}
+
+/// A hash held on its worker: what a test does meanwhile happens while
+/// the request that asked for it is mid-way.
+pub struct PausedHash {
+    entered: Arc<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>,
+    release: std::sync::mpsc::Sender<()>,
+}
+
+impl PausedHash {
+    /// Waits (10 s at most) until the paused hash has started.
+    pub async fn started(&self) {
+        let entered = self.entered.clone();
+        tokio::task::spawn_blocking(move || {
+            entered
+                .lock()
+                .unwrap()
+                .recv_timeout(Duration::from_secs(10))
+                .expect("no hash started within 10 s")
+        })
+        .await
+        .unwrap();
+    }
+
+    /// Lets the hash run to its end.
+    pub fn release(self) {
+        let _ = self.release.send(());
+    }
 }
 
 impl CountingHasher {
@@ -42,6 +78,21 @@ impl CountingHasher {
             inner: Argon2Hasher::new(params).unwrap(),
             hashes: AtomicUsize::new(0),
             verifies: AtomicUsize::new(0),
+            pause: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Makes the next `hash` wait, once it has started, until released.
+    pub fn pause_next_hash(&self) -> PausedHash {
+        let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel();
+        *self.pause.lock().unwrap() = Some(HashPause {
+            entered: entered_tx,
+            release: release_rx,
+        });
+        PausedHash {
+            entered: Arc::new(std::sync::Mutex::new(entered_rx)),
+            release: release_tx,
         }
     }
 
@@ -53,6 +104,12 @@ impl CountingHasher {
 impl PasswordHasher for CountingHasher {
     fn hash(&self, password: &SecretString) -> gatehouse_core::Result<PasswordHash> {
         self.hashes.fetch_add(1, Ordering::SeqCst);
+        let pause = self.pause.lock().unwrap().take();
+        if let Some(pause) = pause {
+            let _ = pause.entered.send(());
+            // Bounded: a test that never releases does not hang the pool.
+            let _ = pause.release.recv_timeout(Duration::from_secs(30));
+        }
         self.inner.hash(password)
     }
     fn verify(&self, password: &SecretString, hash: &PasswordHash) -> bool {
@@ -382,12 +439,23 @@ where
     F: Fn(&'static str, TestApp) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    on_every_backend_with(Options::default, case).await
+}
+
+/// As [`on_every_backend`], each server started with `options()` (its
+/// database and the admin token set here).
+pub async fn on_every_backend_with<O, F, Fut>(options: O, case: F)
+where
+    O: Fn() -> Options,
+    F: Fn(&'static str, TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let dir = tempfile::tempdir().unwrap();
     for (backend, db) in gatehouse_store::testing::test_databases(dir.path()).await {
         let app = spawn_app_with(Options {
             database_url: Some(db.url.clone()),
             admin_token: true,
-            ..Options::default()
+            ..options()
         })
         .await;
         case(backend, app).await;

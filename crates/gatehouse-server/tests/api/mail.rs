@@ -1,13 +1,6 @@
-//! Mail through a real SMTP server on loopback: Python's aiosmtpd with a
-//! handler that writes each delivered message, parsed by Python's own MIME
-//! code, to a directory (`tests/interop/smtp_sink.py`).
-//!
-//! Needs `python3` with `aiosmtpd`; `.ci/run` installs it and sets
-//! `GATEHOUSE_TEST_REQUIRE_SMTP=1`, so in CI a missing aiosmtpd fails the
-//! tests instead of skipping them.
+//! Mail through a real SMTP server on loopback (`mail_sink`: Python's
+//! aiosmtpd, messages read back through Python's own MIME parser).
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use gatehouse_core::mail::{Mail, MailKind};
@@ -16,138 +9,9 @@ use gatehouse_server::mail::{MailSnapshot, MailSystem};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::Value;
-use tokio::process::{Child, Command};
 
 use crate::helpers::{Options, spawn_app, spawn_app_with};
-
-const SINK_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop");
-
-async fn aiosmtpd_available() -> bool {
-    let probe = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .output()
-        .await;
-    let ok = matches!(probe, Ok(o) if o.status.success());
-    if !ok && std::env::var_os("GATEHOUSE_TEST_REQUIRE_SMTP").is_some() {
-        panic!("aiosmtpd is required (GATEHOUSE_TEST_REQUIRE_SMTP is set): pip install aiosmtpd");
-    }
-    ok
-}
-
-/// aiosmtpd on 127.0.0.1:`port`, writing messages under `dir`.
-struct SmtpSink {
-    port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-impl SmtpSink {
-    async fn start(dir: &Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut sink = Self {
-            port,
-            dir: dir.to_path_buf(),
-            child: None,
-        };
-        sink.restart().await;
-        sink
-    }
-
-    /// (Re)starts the server on the same port; returns once it accepts.
-    async fn restart(&mut self) {
-        let mut child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{}", self.port))
-            .args(["-c", "smtp_sink.Sink"])
-            .arg(&self.dir)
-            .env("PYTHONPATH", SINK_DIR)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        loop {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                break;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                let out = child.wait_with_output().await.unwrap();
-                panic!(
-                    "aiosmtpd exited ({status}): {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "aiosmtpd did not listen within 20 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        self.child = Some(child);
-    }
-
-    async fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.unwrap();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    /// The messages delivered so far, oldest first.
-    fn messages(&self) -> Vec<Value> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
-            .collect()
-    }
-
-    async fn wait_for_messages(&self, n: usize, within: Duration) -> Vec<Value> {
-        let start = Instant::now();
-        loop {
-            let messages = self.messages();
-            if messages.len() >= n {
-                return messages;
-            }
-            assert!(
-                start.elapsed() < within,
-                "{} of {n} messages delivered after {within:?}",
-                messages.len()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-/// A node's configuration pointing at `url`, with a short backoff so a
-/// test sees a returning server within seconds.
-fn config(url: &str) -> Config {
-    Config {
-        smtp_url: Some(SecretString::from(url.to_string())),
-        smtp_from: "Gatehouse Test <no-reply@gatehouse.test>".into(),
-        mail_backoff_min: Duration::from_millis(200),
-        mail_backoff_max: Duration::from_secs(1),
-        ..Config::default()
-    }
-}
+use crate::mail_sink::{SmtpSink, aiosmtpd_available, config, to_sink, token_in};
 
 fn start_mail(config: &Config) -> MailSystem {
     gatehouse_server::mail::start(config).unwrap()
@@ -185,7 +49,6 @@ fn snapshot(mail: &MailSystem) -> MailSnapshot {
 #[tokio::test]
 async fn every_kind_is_delivered_as_text_and_html_with_its_link_and_decoys_never_are() {
     if !aiosmtpd_available().await {
-        eprintln!("skipped: python3 with aiosmtpd not found");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -276,7 +139,6 @@ async fn every_kind_is_delivered_as_text_and_html_with_its_link_and_decoys_never
 #[tokio::test]
 async fn a_mail_server_that_stops_delays_mails_without_slowing_send_and_gets_them_once_back() {
     if !aiosmtpd_available().await {
-        eprintln!("skipped: python3 with aiosmtpd not found");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -355,7 +217,6 @@ async fn a_mail_server_that_stops_delays_mails_without_slowing_send_and_gets_the
 #[tokio::test]
 async fn tls_required_sends_nothing_to_a_server_without_starttls() {
     if !aiosmtpd_available().await {
-        eprintln!("skipped: python3 with aiosmtpd not found");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -433,19 +294,6 @@ async fn readyz_details_mail_and_stays_ready_when_the_mail_server_is_down() {
     );
 }
 
-/// The token of the first `{what}?token=` link in `text`.
-fn token_in(text: &str, what: &str) -> String {
-    let marker = format!("{what}?token=");
-    let start = text
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {marker} in {text}"))
-        + marker.len();
-    text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
-}
-
 async fn readyz_mail(app: &crate::helpers::TestApp) -> Value {
     let r = app.get("/readyz").await;
     assert_eq!(
@@ -460,21 +308,13 @@ async fn readyz_mail(app: &crate::helpers::TestApp) -> Value {
 #[tokio::test]
 async fn over_http_a_stopped_mail_server_changes_no_answer_and_the_link_arrives_once_it_returns() {
     if !aiosmtpd_available().await {
-        eprintln!("skipped: python3 with aiosmtpd not found");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let mut sink = SmtpSink::start(dir.path()).await;
-    let url = sink.url();
     let app = spawn_app_with(Options {
         admin_token: true,
-        tweak: Some(Box::new(move |c: &mut Config| {
-            let mail = config(&url);
-            c.smtp_url = mail.smtp_url;
-            c.smtp_from = mail.smtp_from;
-            c.mail_backoff_min = mail.mail_backoff_min;
-            c.mail_backoff_max = mail.mail_backoff_max;
-        })),
+        tweak: Some(to_sink(&sink)),
         ..Options::default()
     })
     .await;

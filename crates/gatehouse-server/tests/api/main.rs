@@ -20,6 +20,7 @@ mod keys;
 mod login;
 mod logout;
 mod mail;
+mod mail_sink;
 mod oauth_clients;
 mod oauth_code_flow;
 mod oauth_interop;
