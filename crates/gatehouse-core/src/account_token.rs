@@ -43,8 +43,10 @@ pub struct AccountToken {
     pub tenant_id: String,
     pub user_id: String,
     pub purpose: TokenPurpose,
-    /// The address a verification link confirms (the user's email when it
-    /// was sent); a verification only counts if it still is the user's.
+    /// The address the link was mailed to (the user's email when it was
+    /// sent). A verification link confirms it, and a reset or invitation
+    /// link proves it too; either counts only if it still is the user's.
+    /// (`None` on reset and invitation links stored before they kept it.)
     pub email: Option<String>,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,

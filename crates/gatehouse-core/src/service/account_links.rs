@@ -87,7 +87,9 @@ impl AccountLinks {
             tenant_id: ctx.tenant().id.clone(),
             user_id: user.id.clone(),
             purpose,
-            email: (purpose == TokenPurpose::VerifyEmail).then(|| email.clone()),
+            // Every kind keeps it: a reset or invitation link verifies the
+            // address only if it is still the one the link went to.
+            email: Some(email.clone()),
             created_at: now,
             expires_at: now + self.ttl(purpose),
             used_at: None,
@@ -169,6 +171,13 @@ impl AccountLinks {
                 .await?
             {
                 TokenConsumed::NotFound => continue,
+                // An expired link says so however often it is tried; "already
+                // used" would be wrong for one that never worked.
+                TokenConsumed::AlreadyUsed(t) if expired(&t, now) => {
+                    return Err(Error::AccountLink(
+                        "this link has expired; ask for a new one",
+                    ));
+                }
                 TokenConsumed::AlreadyUsed(_) => {
                     return Err(Error::AccountLink("this link was already used"));
                 }

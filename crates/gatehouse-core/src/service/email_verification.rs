@@ -76,7 +76,14 @@ impl EmailVerifications {
                 .user_by_login(&ctx.tenant().id, &LoginName::Email(email))
                 .await?;
             match user {
-                Some(user) if !recently && !user.email_verified && !user.disabled => {
+                // With verification off `send_link` mails nothing: a decoy
+                // then, so an existing address costs what a missing one does.
+                Some(user)
+                    if !recently
+                        && !user.email_verified
+                        && !user.disabled
+                        && ctx.tenant().settings.email_verification != EmailVerification::Off =>
+                {
                     this.send_link(&ctx, &user).await
                 }
                 _ => this.links.decoy(&ctx, TokenPurpose::VerifyEmail),

@@ -21,11 +21,11 @@ use super::basic_auth::BasicAuth;
 use super::password_login::PasswordLogin;
 use super::sessions::signed_in;
 use super::{Deps, TenantContext};
-use crate::account_token::TokenPurpose;
+use crate::account_token::{AccountToken, TokenPurpose};
 use crate::audit::Event;
 use crate::mail::MailKind;
 use crate::password_policy::check_new_password;
-use crate::user::{LoginName, User};
+use crate::user::{LoginName, User, email_key};
 use crate::{Error, Result};
 
 #[derive(Clone)]
@@ -128,8 +128,18 @@ impl Passwords {
             tenant.settings.min_password_chars(),
         )?;
         self.set_password(ctx, &mut user, new_password).await?;
-        // The link reached the user's mailbox: that verifies the address.
-        if user.email.is_some() && !user.email_verified {
+        // Read again before writing the profile: the hash took a while, and
+        // writing the copy read before it would undo what an admin changed
+        // meanwhile (a user disabled during their reset would be enabled).
+        let mut user = store
+            .user_by_id(&tenant.id, &user.id)
+            .await?
+            .ok_or(Error::AccountLink(
+                "this link's account can no longer be used",
+            ))?;
+        // The link reached the mailbox it was sent to: that verifies the
+        // address, if it still is the user's.
+        if !user.email_verified && mailed_to_current_address(&link, &user) {
             user.email_verified = true;
             store.update_user(&user).await?;
         }
@@ -226,5 +236,13 @@ impl Passwords {
         self.basic_auth.forget_user(&ctx.tenant().id, &user.id);
         self.api_keys.forget_user(&ctx.tenant().id, &user.id);
         Ok(())
+    }
+}
+
+/// Whether `link` was mailed to the address `user` has now.
+fn mailed_to_current_address(link: &AccountToken, user: &User) -> bool {
+    match (link.email.as_deref(), user.email.as_deref()) {
+        (Some(sent_to), Some(current)) => email_key(sent_to) == email_key(current),
+        _ => false,
     }
 }

@@ -9,26 +9,40 @@ use super::{Page, escape, sentence_case};
 
 /// "Your address is confirmed", or why the link did not work.
 pub(crate) fn verified(tenant: &str, outcome: Result<&str, &str>) -> Page {
-    let (status, title, body) = match outcome {
-        Ok(email) => (
-            StatusCode::OK,
-            "Email address confirmed",
-            format!(
+    match outcome {
+        Ok(email) => {
+            let title = "Email address confirmed";
+            let body = format!(
                 "<p class=\"lead\">{} is confirmed for your {} account. You can close this window.</p>",
                 escape(email),
                 escape(tenant)
-            ),
+            );
+            Page::new(StatusCode::OK, title, card(title, &body))
+        }
+        Err(why) => unusable(
+            why,
+            "Sign in and ask for a new confirmation mail if you still need one.",
         ),
-        Err(why) => (
-            StatusCode::BAD_REQUEST,
-            "This link cannot be used",
-            format!(
-                "<p class=\"error\" role=\"alert\">{}</p>\n<p>Sign in and ask for a new confirmation mail if you still need one.</p>",
-                escape(&sentence_case(why))
-            ),
-        ),
-    };
-    Page::new(status, title, card(title, &body))
+    }
+}
+
+/// A reset or invitation link that cannot be used (used, expired, not
+/// valid): why, and what to do instead, not the sign-in error page.
+pub(crate) fn reset_unusable(why: &str) -> Page {
+    unusable(
+        why,
+        "Ask the application you came from to mail you a new link.",
+    )
+}
+
+fn unusable(why: &str, next: &str) -> Page {
+    let title = "This link cannot be used";
+    let body = format!(
+        "<p class=\"error\" role=\"alert\">{}</p>\n<p>{}</p>",
+        escape(&sentence_case(why)),
+        escape(next)
+    );
+    Page::new(StatusCode::BAD_REQUEST, title, card(title, &body))
 }
 
 /// The new-password form of a reset or invitation link.

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, REALM};
 use crate::extract::{AppJson, BodyKind, JsonOrForm, TenantCtx, bearer_token};
-use crate::pages::account::{reset_done, reset_form};
+use crate::pages::account::{reset_done, reset_form, reset_unusable};
 use crate::pages::cookies::{CookieScope, csrf_for, csrf_matches};
 use crate::pages::{PageTenant, error_page, render};
 use crate::state::AppState;
@@ -199,6 +199,7 @@ async fn reset(
                     Some(&message),
                     StatusCode::BAD_REQUEST,
                 ),
+                Err(Error::AccountLink(why)) => render(reset_unusable(why)),
                 Err(e) => error_page(e),
             }
         }

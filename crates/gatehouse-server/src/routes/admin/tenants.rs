@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use gatehouse_core::algorithm::SigningAlgorithm;
-use gatehouse_core::tenant::{EmailVerification, Tenant, TenantSpec};
+use gatehouse_core::tenant::{EmailVerification, Tenant, TenantSettings, TenantSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
@@ -144,6 +144,21 @@ async fn update_tenant(
     AppJson(body): AppJson<UpdateTenant>,
 ) -> ApiResult<Json<TenantView>> {
     let tenants = &state.services.tenants;
+    // Every value is checked before anything is written: a patch with a
+    // bad one changes nothing, not even the display name beside it.
+    let mode = body
+        .email_verification
+        .as_deref()
+        .map(EmailVerification::parse)
+        .transpose()?;
+    let mail_from = body.mail_from.map(|from| from.filter(|f| !f.is_empty()));
+    if let Some(from) = &mail_from {
+        TenantSettings {
+            mail_from: from.clone(),
+            ..TenantSettings::default()
+        }
+        .validate()?;
+    }
     let mut tenant = match body.display_name {
         Some(display_name) => {
             tenants
@@ -152,13 +167,13 @@ async fn update_tenant(
         }
         None => tenants.find(&name).await?,
     };
-    if body.email_verification.is_some() || body.mail_from.is_some() {
+    if mode.is_some() || mail_from.is_some() {
         let mut settings = tenant.settings.clone();
-        if let Some(mode) = body.email_verification.as_deref() {
-            settings.email_verification = EmailVerification::parse(mode)?;
+        if let Some(mode) = mode {
+            settings.email_verification = mode;
         }
-        if let Some(from) = body.mail_from {
-            settings.mail_from = from.filter(|f| !f.is_empty());
+        if let Some(from) = mail_from {
+            settings.mail_from = from;
         }
         tenant = tenants.set_settings(&name, settings).await?;
     }
