@@ -2,12 +2,15 @@
 //! 127.0.0.1 port with its own database (see `helpers::spawn_app`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod accounts;
 mod admin;
+mod admin_users;
 mod backends;
 mod browser;
 mod compat;
 mod discovery;
 mod dynamodb;
+mod enumeration;
 mod faults;
 mod faulty_store;
 mod forward_auth;
