@@ -45,7 +45,7 @@ impl PasswordLogin {
         password: SecretString,
     ) -> Result<User> {
         let user = self.lookup(tenant, login).await?;
-        self.check(tenant, user, password).await
+        self.check(tenant, user, password, true).await
     }
 
     /// The hosted sign-in page's one field, "username or email": the user
@@ -65,7 +65,7 @@ impl PasswordLogin {
                 .lookup(tenant, &LoginName::Email(username_or_email.to_string()))
                 .await?;
         }
-        self.check(tenant, user, password).await
+        self.check(tenant, user, password, true).await
     }
 
     async fn lookup(&self, tenant: &Tenant, login: &LoginName) -> Result<Option<User>> {
@@ -76,11 +76,23 @@ impl PasswordLogin {
         })
     }
 
+    /// Checks the current password of a signed-in user before a change:
+    /// the same checks and soft-lock, but not recorded as a login.
+    pub(crate) async fn confirm_current(
+        &self,
+        tenant: &Tenant,
+        user: User,
+        password: SecretString,
+    ) -> Result<User> {
+        self.check(tenant, Some(user), password, false).await
+    }
+
     async fn check(
         &self,
         tenant: &Tenant,
         mut user: Option<User>,
         password: SecretString,
+        is_login: bool,
     ) -> Result<User> {
         // The soft-lock (ASVS 2.2.1): an attempt is claimed in the store
         // before the password is checked, so however many arrive at once,
@@ -165,21 +177,23 @@ impl PasswordLogin {
             .store
             .clear_login_failures(&tenant.id, &user.id)
             .await?;
-        self.deps.audit.record(
-            tenant,
-            Event::success("login.success")
-                .actor(user.id.clone())
-                .subject(user.id.clone()),
-        );
         // Said only now that the password matched: it tells nothing to
         // someone guessing.
         if user.disabled {
             telemetry::login(LoginOutcome::Disabled);
+            self.deps.audit.record(
+                tenant,
+                Event::failure("login.failure", "disabled").subject(user.id.clone()),
+            );
             return Err(Error::AccountDisabled);
         }
         if tenant.settings.email_verification == EmailVerification::Required && !user.email_verified
         {
             telemetry::login(LoginOutcome::Unverified);
+            self.deps.audit.record(
+                tenant,
+                Event::failure("login.failure", "email_not_verified").subject(user.id.clone()),
+            );
             return Err(Error::EmailNotVerified {
                 resend: format!("POST /t/{}/verify-email/resend", tenant.name),
             });
@@ -188,6 +202,14 @@ impl PasswordLogin {
             self.upgrade_hash(tenant, &mut user, new_hash?).await;
         }
         telemetry::login(LoginOutcome::Success);
+        if is_login {
+            self.deps.audit.record(
+                tenant,
+                Event::success("login.success")
+                    .actor(user.id.clone())
+                    .subject(user.id.clone()),
+            );
+        }
         Ok(user)
     }
 

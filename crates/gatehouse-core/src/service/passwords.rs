@@ -178,11 +178,7 @@ impl Passwords {
         )?;
         let mut user = self
             .password_login
-            .authenticate(
-                ctx.tenant(),
-                &LoginName::Username(user.username.clone()),
-                current,
-            )
+            .confirm_current(ctx.tenant(), user, current)
             .await
             .map_err(|e| match e {
                 Error::InvalidCredentials => {
