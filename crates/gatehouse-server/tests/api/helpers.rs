@@ -155,6 +155,8 @@ pub struct Options {
     pub proxy: Option<(String, ConfigTweak)>,
     /// Any other change to the configuration, applied last.
     pub tweak: Option<ConfigChange>,
+    /// The master key, when several nodes must share one database.
+    pub master: Option<Arc<MasterKeys>>,
 }
 
 /// A change to the configuration a test server starts with.
@@ -188,7 +190,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .unwrap();
     let store = Arc::new(faulty(store));
     let hasher = Arc::new(CountingHasher::new());
-    let master = Arc::new(MasterKeys::parse(&MasterKeys::generate_text().unwrap()).unwrap());
+    let master = options.master.clone().unwrap_or_else(|| {
+        Arc::new(MasterKeys::parse(&MasterKeys::generate_text().unwrap()).unwrap())
+    });
     let manual = options
         .manual_clock
         .then(|| Arc::new(ManualClock::new(SystemClock.now())));
