@@ -22,7 +22,9 @@ use gatehouse_core::keyring::TenantKeyring;
 use gatehouse_core::keys::{KeyState, SigningKeyRecord};
 use gatehouse_core::password::{Argon2Hasher, Argon2Params, PasswordHasher};
 use gatehouse_core::sealing::MasterKeys;
-use gatehouse_core::tenant::{DEFAULT_ACCESS_TTL_SECS, Tenant, TenantName, issuer_url};
+use gatehouse_core::tenant::{
+    DEFAULT_ACCESS_TTL_SECS, Tenant, TenantName, TenantSettings, issuer_url,
+};
 use gatehouse_core::token::{AccessClaims, Audience};
 use gatehouse_jwt::{DEFAULT_LEEWAY_SECS, verify_access_token};
 use secrecy::SecretString;
@@ -150,6 +152,7 @@ fn bench_keyring(algorithm: SigningAlgorithm) -> BenchResult<TenantKeyring> {
         access_ttl_secs: DEFAULT_ACCESS_TTL_SECS,
         audiences: Vec::new(),
         display_name: None,
+        settings: TenantSettings::default(),
         created_at: now,
     };
     let key = SigningKeyRecord::generate(&tenant.id, algorithm, KeyState::Current, now, &master)?;
@@ -176,6 +179,8 @@ fn sign_like_the_server(keyring: &TenantKeyring) -> BenchResult<String> {
         scope: "openid profile email".to_string(),
         preferred_username: Some("bench-user-0000000000000".to_string()),
         email: None,
+        // As the server: only a user with an email has it.
+        email_verified: None,
         given_name: None,
         family_name: None,
         roles: Vec::new(),
