@@ -533,3 +533,35 @@ pub enum OpenFaasVerified {
 #[derive(ToSchema)]
 #[schema(value_type = Vec<Object>)]
 pub struct DecodedJwt(Vec<Value>);
+
+/// A page of a tenant's audit events, newest first
+/// (`gatehouse_core::service::audit_log::EventPage`).
+#[derive(ToSchema)]
+pub struct EventPage {
+    events: Vec<AuditEvent>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    #[schema(required = true)]
+    next_cursor: Option<String>,
+}
+
+/// One security event (`gatehouse_core::audit::AuditEvent`).
+#[derive(ToSchema)]
+pub struct AuditEvent {
+    id: String,
+    /// Unix seconds.
+    at: i64,
+    /// `login.failure`, `user.disabled`, …
+    kind: String,
+    #[schema(required = true)]
+    actor: Option<String>,
+    #[schema(required = true)]
+    subject: Option<String>,
+    #[schema(required = true)]
+    ip: Option<String>,
+    #[schema(required = true)]
+    user_agent: Option<String>,
+    /// `success` or `failure`.
+    outcome: String,
+    #[schema(required = true)]
+    reason: Option<String>,
+}

@@ -22,9 +22,10 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
+    #[schema(example = "alice")]
     username: Option<String>,
     email: Option<String>,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, example = "long-and-unguessable-1")]
     password: SecretString,
     /// Space-separated scopes to ask for (RFC 6749 §3.3).
     scope: Option<String>,

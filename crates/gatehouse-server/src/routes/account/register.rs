@@ -23,8 +23,13 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
+    /// Letters, digits and printable ASCII symbols; unique in the tenant
+    /// (case-insensitively).
+    #[schema(example = "alice")]
     username: String,
-    #[schema(value_type = String)]
+    /// At least the tenant's minimum (8 by default); not a well-known
+    /// breached password, nor the username or email.
+    #[schema(value_type = String, min_length = 8, example = "long-and-unguessable-1")]
     password: SecretString,
     email: Option<String>,
     first_name: Option<String>,
