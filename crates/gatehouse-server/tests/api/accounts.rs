@@ -708,6 +708,7 @@ async fn two_resets_racing_with_one_token_one_wins_on_every_backend() {
             let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             sink.wait_for_messages(n, Duration::from_secs(30)).await;
             assert_eq!(wait_accepted(&app, 3).await.accepted, 3, "{backend}");
+            println!("{backend}: of two resets with one link, one set the password");
         },
     )
     .await;

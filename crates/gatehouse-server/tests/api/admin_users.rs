@@ -444,6 +444,7 @@ async fn disabling_refuses_a_user_at_once_and_deleting_frees_the_name_on_every_b
             .admin(Method::DELETE, &format!("{USERS}/{old_id}"), None)
             .await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{backend}");
+        println!("{backend}: disabled and deleted users refused at once; the name free again");
     })
     .await;
 }
