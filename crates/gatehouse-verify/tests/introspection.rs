@@ -84,3 +84,47 @@ async fn revocation_is_checked_with_a_short_cache() {
         Err(VerifyError::IntrospectionUnavailable)
     );
 }
+
+#[tokio::test]
+async fn the_layer_and_the_extractors_verify_a_request_once() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use axum::routing::get;
+    use gatehouse_verify::{Claims, CurrentUser};
+    use tower::ServiceExt;
+
+    let key = generate(SigningAlgorithm::EdDSA);
+    let issuer = Issuer::start(&[&key]).await;
+    // No introspection cache: every verification asks, so the count of
+    // introspection calls is the count of verifications.
+    let verifier = Verifier::builder(issuer.iss())
+        .introspection("svc", "secret")
+        .introspection_cache(Duration::ZERO)
+        .build()
+        .unwrap();
+    let app = axum::Router::new()
+        .route(
+            "/me",
+            get(
+                |user: CurrentUser, Claims(all): Claims<serde_json::Value>| async move {
+                    assert_eq!(all["sub"], user.id());
+                    "ok"
+                },
+            ),
+        )
+        .route_layer(verifier.layer())
+        .with_state(verifier.clone());
+    let token = key.sign(&claims(&issuer.iss(), std::time::SystemTime::now()));
+    for expected_calls in 1..=3 {
+        let request = Request::get("/me")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            issuer.state.introspections.load(Ordering::SeqCst),
+            expected_calls
+        );
+    }
+}
