@@ -177,9 +177,12 @@ impl Sessions {
         if session.client_id != caller.client_id() {
             return Err(GrantError::RefreshTokenOtherClient.into());
         }
+        // A disable ends the user's sessions; this also closes the race of
+        // a login that finished while the disable ran.
         let user = store
             .user_by_id(&tenant.id, &session.user_id)
             .await?
+            .filter(|u| !u.disabled)
             .ok_or(GrantError::UserGone)?;
         let next = refresh::mint(
             &tenant.id,

@@ -53,6 +53,7 @@ pub(crate) fn reset_form(
     token: &str,
     csrf_token: &str,
     error: Option<&str>,
+    min_chars: u32,
 ) -> Page {
     let (alert, invalid) = match error {
         Some(message) => (
@@ -71,8 +72,8 @@ pub(crate) fn reset_form(
          <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
          <label for=\"new_password\">New password</label>\n\
          <input id=\"new_password\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" \
-         minlength=\"8\" required autofocus{invalid}>\n\
-         <p class=\"hint\">At least 8 characters.</p>\n\
+         minlength=\"{min_chars}\" required autofocus{invalid}>\n\
+         <p class=\"hint\">At least {min_chars} characters, not a common password.</p>\n\
          <button type=\"submit\">Set password</button>\n\
          </form>",
         tenant = escape(tenant),
@@ -90,7 +91,7 @@ pub(crate) fn reset_form(
 /// After the new password was set.
 pub(crate) fn reset_done(tenant: &str) -> Page {
     let body = format!(
-        "<p class=\"lead\">Your {} password is changed, and every other sign-in has ended. \
+        "<p class=\"lead\">Your {} password is changed, and every sign-in has ended. \
          Sign in again with the new password.</p>",
         escape(tenant)
     );
@@ -114,7 +115,7 @@ mod tests {
 
     #[test]
     fn values_are_escaped() {
-        let page = reset_form(StatusCode::OK, "<b>", "/x", "\"t", "c", Some("<i>"));
+        let page = reset_form(StatusCode::OK, "<b>", "/x", "\"t", "c", Some("<i>"), 8);
         assert!(!page.body.contains("<b>") && !page.body.contains("<i>"));
         assert!(page.body.contains("value=\"&quot;t\""));
         assert!(page.body.contains("<label for=\"new_password\">"));

@@ -225,6 +225,7 @@ fn form(
         token,
         &csrf,
         error,
+        ctx.tenant().settings.min_password_chars(),
     );
     if let Some(cookie) = cookie {
         page.headers.append(header::SET_COOKIE, cookie);
@@ -235,14 +236,13 @@ fn form(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangeBody {
+    #[schema(value_type = String)]
     current_password: SecretString,
     #[schema(value_type = String)]
     new_password: SecretString,
-    #[schema(value_type = String)]
 }
 
 /// 204; the user's other sessions end, this one stays.
-async fn change(
 #[utoipa::path(
     post,
     path = "/t/{tenant}/password",
@@ -262,6 +262,7 @@ async fn change(
         crate::openapi::JsonBody, crate::openapi::TenantRoute, crate::openapi::RateLimited,
     )
 )]
+async fn change(
     State(state): State<AppState>,
     TenantCtx(ctx): TenantCtx,
     headers: HeaderMap,
