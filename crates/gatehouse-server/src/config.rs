@@ -116,6 +116,16 @@ pub struct Config {
     pub db_timeout: Duration,
     /// Log filter (`info`, `gatehouse=debug,tower_http=debug`, …).
     pub log: String,
+    /// `text` (default) or `json`: one JSON object a line, each line of a
+    /// request carrying its `request_id` (the `X-Request-Id` answered).
+    pub log_format: LogFormat,
+    /// Bearer token of `GET /metrics` on the main listener; unset, the
+    /// main listener has no `/metrics`. A secret: `Debug` hides it.
+    #[serde(skip_serializing)]
+    pub metrics_token: Option<SecretString>,
+    /// A second address serving only `GET /metrics`, without a token (for
+    /// a scraper on a private network). Unset: no such listener.
+    pub metrics_listen: Option<String>,
     /// Lifetime of the tokens of the OpenFaaS functions' login format
     /// (`/compat/openfaas/login`); the Ruby functions used 4 hours.
     #[serde(with = "humantime_serde")]
@@ -225,6 +235,9 @@ impl Default for Config {
             db_max_connections: 8,
             db_timeout: Duration::from_secs(5),
             log: "info".into(),
+            log_format: LogFormat::Text,
+            metrics_token: None,
+            metrics_listen: None,
             compat_openfaas_token_ttl: Duration::from_secs(4 * 3600),
             compat_knock_token_ttl: Duration::from_secs(24 * 3600),
             compat_knock_root: true,
@@ -287,6 +300,9 @@ impl fmt::Debug for Config {
             db_max_connections,
             db_timeout,
             log,
+            log_format,
+            metrics_token,
+            metrics_listen,
             compat_openfaas_token_ttl,
             compat_knock_token_ttl,
             compat_knock_root,
@@ -340,6 +356,9 @@ impl fmt::Debug for Config {
             .field("db_max_connections", db_max_connections)
             .field("db_timeout", db_timeout)
             .field("log", log)
+            .field("log_format", log_format)
+            .field("metrics_token", &format_args!("{}", set(metrics_token)))
+            .field("metrics_listen", metrics_listen)
             .field("compat_openfaas_token_ttl", compat_openfaas_token_ttl)
             .field("compat_knock_token_ttl", compat_knock_token_ttl)
             .field("compat_knock_root", compat_knock_root)
@@ -423,6 +442,23 @@ fn redacted_url(raw: &str) -> String {
         raw.to_string()
     }
 }
+
+/// How log lines are written (`--log-format`, `GATEHOUSE_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object a line (`tracing-subscriber`'s format), for log
+    /// shippers: the event's fields, and the spans it happened in, the
+    /// `request` span with its `request_id` among them.
+    Json,
+}
+
+/// The shortest metrics token accepted: a guessable one would publish
+/// what the series tell.
+const MIN_METRICS_TOKEN_LEN: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
@@ -527,6 +563,16 @@ impl Config {
         if self.db_max_connections == 0 {
             return Err(ConfigError("db_max_connections must be at least 1".into()));
         }
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().trim().len() < MIN_METRICS_TOKEN_LEN)
+        {
+            return Err(ConfigError(format!(
+                "metrics_token must be at least {MIN_METRICS_TOKEN_LEN} characters \
+                 (GATEHOUSE_METRICS_TOKEN; e.g. `openssl rand -hex 32`)"
+            )));
+        }
         self.rate_limits.validate().map_err(ConfigError)?;
         self.validate_mail()?;
         Ok(())
@@ -584,6 +630,7 @@ const SECRET_FILES: &[(&str, &str)] = &[
     ("master_key", "gatehouse-master-key"),
     ("admin_token", "gatehouse-admin-token"),
     ("smtp_url", "gatehouse-smtp-url"),
+    ("metrics_token", "gatehouse-metrics-token"),
 ];
 
 /// `GATEHOUSE_SECRETS_DIR` is read before the configuration is built (it
@@ -643,6 +690,9 @@ fn known_key(key: &str) -> bool {
         "db_max_connections",
         "db_timeout",
         "log",
+        "log_format",
+        "metrics_token",
+        "metrics_listen",
         "compat_openfaas_token_ttl",
         "compat_knock_token_ttl",
         "compat_knock_root",
@@ -857,6 +907,50 @@ mod tests {
             secret_files(dir.path()).get("smtp_url").map(String::as_str),
             Some("smtps://u:p@mail.example")
         );
+    }
+
+    #[test]
+    fn the_metrics_token_is_a_secret_of_some_length() {
+        let c = Config {
+            metrics_token: Some(SecretString::from("s3cret-metrics-token-01".to_string())),
+            metrics_listen: Some("127.0.0.1:9090".into()),
+            log_format: LogFormat::Json,
+            ..Config::default()
+        };
+        assert!(c.validate().is_ok());
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("s3cret-metrics"), "{debug}");
+        assert!(debug.contains("metrics_token: Some(***)"), "{debug}");
+        assert!(debug.contains("log_format: Json"), "{debug}");
+        let e = Config {
+            metrics_token: Some(SecretString::from("short".to_string())),
+            ..Config::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("metrics_token") && !e.contains("short"), "{e}");
+        assert!(known_key("metrics_token") && known_key("log_format"));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("gatehouse-metrics-token"), "from-a-file\n").unwrap();
+        assert_eq!(
+            secret_files(dir.path())
+                .get("metrics_token")
+                .map(String::as_str),
+            Some("from-a-file")
+        );
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json() {
+        #[derive(Serialize)]
+        struct Format {
+            log_format: &'static str,
+        }
+        let c = Config::load(None, Format { log_format: "json" }).unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(Config::default().log_format, LogFormat::Text);
+        assert!(Config::load(None, Format { log_format: "xml" }).is_err());
     }
 
     #[test]

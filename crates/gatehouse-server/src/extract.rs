@@ -296,6 +296,15 @@ fn bearer_scheme(scheme: &str, token: &str) -> Option<SecretString> {
     (!token.is_empty()).then(|| SecretString::from(token.to_string()))
 }
 
+/// Whether a presented token is the configured one (the admin and
+/// metrics tokens): digests compared in constant time, so neither the
+/// length nor the first differing byte shows in the timing.
+pub(crate) fn same_secret(expected: &SecretString, given: &SecretString) -> bool {
+    let a = Sha256::digest(expected.expose_secret().as_bytes());
+    let b = Sha256::digest(given.expose_secret().as_bytes());
+    bool::from(a.ct_eq(&b))
+}
+
 /// The admin API's one guard, layered over every `/admin` route: the
 /// caller must hold the admin token.
 pub async fn require_admin(
@@ -315,10 +324,7 @@ pub async fn require_admin(
     let Some(given) = bearer_token(request.headers()) else {
         return ApiError::challenge(ADMIN_REALM, None).into_response();
     };
-    // Compare digests in constant time: equal length, no early exit.
-    let a = Sha256::digest(expected.expose_secret().as_bytes());
-    let b = Sha256::digest(given.expose_secret().as_bytes());
-    if bool::from(a.ct_eq(&b)) {
+    if same_secret(expected, &given) {
         next.run(request).await
     } else {
         ApiError::challenge(ADMIN_REALM, Some("the admin token is not valid".into()))

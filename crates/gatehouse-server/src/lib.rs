@@ -16,6 +16,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod telemetry;
 
 pub use config::Config;
 pub use routes::app;

@@ -4,6 +4,7 @@
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_core::rotation::RotationPolicy;
@@ -13,6 +14,8 @@ use gatehouse_core::service::authorize::AuthorizeSettings;
 use gatehouse_core::service::basic_auth::BasicCacheSettings;
 use gatehouse_core::service::clients::ClientSettings;
 use gatehouse_core::service::{ContextCacheSettings, Services, Settings};
+use gatehouse_core::store::PassThrough;
+use gatehouse_core::telemetry::StoreMetrics;
 use gatehouse_core::tenant::{DEFAULT_TENANT, TenantName};
 use tokio::net::TcpListener;
 
@@ -31,6 +34,8 @@ pub struct Application {
     proxy: Option<(TcpListener, Proxy)>,
     /// How often this node looks for due key rotations.
     key_check_interval: Duration,
+    /// The `metrics_listen` listener (only `/metrics`), when configured.
+    metrics_listener: Option<TcpListener>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +54,8 @@ pub enum StartError {
     Proxy(String),
     #[error("cannot set up mail: {0}")]
     Mail(crate::mail::MailError),
+    #[error("cannot set up metrics: {0}")]
+    Metrics(String),
 }
 
 fn secs(d: std::time::Duration) -> i64 {
@@ -91,13 +98,25 @@ impl Application {
             }
             _ => None,
         };
+        let metrics_listener = match &config.metrics_listen {
+            Some(metrics_listen) => Some(bind(metrics_listen).await?.0),
+            None => None,
+        };
         Ok(Self {
             listener,
             address,
             state,
             proxy,
             key_check_interval: config.key_check_interval,
+            metrics_listener,
         })
+    }
+
+    /// Where the `metrics_listen` listener listens, when it is on.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     /// Where proxy mode listens, when it is on.
@@ -139,6 +158,15 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let maintenance = tokio::spawn(maintain_keys(self.state.clone(), self.key_check_interval));
+        let upkeep = self.state.metrics.clone().map(|metrics| {
+            tokio::spawn(async move {
+                let mut ticker = tokio::time::interval(crate::telemetry::UPKEEP_INTERVAL);
+                loop {
+                    ticker.tick().await;
+                    metrics.upkeep();
+                }
+            })
+        });
         let mail = self.state.mail.clone();
         // One shutdown for both listeners.
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -149,6 +177,16 @@ impl Application {
         let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
+        // The metrics listener stops with the others; a scrape in flight
+        // finishes.
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let app = crate::routes::metrics::listener_app(self.state.clone());
+            tokio::spawn(
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(until_stopped(stopped.clone()))
+                    .into_future(),
+            )
+        });
         // Forgets idle clients' buckets every minute; ends with the shutdown.
         tokio::spawn(crate::rate_limit::sweep(
             self.state.clone(),
@@ -173,6 +211,16 @@ impl Application {
             None => api.await,
         };
         maintenance.abort();
+        if let Some(upkeep) = upkeep {
+            upkeep.abort();
+        }
+        if let Some(server) = metrics_server {
+            match server.await {
+                Ok(Err(e)) => tracing::warn!(error = %e, "the metrics listener failed"),
+                Err(e) => tracing::warn!(error = %e, "the metrics listener's task failed"),
+                Ok(Ok(())) => {}
+            }
+        }
         // After the last request: the mail it asked for is in the queue.
         mail.shutdown().await;
         result
@@ -184,9 +232,14 @@ impl Application {
 /// HTTP server, the Lambda handler and `gatehouse invoke` all start here.
 pub async fn prepare_state(
     config: &Config,
-    parts: Parts,
+    mut parts: Parts,
     public_url: &str,
 ) -> Result<AppState, StartError> {
+    let metrics = crate::telemetry::Metrics::from_config(config).map_err(StartError::Metrics)?;
+    if metrics.is_some() {
+        // Every store call timed and its failures counted, by port method.
+        parts.store = Arc::new(PassThrough::new(parts.store, StoreMetrics));
+    }
     // SMTP through the queue, or the log (with a loud warning).
     let mail = crate::mail::start(config).map_err(StartError::Mail)?;
     let services = Services::build(parts, settings(config), public_url, mail.mailer)
@@ -226,6 +279,7 @@ pub async fn prepare_state(
             header: config.forwarded_header,
         },
         rate_limits: crate::rate_limit::RateLimits::new(&config.rate_limits),
+        metrics,
     }))
 }
 

@@ -8,6 +8,7 @@ use secrecy::SecretString;
 
 use crate::client_ip::ClientIpSettings;
 use crate::mail::MailStatus;
+use crate::telemetry::Metrics;
 use crate::rate_limit::RateLimits;
 
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct Inner {
     /// Where mails go (SMTP or the log): `/readyz` shows it, shutdown
     /// stops its sender.
     pub mail: MailStatus,
+    /// Prometheus metrics; `None` (the default) when they are off.
+    pub metrics: Option<Metrics>,
     /// Which peers' forwarding headers are believed: how the client's
     /// address, which sessions record and rate limits count, is decided.
     pub client_ip: ClientIpSettings,

@@ -119,6 +119,7 @@ impl Fixture {
                     domain_root: true,
                 },
                 mail: gatehouse_server::mail::MailStatus::log(),
+                metrics: None,
             }))
         });
         let mut fx = Self {

@@ -117,7 +117,10 @@ impl Proxy {
 
     /// The proxy listener's router: every path and method is forwarded.
     pub fn router(self) -> Router {
-        crate::routes::observed(Router::new().fallback(forward)).with_state(Arc::new(self))
+        // Every proxied request counts under the route label `proxy`.
+        let http_metrics = self.state.metrics.is_some().then_some("proxy");
+        crate::routes::observed(Router::new().fallback(forward), http_metrics)
+            .with_state(Arc::new(self))
     }
 
     async fn forward(&self, peer: SocketAddr, request: Request) -> ApiResult<Response> {

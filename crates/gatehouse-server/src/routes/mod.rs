@@ -9,6 +9,7 @@ pub(crate) mod discovery;
 pub(crate) mod gate;
 pub(crate) mod guard;
 pub(crate) mod health;
+pub(crate) mod metrics;
 pub(crate) mod oauth;
 pub(crate) mod openapi;
 
@@ -63,21 +64,40 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             crate::client_ip::identify,
         ));
-    observed(routes).with_state(state)
+    // /metrics here only behind its token (else on metrics_listen, or off).
+    let routes = match &state.metrics {
+        Some(m) if m.token.is_some() => routes.merge(metrics::router()),
+        _ => routes,
+    };
+    let http_metrics = state.metrics.is_some().then_some("unmatched");
+    observed(routes, http_metrics).with_state(state)
 }
 
 /// What every listener's requests share (the API's and proxy mode's): the
 /// request id, taken or made and passed on; a span per request; the log
-/// line of each 5xx's detail; a panic answered as a 500.
-pub(crate) fn observed<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router
+/// line of each 5xx's detail; a panic answered as a 500; with metrics on
+/// (`http_metrics`: the route label of requests no route matched), each
+/// request counted and timed by its route template, outermost so a
+/// panic's 500 counts too.
+pub(crate) fn observed<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    http_metrics: Option<&'static str>,
+) -> Router<S> {
+    let router = router
         .layer(middleware::from_fn(log_server_faults))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::internal("a handler panicked").into_response()
-        }))
+        }));
+    match http_metrics {
+        Some(unmatched) => router.layer(middleware::from_fn_with_state(
+            unmatched,
+            crate::telemetry::record_http,
+        )),
+        None => router,
+    }
 }
 
 /// The span of one request: method, path and request id (never the query,

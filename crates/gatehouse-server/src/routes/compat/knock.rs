@@ -130,6 +130,7 @@ async fn user_token(state: &AppState, ctx: Arc<TenantContext>, body: &[u8]) -> A
     let issue = &state.services.issue;
     let claims = issue.stateless_claims(&ctx, &user, state.compat.knock_token_ttl_secs, 0)?;
     let jwt = issue.sign(&ctx, &claims)?;
+    gatehouse_core::service::issue::issued(&ctx, gatehouse_core::telemetry::Grant::CompatKnock);
     Ok(no_store(
         (StatusCode::CREATED, Json(json!({ "jwt": jwt }))).into_response(),
     ))

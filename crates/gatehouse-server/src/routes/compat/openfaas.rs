@@ -252,7 +252,9 @@ fn sign_token(
                 username: &user.username,
             },
         },
-    )
+    )?;
+    gatehouse_core::service::issue::issued(ctx, gatehouse_core::telemetry::Grant::CompatOpenfaas);
+    Ok(jwt)
 }
 
 /// The body is the token itself (as the Ruby function took it), or a JSON
