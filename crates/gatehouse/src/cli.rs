@@ -35,6 +35,11 @@ pub struct GlobalFlags {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Log lines as `text` (default) or `json` (one object a line, with
+    /// each request's `request_id`).
+    #[arg(long, global = true, value_parser = ["text", "json"])]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
 }
 
 /// Whether a command may create what it finds missing. Each subcommand
@@ -206,6 +211,11 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy_tenant: Option<String>,
+    /// Also listen here, serving only GET /metrics (Prometheus) without a
+    /// token; keep it off the public network.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,6 +16,7 @@ use gatehouse_core::service::Services;
 use gatehouse_core::store::Store;
 use gatehouse_core::tenant::DEFAULT_TENANT;
 use gatehouse_server::Config;
+use gatehouse_server::config::LogFormat;
 use gatehouse_server::startup::{Parts, settings};
 use gatehouse_store::{DatabaseUrl, OpenError, StoreOptions};
 
@@ -164,12 +165,18 @@ fn init_logging(config: &Config, serving: bool) {
     let filter = EnvFilter::try_from_env("RUST_LOG")
         .or_else(|_| EnvFilter::try_new(default))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let logger = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        // Each line: the event's fields, and in `spans` every span it
+        // happened in, outermost first: a request's carries `request_id`.
+        LogFormat::Json => logger.json().try_init(),
         // Colour codes only for a person at a terminal, not in log files.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+        LogFormat::Text => logger
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+    };
 }
 
 #[cfg(test)]
