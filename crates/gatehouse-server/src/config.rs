@@ -109,6 +109,17 @@ pub struct Config {
     /// How long a password reset link works.
     #[serde(with = "humantime_serde")]
     pub password_reset_ttl: Duration,
+    /// Failed password attempts in a row that lock an account.
+    pub lockout_threshold: u32,
+    /// How long the first lock lasts; each further lock in a row lasts
+    /// twice as long, up to `lockout_max_duration`.
+    #[serde(with = "humantime_serde")]
+    pub lockout_duration: Duration,
+    #[serde(with = "humantime_serde")]
+    pub lockout_max_duration: Duration,
+    /// How long audit events are kept.
+    #[serde(with = "humantime_serde")]
+    pub audit_retention: Duration,
     /// Connections in the database pool.
     pub db_max_connections: u32,
     /// How long a request waits for the database before answering 503.
@@ -232,6 +243,10 @@ impl Default for Config {
             browser_session_ttl: Duration::from_secs(12 * 3600),
             email_verification_ttl: Duration::from_secs(24 * 3600),
             password_reset_ttl: Duration::from_secs(30 * 60),
+            lockout_threshold: 10,
+            lockout_duration: Duration::from_secs(60),
+            lockout_max_duration: Duration::from_secs(3600),
+            audit_retention: Duration::from_secs(90 * 24 * 3600),
             db_max_connections: 8,
             db_timeout: Duration::from_secs(5),
             log: "info".into(),
@@ -297,6 +312,10 @@ impl fmt::Debug for Config {
             browser_session_ttl,
             email_verification_ttl,
             password_reset_ttl,
+            lockout_threshold,
+            lockout_duration,
+            lockout_max_duration,
+            audit_retention,
             db_max_connections,
             db_timeout,
             log,
@@ -353,6 +372,10 @@ impl fmt::Debug for Config {
             .field("browser_session_ttl", browser_session_ttl)
             .field("email_verification_ttl", email_verification_ttl)
             .field("password_reset_ttl", password_reset_ttl)
+            .field("lockout_threshold", lockout_threshold)
+            .field("lockout_duration", lockout_duration)
+            .field("lockout_max_duration", lockout_max_duration)
+            .field("audit_retention", audit_retention)
             .field("db_max_connections", db_max_connections)
             .field("db_timeout", db_timeout)
             .field("log", log)
@@ -560,9 +583,21 @@ impl Config {
                     .into(),
             ));
         }
+        if self.lockout_threshold == 0 || self.lockout_duration.is_zero() {
+            return Err(ConfigError(
+                "lockout_threshold and lockout_duration must be at least 1 (a soft-lock cannot be turned off)"
+                    .into(),
+            ));
+        }
+        if self.lockout_max_duration < self.lockout_duration {
+            return Err(ConfigError(
+                "lockout_max_duration must not be shorter than lockout_duration".into(),
+            ));
+        }
         if self.db_max_connections == 0 {
             return Err(ConfigError("db_max_connections must be at least 1".into()));
         }
+        self.rate_limits.validate().map_err(ConfigError)?;
         if self
             .metrics_token
             .as_ref()
@@ -573,7 +608,6 @@ impl Config {
                  (GATEHOUSE_METRICS_TOKEN; e.g. `openssl rand -hex 32`)"
             )));
         }
-        self.rate_limits.validate().map_err(ConfigError)?;
         self.validate_mail()?;
         Ok(())
     }
@@ -687,6 +721,10 @@ fn known_key(key: &str) -> bool {
         "browser_session_ttl",
         "email_verification_ttl",
         "password_reset_ttl",
+        "lockout_threshold",
+        "lockout_duration",
+        "lockout_max_duration",
+        "audit_retention",
         "db_max_connections",
         "db_timeout",
         "log",

@@ -183,6 +183,19 @@ impl From<Error> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, "tenant_not_found", e.to_string())
             }
             Error::NotFound(what) => ApiError::not_found(format!("{what} was not found")),
+            // The same answer as a wrong password (a right one is refused
+            // too while the lock lasts), plus when to try again.
+            Error::AccountLocked {
+                retry_after_secs,
+                oauth,
+            } => ApiError {
+                retry_after: Some(retry_after_secs),
+                ..if oauth {
+                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_grant", e.to_string())
+                } else {
+                    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_grant", e.to_string())
+                }
+            },
             Error::AccountDisabled => {
                 ApiError::new(StatusCode::FORBIDDEN, "account_disabled", e.to_string())
             }

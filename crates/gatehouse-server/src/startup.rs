@@ -13,7 +13,7 @@ use gatehouse_core::service::api_keys::ApiKeyCacheSettings;
 use gatehouse_core::service::authorize::AuthorizeSettings;
 use gatehouse_core::service::basic_auth::BasicCacheSettings;
 use gatehouse_core::service::clients::ClientSettings;
-use gatehouse_core::service::{ContextCacheSettings, Services, Settings};
+use gatehouse_core::service::{ContextCacheSettings, LockoutPolicy, Services, Settings};
 use gatehouse_core::store::PassThrough;
 use gatehouse_core::telemetry::StoreMetrics;
 use gatehouse_core::tenant::{DEFAULT_TENANT, TenantName};
@@ -34,6 +34,8 @@ pub struct Application {
     proxy: Option<(TcpListener, Proxy)>,
     /// How often this node looks for due key rotations.
     key_check_interval: Duration,
+    /// How long audit events are kept (the hourly pruning).
+    audit_retention: Duration,
     /// The `metrics_listen` listener (only `/metrics`), when configured.
     metrics_listener: Option<TcpListener>,
 }
@@ -108,6 +110,7 @@ impl Application {
             state,
             proxy,
             key_check_interval: config.key_check_interval,
+            audit_retention: config.audit_retention,
             metrics_listener,
         })
     }
@@ -158,6 +161,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let maintenance = tokio::spawn(maintain_keys(self.state.clone(), self.key_check_interval));
+        let pruning = tokio::spawn(prune_audit(self.state.clone(), self.audit_retention));
         let upkeep = self.state.metrics.clone().map(|metrics| {
             tokio::spawn(async move {
                 let mut ticker = tokio::time::interval(crate::telemetry::UPKEEP_INTERVAL);
@@ -168,6 +172,7 @@ impl Application {
             })
         });
         let mail = self.state.mail.clone();
+        let audit = self.state.services.audit().clone();
         // One shutdown for both listeners.
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -177,6 +182,11 @@ impl Application {
         let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
+        // Forgets idle clients' buckets every minute; ends with the shutdown.
+        tokio::spawn(crate::rate_limit::sweep(
+            self.state.clone(),
+            stopped.clone(),
+        ));
         // The metrics listener stops with the others; a scrape in flight
         // finishes.
         let metrics_server = self.metrics_listener.map(|listener| {
@@ -187,11 +197,6 @@ impl Application {
                     .into_future(),
             )
         });
-        // Forgets idle clients' buckets every minute; ends with the shutdown.
-        tokio::spawn(crate::rate_limit::sweep(
-            self.state.clone(),
-            stopped.clone(),
-        ));
         let api = axum::serve(
             self.listener,
             app(self.state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -211,6 +216,9 @@ impl Application {
             None => api.await,
         };
         maintenance.abort();
+        pruning.abort();
+        // What was recorded before the shutdown is written.
+        self_audit_flush(&audit).await;
         if let Some(upkeep) = upkeep {
             upkeep.abort();
         }
@@ -296,6 +304,27 @@ pub async fn maintain_keys(state: AppState, every: Duration) {
     }
 }
 
+/// Every node deletes audit events past their retention once an hour, in
+/// small batches (see `gatehouse_core::service::audit_log::prune`), off
+/// every request's path.
+async fn prune_audit(state: AppState, retention: Duration) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(3600));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match state.services.prune_audit(secs(retention)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "audit events past their retention pruned"),
+            Err(e) => tracing::warn!(error = %e, "audit pruning skipped"),
+        }
+    }
+}
+
+async fn self_audit_flush(audit: &gatehouse_core::service::audit_log::AuditLog) {
+    // Bounded: a store that is away must not hold the shutdown.
+    let _ = tokio::time::timeout(Duration::from_secs(5), audit.flush()).await;
+}
+
 /// One pass of key maintenance over every tenant (what the background task
 /// does each tick; tests call it after moving their clock).
 pub async fn run_key_maintenance(state: &AppState) {
@@ -348,6 +377,11 @@ pub fn settings(config: &Config) -> Settings {
             reset_password_ttl_secs: secs(config.password_reset_ttl),
             ..AccountLinkSettings::default()
         },
+        lockout: LockoutPolicy::doubling(
+            i64::from(config.lockout_threshold),
+            secs(config.lockout_duration),
+            secs(config.lockout_max_duration),
+        ),
     }
 }
 

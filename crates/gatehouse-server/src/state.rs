@@ -8,8 +8,8 @@ use secrecy::SecretString;
 
 use crate::client_ip::ClientIpSettings;
 use crate::mail::MailStatus;
-use crate::telemetry::Metrics;
 use crate::rate_limit::RateLimits;
+use crate::telemetry::Metrics;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -24,13 +24,13 @@ pub struct Inner {
     /// Where mails go (SMTP or the log): `/readyz` shows it, shutdown
     /// stops its sender.
     pub mail: MailStatus,
-    /// Prometheus metrics; `None` (the default) when they are off.
-    pub metrics: Option<Metrics>,
     /// Which peers' forwarding headers are believed: how the client's
     /// address, which sessions record and rate limits count, is decided.
     pub client_ip: ClientIpSettings,
     /// The buckets of the rate-limited routes, per client address.
     pub rate_limits: RateLimits,
+    /// Prometheus metrics; `None` (the default) when they are off.
+    pub metrics: Option<Metrics>,
 }
 
 /// The replaced systems' formats: token lifetimes, and which root routes

@@ -114,6 +114,8 @@ pub struct TenantPath {
         crate::routes::guard::api_keys::admin_list,
         crate::routes::guard::api_keys::admin_create,
         crate::routes::guard::api_keys::admin_revoke,
+        crate::routes::admin::users::unlock,
+        crate::routes::admin::events::list,
         // The replaced systems' formats
         crate::routes::compat::openfaas::register,
         crate::routes::compat::openfaas::login,
@@ -127,6 +129,7 @@ pub struct TenantPath {
         crate::routes::health::healthz,
         crate::routes::health::readyz,
         crate::routes::openapi::openapi_json,
+        crate::routes::metrics::guarded,
     ),
     modifiers(&Shared, &UniqueOperationIds),
     tags(
@@ -173,6 +176,10 @@ impl Modify for Shared {
             "HTTP Basic: an OAuth client's id and secret (RFC 6749 §2.3.1), or a user's \
                   name and password where a policy rule accepts `basic`."
                 .to_string(),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            bearer("The metrics token, `metrics_token`."),
         );
         components.add_security_scheme("client_basic", SecurityScheme::Http(basic.clone()));
         components.add_security_scheme("basic", SecurityScheme::Http(basic));

@@ -15,7 +15,7 @@ pub(crate) mod openapi;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::Request;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -59,6 +59,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Audit events recorded below know the client (inside `identify`).
+        .layer(middleware::from_fn(audit_origin))
         // The client's address, decided once (socket, trusted proxies).
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -109,6 +111,17 @@ fn request_span(request: &Request) -> tracing::Span {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+}
+
+/// Runs the request with its client (address, `User-Agent`) as the origin
+/// of any audit event recorded while serving it.
+async fn audit_origin(request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let origin = match crate::extract::ClientOrigin::from_request_parts(&mut parts, &()).await {
+        Ok(crate::extract::ClientOrigin(origin)) => origin,
+        Err(never) => match never {},
+    };
+    gatehouse_core::audit::with_origin(origin, next.run(Request::from_parts(parts, body))).await
 }
 
 async fn not_found() -> ApiError {

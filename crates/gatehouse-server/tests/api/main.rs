@@ -2,8 +2,8 @@
 //! 127.0.0.1 port with its own database (see `helpers::spawn_app`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod accounts;
 mod abuse;
+mod accounts;
 mod admin;
 mod admin_users;
 mod backends;

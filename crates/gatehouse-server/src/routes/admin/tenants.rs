@@ -48,6 +48,7 @@ struct TenantView {
     /// `off`, `optional` or `required`.
     email_verification: &'static str,
     mail_from: Option<String>,
+    password_min_length: u32,
     created_at: i64,
 }
 
@@ -61,6 +62,7 @@ impl TenantView {
             display_name: t.shown_name().to_string(),
             email_verification: t.settings.email_verification.as_str(),
             mail_from: t.settings.mail_from.clone(),
+            password_min_length: t.settings.min_password_chars(),
             audiences: t.audiences,
             created_at: t.created_at,
         }
@@ -119,6 +121,13 @@ struct UpdateTenant {
     email_verification: Option<String>,
     #[serde(default, deserialize_with = "present")]
     mail_from: Option<Option<String>>,
+    /// The shortest new password accepted (8 to 128); `null` for 8.
+    #[serde(default, deserialize_with = "present_u32")]
+    password_min_length: Option<Option<u32>>,
+}
+
+fn present_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+    Option::<u32>::deserialize(d).map(Some)
 }
 
 #[utoipa::path(
@@ -127,7 +136,8 @@ struct UpdateTenant {
     operation_id = "admin_update_tenant",
     tag = "admin",
     summary = "Change a tenant's settings",
-    description = "`display_name`, `email_verification` (`off`, `optional`, `required`), `mail_from`; \
+    description = "`display_name`, `email_verification` (`off`, `optional`, `required`), `mail_from` \
+        and `password_min_length` (8 to 128); \
         absent fields stay, `null` clears. A patch with a bad value changes nothing.",
     params(("name" = String, Path, description = "The tenant's name.")),
     security(("admin_token" = [])),
@@ -152,9 +162,11 @@ async fn update_tenant(
         .map(EmailVerification::parse)
         .transpose()?;
     let mail_from = body.mail_from.map(|from| from.filter(|f| !f.is_empty()));
-    if let Some(from) = &mail_from {
+    let min_length = body.password_min_length;
+    if mail_from.is_some() || min_length.is_some() {
         TenantSettings {
-            mail_from: from.clone(),
+            mail_from: mail_from.clone().flatten(),
+            password_min_length: min_length.flatten(),
             ..TenantSettings::default()
         }
         .validate()?;
@@ -167,13 +179,16 @@ async fn update_tenant(
         }
         None => tenants.find(&name).await?,
     };
-    if mode.is_some() || mail_from.is_some() {
+    if mode.is_some() || mail_from.is_some() || min_length.is_some() {
         let mut settings = tenant.settings.clone();
         if let Some(mode) = mode {
             settings.email_verification = mode;
         }
         if let Some(from) = mail_from {
             settings.mail_from = from;
+        }
+        if let Some(min) = min_length {
+            settings.password_min_length = min;
         }
         tenant = tenants.set_settings(&name, settings).await?;
     }

@@ -32,6 +32,33 @@ pub fn router() -> Router<AppState> {
             "/admin/t/{tenant}/users/{user}/sessions/{id}",
             delete(end_one),
         )
+        .route("/admin/t/{tenant}/users/{user}/lock", delete(unlock))
+}
+
+/// Lifts the user's soft-lock and forgets their failed attempts; the user
+/// (with `failed_logins` 0 and no `locked_until`).
+#[utoipa::path(
+    delete,
+    path = "/admin/t/{tenant}/users/{user}/lock",
+    operation_id = "admin_unlock_user",
+    tag = "admin",
+    summary = "Lift a user's soft-lock",
+    description = "Forgets the user's failed password attempts.",
+    params(crate::openapi::TenantPath, ("user" = String, Path, description = "The user's id or username.")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The user, with `failed_logins` 0 and no `locked_until`.",
+            body = crate::openapi::schemas::User),
+        (status = 404, description = "No tenant has this name, or it has no such user.", body = crate::openapi::schemas::ErrorBody),
+        crate::openapi::AdminTenantRoute,
+    )
+)]
+async fn unlock(
+    State(state): State<AppState>,
+    TenantCtx(ctx): TenantCtx,
+    AppPath((_, user)): AppPath<(String, String)>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(state.services.users.unlock(&ctx, &user).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

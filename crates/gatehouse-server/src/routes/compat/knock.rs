@@ -120,7 +120,8 @@ async fn user_token(state: &AppState, ctx: Arc<TenantContext>, body: &[u8]) -> A
         .await
     {
         Ok(user) => user,
-        Err(Error::InvalidCredentials) => {
+        // A lock answers as a wrong password, as everywhere.
+        Err(Error::InvalidCredentials | Error::AccountLocked { .. }) => {
             return Err(ApiError::not_found(
                 "no user has this email and password (knock answers 404)",
             ));

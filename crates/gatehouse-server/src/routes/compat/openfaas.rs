@@ -214,7 +214,10 @@ async fn login(
         .await
     {
         Ok(user) => user,
-        Err(Error::InvalidCredentials) => return error(StatusCode::OK, BAD_LOGIN),
+        // A lock answers as a wrong password, as everywhere.
+        Err(Error::InvalidCredentials | Error::AccountLocked { .. }) => {
+            return error(StatusCode::OK, BAD_LOGIN);
+        }
         Err(e) => return fault(e),
     };
     match sign_token(&state, &ctx, &user) {
@@ -259,11 +262,6 @@ fn sign_token(
 
 /// The body is the token itself (as the Ruby function took it), or a JSON
 /// string, or `{"token": …}`.
-async fn verify(
-    State(state): State<AppState>,
-    TenantCtx(ctx): TenantCtx,
-    AppBytes(body): AppBytes,
-) -> Response {
 #[utoipa::path(
     post,
     path = "/t/{tenant}/compat/openfaas/verify",
@@ -281,6 +279,11 @@ async fn verify(
         (status = 503, description = "The store cannot be reached.", body = crate::openapi::schemas::ErrorBody),
     )
 )]
+async fn verify(
+    State(state): State<AppState>,
+    TenantCtx(ctx): TenantCtx,
+    AppBytes(body): AppBytes,
+) -> Response {
     let text = String::from_utf8_lossy(&body);
     let text = text.trim();
     let token = match serde_json::from_str::<Value>(text) {

@@ -180,7 +180,10 @@ async fn sign_in(
             redirect(StatusCode::SEE_OTHER, &signed_in.redirect, cookie)
         }
         // One message for a wrong password and an unknown user.
-        Err(Error::InvalidCredentials) => show_again(WRONG_CREDENTIALS, StatusCode::OK),
+        // A soft-lock answers as a wrong password (a right one too).
+        Err(Error::InvalidCredentials | Error::AccountLocked { .. }) => {
+            show_again(WRONG_CREDENTIALS, StatusCode::OK)
+        }
         // Said only after the password matched.
         Err(Error::AccountDisabled) => show_again(ACCOUNT_DISABLED, StatusCode::FORBIDDEN),
         Err(Error::EmailNotVerified { .. }) => {
