@@ -88,6 +88,8 @@ pub enum Command {
     /// Set, list and delete named tenant secrets (webhook signing secrets).
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// List a tenant's audit events (logins, lockouts, changes), newest first.
+    Events(EventsArgs),
     /// Import users with the password hashes of the system they come from
     /// (SHA-256 hex, bcrypt, Django PBKDF2 or scrypt, scrypt or argon2 PHC);
     /// each hash is upgraded to argon2id at the user's first login.
@@ -118,7 +120,8 @@ impl Command {
             | Command::Token(TokenCommand::Verify { .. })
             | Command::Policy(PolicyCommand::Show { .. })
             | Command::ApiKey(ApiKeyCommand::List { .. })
-            | Command::Secret(SecretCommand::List { .. }) => Access::ReadOnly,
+            | Command::Secret(SecretCommand::List { .. })
+            | Command::Events(_) => Access::ReadOnly,
             Command::Serve(_)
             | Command::Migrate
             | Command::Tenant(TenantCommand::Create { .. } | TenantCommand::Set { .. })
@@ -129,6 +132,7 @@ impl Command {
                 | UserCommand::Revoke { .. }
                 | UserCommand::Disable { .. }
                 | UserCommand::Enable { .. }
+                | UserCommand::Unlock { .. }
                 | UserCommand::RevokeSessions { .. },
             )
             | Command::Client(
@@ -275,6 +279,31 @@ pub enum TenantCommand {
     },
 }
 
+/// `gatehouse events`: a page of audit events.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+    /// Only this kind (`login.failure`, `user.disabled`, …).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only events about this user, client or key id.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Only events of the last DURATION (`1h`, `7d`).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub since: Option<std::time::Duration>,
+    /// Events per page, 1 to 500.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// The `next_cursor` of the page before.
+    #[arg(long, allow_hyphen_values = true)]
+    pub cursor: Option<String>,
+    /// Print `{"events": [...], "next_cursor": ...}` as the admin API does.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Add a user. The password is read from standard input (one line),
@@ -322,6 +351,16 @@ pub enum UserCommand {
     /// Disable a user (by id or username): their sessions end at once and
     /// their logins are refused (`account_disabled`) until enabled again.
     Disable {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        /// Print the user as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lift a user's soft-lock (after repeated wrong passwords) now.
+    Unlock {
         #[arg(long, default_value = "default")]
         tenant: String,
         #[arg(allow_hyphen_values = true)]

@@ -22,6 +22,11 @@ use gatehouse_store::{DatabaseUrl, OpenError, StoreOptions};
 
 use crate::cli::{Access, Cli, Command};
 
+/// The audit log of the command's services, flushed before the process
+/// ends (a command records events like the server, in the background).
+static AUDIT: std::sync::OnceLock<gatehouse_core::service::audit_log::AuditLog> =
+    std::sync::OnceLock::new();
+
 /// Any failure of a command, printed as one line.
 pub type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -58,12 +63,18 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         Command::Policy(cmd) => commands::policy::run(&config, cmd, access).await?,
         Command::ApiKey(cmd) => commands::apikey::run(&config, cmd, access).await?,
         Command::Secret(cmd) => commands::secret::run(&config, cmd, access).await?,
+        Command::Events(args) => commands::events::run(&config, args, access).await?,
         Command::Import(args) => commands::import::run(&config, args, access).await?,
         Command::Invoke { action, tenant } => {
             commands::invoke::run(&config, action, &tenant).await?
         }
         Command::Lambda => lambda::run_http(&config).await?,
         Command::LambdaAuthorizer => lambda::run_authorizer(&config).await?,
+    }
+    // Audit events a command recorded are written before the process ends
+    // (bounded: a database that went away must not hang the command).
+    if let Some(audit) = AUDIT.get() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), audit.flush()).await;
     }
     // Whatever is still buffered must reach the reader, or say why not.
     std::io::stdout().flush()?;
@@ -144,6 +155,7 @@ pub(crate) async fn services(config: &Config, access: Access) -> CliResult<Servi
         &public_url(config),
     )?;
     services.signing_keys.check_master_keys().await?;
+    let _ = AUDIT.set(services.audit().clone());
     if access == Access::ReadWrite {
         services.tenants.ensure(DEFAULT_TENANT).await?;
     }

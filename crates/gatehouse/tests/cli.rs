@@ -1769,3 +1769,43 @@ async fn tenant_email_verification_and_mail_from_are_set_from_the_command_line()
     );
     drop(server);
 }
+
+/// `gatehouse events` lists what commands (and servers) recorded, and
+/// `gatehouse user unlock` is recorded too: a one-shot command writes its
+/// buffered audit events before it exits.
+#[test]
+fn audit_events_from_commands_are_listed_and_unlock_is_one_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    stdout(&gatehouse(
+        d,
+        &["user", "add", "alice"],
+        "a long password\n",
+    ));
+    stdout(&gatehouse(d, &["user", "disable", "alice"], ""));
+    let out = stdout(&gatehouse(d, &["user", "unlock", "alice", "--json"], ""));
+    let alice: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(alice["failed_logins"], 0);
+    let page: Value = serde_json::from_str(
+        stdout(&gatehouse(d, &["events", "--json", "--limit", "10"], "")).trim(),
+    )
+    .unwrap();
+    let kinds: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    // Newest first.
+    assert_eq!(
+        kinds,
+        ["user.unlocked", "user.disabled", "user.registered"],
+        "{page}"
+    );
+    let text = stdout(&gatehouse(d, &["events", "--kind", "user.disabled"], ""));
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.contains("user.disabled") && text.contains("actor=admin"),
+        "{text}"
+    );
+}

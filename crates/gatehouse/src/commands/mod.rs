@@ -2,6 +2,7 @@
 
 pub mod apikey;
 pub mod client;
+pub mod events;
 pub mod import;
 pub mod invoke;
 pub mod key;

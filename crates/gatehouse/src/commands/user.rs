@@ -97,6 +97,15 @@ pub async fn run(config: &Config, cmd: UserCommand, access: Access) -> CliResult
         UserCommand::Disable { tenant, user, json } => {
             set_disabled(&services, &mut out, &tenant, &user, true, json).await?;
         }
+        UserCommand::Unlock { tenant, user, json } => {
+            let ctx = services.contexts.get(&tenant).await?;
+            let user = services.users.unlock(&ctx, &user).await?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&user)?)?;
+            } else {
+                writeln!(out, "unlocked user {} ({})", user.username, user.id)?;
+            }
+        }
         UserCommand::Enable { tenant, user, json } => {
             set_disabled(&services, &mut out, &tenant, &user, false, json).await?;
         }
