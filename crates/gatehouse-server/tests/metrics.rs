@@ -60,6 +60,11 @@ async fn start(metrics_token: Option<&str>, metrics_listen: bool) -> Node {
         admin_token: Some(SecretString::from(ADMIN_TOKEN.to_string())),
         metrics_token: metrics_token.map(|t| SecretString::from(t.to_string())),
         metrics_listen: metrics_listen.then(|| "127.0.0.1:0".to_string()),
+        // The lockout test sends 11 logins from one address at once.
+        rate_limits: gatehouse_server::rate_limit::RateLimitSettings {
+            enabled: false,
+            ..Default::default()
+        },
         ..Config::default()
     };
     let hasher = Argon2Hasher::new(Argon2Params {
@@ -477,4 +482,78 @@ async fn the_metrics_listener_serves_without_a_token_and_only_metrics() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = node.scrape_text(None).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn lockouts_rotations_and_refreshes_are_counted() {
+    let _serial = SERIAL.lock().await;
+    if !parser_available().await {
+        eprintln!("skipped: python3 with prometheus_client not found");
+        return;
+    }
+    let node = start(Some(METRICS_TOKEN), false).await;
+    let r = node
+        .post_json(
+            "/t/default/register",
+            json!({"username": "bob", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = node
+        .post_json(
+            "/t/default/login",
+            json!({"username": "bob", "password": PASSWORD}),
+        )
+        .await;
+    let tokens: Value = r.json().await.unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    let before = node.scrape().await;
+
+    // The default soft-lock: 10 failures in a row lock the account; the
+    // 11th attempt is refused as locked, before any password check.
+    for _ in 0..11 {
+        let r = node
+            .post_json(
+                "/t/default/login",
+                json!({"username": "bob", "password": "not the password at all"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = node
+        .client
+        .post(format!("{}/admin/t/default/keys/rotate", node.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = node
+        .client
+        .post(format!("{}/t/default/token", node.base))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let after = node.scrape().await;
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        after.value(name, labels) - before.value(name, labels)
+    };
+    assert_eq!(moved("gatehouse_lockouts_total", &[]), 1.0);
+    let logins = "gatehouse_logins_total";
+    assert_eq!(moved(logins, &[("outcome", "invalid")]), 10.0);
+    assert_eq!(moved(logins, &[("outcome", "locked")]), 1.0);
+    assert_eq!(
+        moved("gatehouse_key_rotations_total", &[("trigger", "manual")]),
+        1.0
+    );
+    assert_eq!(
+        moved(
+            "gatehouse_tokens_issued_total",
+            &[("grant", "refresh_token"), ("algorithm", "RS256")]
+        ),
+        1.0
+    );
 }
