@@ -162,15 +162,6 @@ impl Application {
     ) -> std::io::Result<()> {
         let maintenance = tokio::spawn(maintain_keys(self.state.clone(), self.key_check_interval));
         let pruning = tokio::spawn(prune_audit(self.state.clone(), self.audit_retention));
-        let upkeep = self.state.metrics.clone().map(|metrics| {
-            tokio::spawn(async move {
-                let mut ticker = tokio::time::interval(crate::telemetry::UPKEEP_INTERVAL);
-                loop {
-                    ticker.tick().await;
-                    metrics.upkeep();
-                }
-            })
-        });
         let mail = self.state.mail.clone();
         let audit = self.state.services.audit().clone();
         // One shutdown for both listeners.
@@ -219,9 +210,6 @@ impl Application {
         pruning.abort();
         // What was recorded before the shutdown is written.
         self_audit_flush(&audit).await;
-        if let Some(upkeep) = upkeep {
-            upkeep.abort();
-        }
         if let Some(server) = metrics_server {
             match server.await {
                 Ok(Err(e)) => tracing::warn!(error = %e, "the metrics listener failed"),
@@ -244,9 +232,12 @@ pub async fn prepare_state(
     public_url: &str,
 ) -> Result<AppState, StartError> {
     let metrics = crate::telemetry::Metrics::from_config(config).map_err(StartError::Metrics)?;
-    if metrics.is_some() {
+    if let Some(metrics) = &metrics {
         // Every store call timed and its failures counted, by port method.
         parts.store = Arc::new(PassThrough::new(parts.store, StoreMetrics));
+        // Here rather than in `run_until`, so a Lambda instance's histogram
+        // samples are folded too; it ends with the runtime.
+        tokio::spawn(crate::telemetry::upkeep(metrics.clone()));
     }
     // SMTP through the queue, or the log (with a loud warning).
     let mail = crate::mail::start(config).map_err(StartError::Mail)?;

@@ -83,10 +83,17 @@ impl Metrics {
         }
         self.handle.render()
     }
+}
 
-    /// Folds recorded histogram samples into their buckets.
-    pub fn upkeep(&self) {
-        self.handle.run_upkeep();
+/// Folds recorded histogram samples into their buckets every
+/// [`UPKEEP_INTERVAL`], whether or not anyone scrapes: samples wait in
+/// memory until then.
+pub async fn upkeep(metrics: Metrics) {
+    let mut ticker = tokio::time::interval(UPKEEP_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        metrics.handle.run_upkeep();
     }
 }
 
