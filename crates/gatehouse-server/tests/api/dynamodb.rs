@@ -166,8 +166,10 @@ async fn the_hold_out_flow_runs_on_dynamodb_and_says_what_each_step_costs() {
         eprintln!("{}", cost.line());
     }
     let login_cost = &costs[1];
+    // Since the soft-lock: the attempt is claimed before argon2 and the
+    // count cleared after a success (two small UpdateItems).
     assert!(
-        login_cost.dynamo.total_calls() <= 4,
+        login_cost.dynamo.total_calls() <= 5,
         "a login stays a handful of calls: {}",
         login_cost.line()
     );
