@@ -172,6 +172,21 @@ trait LockoutStore {
     ) -> StoreResult<LoginAttempt>;
     /// After a success, a reset or an admin's unlock: no failures, no lock.
     fn clear_login_failures(&self, tenant_id: &str, user_id: &str) -> StoreResult<()>;
+    /// Gives back an attempt that was claimed but never checked (the
+    /// hashing pool shed it): an `Allowed` count is taken back if the user
+    /// is still not locked and has failures; an `Allowed` that locked the
+    /// account lifts that lock, if it is still the one it set
+    /// (`locked_until` unchanged), leaving `threshold - 1` failures and the
+    /// lock count as before. Anything else changes nothing. So load never
+    /// locks anyone out.
+    fn release_login_attempt(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        attempt: LoginAttempt,
+        threshold: i64,
+        now: UnixTime,
+    ) -> StoreResult<()>;
 }
 
 trait AuditStore {

@@ -2826,6 +2826,102 @@ async fn lock_state_of(store: &dyn Store, t: &Tenant, u: &User) -> (i64, i64, Op
     (got.failed_logins, got.lock_count, got.locked_until)
 }
 
+/// An attempt claimed but never checked (shed by the hashing pool) is
+/// given back: a count is taken back, a lock it set is lifted, and
+/// nothing changes once the state has moved on.
+async fn unchecked_login_attempts_are_given_back(name: &'static str, store: Arc<dyn Store>) {
+    const SECS: &[i64] = &[60, 120];
+    let t = new_tenant(&*store, "t").await;
+    let u = user(&t, "busy", None);
+    store.create_user(&u).await.unwrap();
+    let now = 10_000;
+    let first = store
+        .claim_login_attempt(&t.id, &u.id, now, 3, SECS)
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        LoginAttempt::Allowed { locked_until: None },
+        "{name}"
+    );
+    assert_eq!(lock_state_of(&*store, &t, &u).await, (1, 0, None), "{name}");
+    store
+        .release_login_attempt(&t.id, &u.id, first, 3, now)
+        .await
+        .unwrap();
+    assert_eq!(lock_state_of(&*store, &t, &u).await, (0, 0, None), "{name}");
+    // Never below zero.
+    store
+        .release_login_attempt(&t.id, &u.id, first, 3, now)
+        .await
+        .unwrap();
+    assert_eq!(lock_state_of(&*store, &t, &u).await, (0, 0, None), "{name}");
+
+    // The attempt that locked gives the lock back: threshold - 1 failures.
+    let mut last = first;
+    for _ in 0..3 {
+        last = store
+            .claim_login_attempt(&t.id, &u.id, now, 3, SECS)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        last,
+        LoginAttempt::Allowed {
+            locked_until: Some(now + 60)
+        },
+        "{name}"
+    );
+    store
+        .release_login_attempt(&t.id, &u.id, last, 3, now)
+        .await
+        .unwrap();
+    assert_eq!(lock_state_of(&*store, &t, &u).await, (2, 0, None), "{name}");
+
+    // A lock that is no longer the one released (cleared, then set again
+    // later) stays.
+    let again = store
+        .claim_login_attempt(&t.id, &u.id, now + 1, 3, SECS)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        LoginAttempt::Allowed {
+            locked_until: Some(now + 61)
+        },
+        "{name}"
+    );
+    store
+        .release_login_attempt(&t.id, &u.id, last, 3, now + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        lock_state_of(&*store, &t, &u).await,
+        (0, 1, Some(now + 61)),
+        "{name}"
+    );
+    // Refusals and unknown users give nothing back.
+    store
+        .release_login_attempt(
+            &t.id,
+            &u.id,
+            LoginAttempt::Locked { until: now + 61 },
+            3,
+            now + 2,
+        )
+        .await
+        .unwrap();
+    store
+        .release_login_attempt(&t.id, "nobody", again, 3, now + 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        lock_state_of(&*store, &t, &u).await,
+        (0, 1, Some(now + 61)),
+        "{name}"
+    );
+}
+
 /// `n` concurrent claims at `now`: how many were allowed, the locks the
 /// allowed ones reported, and the `until` of each refused one.
 async fn claim_at_once(
@@ -3387,6 +3483,7 @@ cases![
     revoking_a_users_sessions_keeps_one_and_ends_browser_sign_ins,
     account_lookups_by_text_no_row_can_hold_find_nothing,
     login_attempts_are_claimed_atomically_and_lock_after_the_threshold,
+    unchecked_login_attempts_are_given_back,
     audit_events_are_listed_newest_first_per_tenant_and_pruned_by_age,
 ];
 

@@ -97,15 +97,17 @@ impl PasswordLogin {
         // The soft-lock (ASVS 2.2.1): an attempt is claimed in the store
         // before the password is checked, so however many arrive at once,
         // no more than `threshold` checks run between locks, on any node.
+        let mut claimed: Option<LoginAttempt> = None;
         if let Some(u) = &user {
             let policy = &self.deps.settings.lockout;
             let now = self.deps.now();
-            match self
+            let attempt = self
                 .deps
                 .store
                 .claim_login_attempt(&tenant.id, &u.id, now, policy.threshold, &policy.lock_secs)
-                .await?
-            {
+                .await?;
+            claimed = Some(attempt);
+            match attempt {
                 LoginAttempt::Locked { until } => {
                     self.deps.audit.record(
                         tenant,
@@ -134,7 +136,7 @@ impl PasswordLogin {
         }
         let stored: Option<PasswordHash> = user.as_ref().map(|u| u.password_hash.clone());
         let hasher = self.deps.hasher.clone();
-        let (matches, upgraded) = self
+        let checked = self
             .deps
             .pool
             .run(move || {
@@ -153,7 +155,19 @@ impl PasswordLogin {
                 let upgraded = (matches && stale).then(|| hasher.hash(&password));
                 (matches, upgraded)
             })
-            .await?;
+            .await;
+        let (matches, upgraded) = match checked {
+            Ok(result) => result,
+            Err(e) => {
+                // Shed before it ran (the pool was full): the attempt was
+                // never checked, so it must not count toward a lock — or
+                // a flood of other logins would lock this user out.
+                if let (Some(u), Some(attempt)) = (&user, claimed) {
+                    self.release(tenant, &u.id, attempt).await;
+                }
+                return Err(e);
+            }
+        };
         let mut user = match user {
             Some(u) if matches => u,
             Some(u) => {
@@ -211,6 +225,20 @@ impl PasswordLogin {
             );
         }
         Ok(user)
+    }
+
+    /// Gives back a claimed attempt that was never checked. Best effort: a
+    /// failure is logged (the attempt then counts, as if it had failed).
+    async fn release(&self, tenant: &Tenant, user_id: &str, attempt: LoginAttempt) {
+        let threshold = self.deps.settings.lockout.threshold;
+        if let Err(e) = self
+            .deps
+            .store
+            .release_login_attempt(&tenant.id, user_id, attempt, threshold, self.deps.now())
+            .await
+        {
+            tracing::warn!(tenant = %tenant.name, %user_id, error = %e, "a shed login attempt could not be given back");
+        }
     }
 
     /// Stores an upgraded hash. A failure is logged, not returned: the

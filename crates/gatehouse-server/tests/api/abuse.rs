@@ -453,3 +453,78 @@ async fn every_security_event_is_recorded_once_with_its_fields_and_no_secret() {
         }
     }
 }
+
+/// Logins the hashing pool sheds were never checked: they must not count
+/// toward the soft-lock, or a flood of other logins would lock a user out
+/// without a single wrong password.
+#[tokio::test]
+async fn shed_login_attempts_do_not_lock_the_account() {
+    let app = spawn_app_with(Options {
+        admin_token: true,
+        tweak: Some(Box::new(|c: &mut gatehouse_server::Config| {
+            c.hash_pool = gatehouse_core::crypto::pool::PoolSettings {
+                workers: 1,
+                queue: 1,
+                // A job that waited at all is refused when the worker gets to it.
+                max_wait: Duration::from_millis(1),
+                ..Default::default()
+            };
+        })),
+        ..Options::default()
+    })
+    .await;
+    app.register("default", "ada").await;
+    // The only worker is busy with a registration held mid-hash.
+    let paused = app.hasher.pause_next_hash();
+    let blocker = tokio::spawn({
+        let (client, base) = (app.client.clone(), app.base.clone());
+        async move {
+            client
+                .post(format!("{base}/t/default/register"))
+                .json(&json!({"username": "blocker", "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    paused.started().await;
+    // Twelve logins meanwhile: one waits in the queue (and is refused as
+    // too old when the worker gets to it), the rest are shed at once.
+    let logins: Vec<_> = (0..12)
+        .map(|_| {
+            let (client, base) = (app.client.clone(), app.base.clone());
+            tokio::spawn(async move {
+                client
+                    .post(format!("{base}/t/default/login"))
+                    .json(&json!({"username": "ada", "password": PASSWORD}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    paused.release();
+    let mut statuses = Vec::new();
+    for login in logins {
+        statuses.push(login.await.unwrap());
+    }
+    assert_eq!(blocker.await.unwrap(), StatusCode::CREATED);
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::SERVICE_UNAVAILABLE || *s == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&StatusCode::SERVICE_UNAVAILABLE));
+    let user: Value = app
+        .admin(Method::GET, "/admin/t/default/users/ada", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(user["locked_until"].is_null(), "{user}");
+    assert_eq!(login(&app, "ada", PASSWORD).await.status(), StatusCode::OK);
+}

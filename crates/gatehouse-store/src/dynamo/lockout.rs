@@ -149,6 +149,46 @@ impl LockoutStore for DynamoStore {
         lockout::claim(self, tenant_id, user_id, now, threshold, lock_secs).await
     }
 
+    async fn release_login_attempt(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        attempt: LoginAttempt,
+        threshold: i64,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        if !is_possible_user_id(user_id) || user_id.is_empty() {
+            return Ok(());
+        }
+        // A refused condition (the state moved on) changes nothing: the
+        // attempt is then no longer the one to give back.
+        let (update, cond, values) = match attempt {
+            LoginAttempt::Allowed { locked_until: None } => (
+                "ADD #failed_logins :minus_one",
+                format!("attribute_exists(#pk) AND #failed_logins > :zero AND {UNLOCKED}"),
+                vec![(":minus_one", n(-1)), (":zero", n(0)), (":now", n(now))],
+            ),
+            LoginAttempt::Allowed {
+                locked_until: Some(until),
+            } => (
+                "SET #failed_logins = :left REMOVE #locked_until ADD #lock_count :minus_one",
+                "attribute_exists(#pk) AND #locked_until = :until AND #lock_count > :zero"
+                    .to_string(),
+                vec![
+                    (":left", n((threshold - 1).max(0))),
+                    (":until", n(until)),
+                    (":minus_one", n(-1)),
+                    (":zero", n(0)),
+                ],
+            ),
+            LoginAttempt::Locked { .. } | LoginAttempt::NoUser => return Ok(()),
+        };
+        self.table
+            .update(user_key(tenant_id, user_id), update, Some(&cond), values)
+            .await
+            .map(drop)
+    }
+
     async fn clear_login_failures(&self, tenant_id: &str, user_id: &str) -> StoreResult<()> {
         if !is_possible_user_id(user_id) || user_id.is_empty() {
             return Ok(());

@@ -118,6 +118,43 @@ impl LockoutStore for SqlStore {
         lockout::claim(self, tenant_id, user_id, now, threshold, lock_secs).await
     }
 
+    async fn release_login_attempt(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        attempt: LoginAttempt,
+        threshold: i64,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        if !is_possible_user_id(user_id) {
+            return Ok(());
+        }
+        let statement = match attempt {
+            LoginAttempt::Allowed { locked_until: None } => stmt!(
+                format!(
+                    "UPDATE users SET failed_logins = failed_logins - 1
+                     WHERE tenant_id = ? AND id = ? AND failed_logins > 0 AND {UNLOCKED}"
+                ),
+                tenant_id,
+                user_id,
+                now,
+            ),
+            // Every assignment is a constant or reads only itself.
+            LoginAttempt::Allowed {
+                locked_until: Some(until),
+            } => stmt!(
+                "UPDATE users SET locked_until = NULL, lock_count = lock_count - 1, failed_logins = ?
+                 WHERE tenant_id = ? AND id = ? AND locked_until = ? AND lock_count > 0",
+                (threshold - 1).max(0),
+                tenant_id,
+                user_id,
+                until,
+            ),
+            LoginAttempt::Locked { .. } | LoginAttempt::NoUser => return Ok(()),
+        };
+        self.db.execute(statement).await.map(drop)
+    }
+
     async fn clear_login_failures(&self, tenant_id: &str, user_id: &str) -> StoreResult<()> {
         if !is_possible_user_id(user_id) {
             return Ok(());
