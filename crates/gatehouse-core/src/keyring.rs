@@ -30,7 +30,15 @@ pub struct TenantKeyring {
     /// The JWKS document, serialised once per load, and its ETag.
     jwks_json: String,
     jwks_etag: String,
+    /// Unique per load on this node: what a verification is remembered
+    /// under (see `service::verified_tokens`), so a reload (a key added,
+    /// retired or removed, an audience changed) forgets every earlier
+    /// verdict at once.
+    generation: u64,
 }
+
+/// The source of [`TenantKeyring::generation`].
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl TenantKeyring {
     pub fn new(
@@ -71,7 +79,13 @@ impl TenantKeyring {
             key_set,
             jwks_json,
             jwks_etag,
+            generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
+    }
+
+    /// This load's number, unique on this node (never reused).
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The key that signs now.

@@ -88,6 +88,10 @@ pub struct Config {
     /// function called often does not run argon2 on every call.
     #[serde(with = "humantime_serde")]
     pub basic_cache_ttl: Duration,
+    /// How many access tokens whose signature was checked are remembered,
+    /// so one presented again costs a hash lookup, not a verification
+    /// (0: none). Session checks, rules and expiry still apply every time.
+    pub verified_token_cache: usize,
     /// How long a node trusts its cached copy of an OAuth client: bounds
     /// how late a secret rotation or a deletion made on another node is
     /// seen (this node sees its own at once).
@@ -236,6 +240,7 @@ impl Default for Config {
             leeway: Duration::from_secs(30),
             keyring_cache_ttl: Duration::from_secs(60),
             api_key_cache_ttl: Duration::from_secs(30),
+            verified_token_cache: 16_384,
             basic_cache_ttl: Duration::from_secs(10),
             client_cache_ttl: Duration::from_secs(30),
             client_secret_overlap: Duration::from_secs(24 * 3600),
@@ -305,6 +310,7 @@ impl fmt::Debug for Config {
             leeway,
             keyring_cache_ttl,
             api_key_cache_ttl,
+            verified_token_cache,
             basic_cache_ttl,
             client_cache_ttl,
             client_secret_overlap,
@@ -365,6 +371,7 @@ impl fmt::Debug for Config {
             .field("leeway", leeway)
             .field("keyring_cache_ttl", keyring_cache_ttl)
             .field("api_key_cache_ttl", api_key_cache_ttl)
+            .field("verified_token_cache", verified_token_cache)
             .field("basic_cache_ttl", basic_cache_ttl)
             .field("client_cache_ttl", client_cache_ttl)
             .field("client_secret_overlap", client_secret_overlap)
@@ -714,6 +721,7 @@ fn known_key(key: &str) -> bool {
         "leeway",
         "keyring_cache_ttl",
         "api_key_cache_ttl",
+        "verified_token_cache",
         "basic_cache_ttl",
         "client_cache_ttl",
         "client_secret_overlap",

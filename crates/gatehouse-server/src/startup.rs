@@ -13,6 +13,7 @@ use gatehouse_core::service::api_keys::ApiKeyCacheSettings;
 use gatehouse_core::service::authorize::AuthorizeSettings;
 use gatehouse_core::service::basic_auth::BasicCacheSettings;
 use gatehouse_core::service::clients::ClientSettings;
+use gatehouse_core::service::verified_tokens::VerifiedTokenCacheSettings;
 use gatehouse_core::service::{ContextCacheSettings, LockoutPolicy, Services, Settings};
 use gatehouse_core::store::PassThrough;
 use gatehouse_core::telemetry::StoreMetrics;
@@ -367,6 +368,9 @@ pub fn settings(config: &Config) -> Settings {
             verify_email_ttl_secs: secs(config.email_verification_ttl),
             reset_password_ttl_secs: secs(config.password_reset_ttl),
             ..AccountLinkSettings::default()
+        },
+        verified_tokens: VerifiedTokenCacheSettings {
+            max_entries: config.verified_token_cache,
         },
         lockout: LockoutPolicy::doubling(
             i64::from(config.lockout_threshold),

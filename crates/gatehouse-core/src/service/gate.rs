@@ -185,7 +185,7 @@ pub struct Identity {
     /// The name of the rule that let it pass, if it has one.
     pub rule: Option<String>,
     /// A JWT's verified claims.
-    pub claims: Option<AccessClaims>,
+    pub claims: Option<Arc<AccessClaims>>,
 }
 
 impl Identity {
@@ -539,7 +539,7 @@ impl Gate {
     /// node's clock and leeway (also for `gatehouse token verify` and the
     /// OpenFaaS `verify` format).
     pub fn verify(&self, ctx: &TenantContext, token: &str) -> Result<AccessClaims> {
-        verify_access_token(&self.deps, ctx, token)
+        verify_access_token(&self.deps, ctx, token).map(Arc::unwrap_or_clone)
     }
 }
 
@@ -571,16 +571,19 @@ fn challenge_for(rule: &Rule, error: Option<String>) -> Decision {
 }
 
 /// Verification with the node's clock and leeway: the one call site of the
-/// verifier in core.
+/// verifier in core. A token this node already verified under the same
+/// keyring load is not verified again (see `verified_tokens`).
 pub(crate) fn verify_access_token(
     deps: &Deps,
     ctx: &TenantContext,
     token: &str,
-) -> Result<AccessClaims> {
-    Ok(gatehouse_jwt::verify_access_token(
-        ctx.keyring().key_set(),
-        token,
-        deps.now(),
-        deps.settings.leeway_secs,
-    )?)
+) -> Result<Arc<AccessClaims>> {
+    let keyring = ctx.keyring();
+    let now = deps.now();
+    let leeway = deps.settings.leeway_secs;
+    Ok(deps
+        .verified_tokens
+        .get_or_verify(keyring.generation(), token, now, leeway, || {
+            gatehouse_jwt::verify_access_token(keyring.key_set(), token, now, leeway)
+        })?)
 }

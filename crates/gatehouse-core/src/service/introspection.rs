@@ -109,7 +109,9 @@ impl Introspect {
     }
 
     async fn access_token(&self, ctx: &TenantContext, token: &str) -> Result<Option<ActiveToken>> {
-        let Ok(claims) = verify_access_token(&self.deps, ctx, token) else {
+        let Ok(claims) =
+            verify_access_token(&self.deps, ctx, token).map(std::sync::Arc::unwrap_or_clone)
+        else {
             return Ok(None);
         };
         if let Some(sid) = &claims.sid
@@ -170,7 +172,7 @@ impl Introspect {
     ) -> Result<()> {
         let text = token.expose_secret();
         let session_id = if text.contains('.') {
-            match verify_access_token(&self.deps, ctx, text) {
+            match verify_access_token(&self.deps, ctx, text).map(std::sync::Arc::unwrap_or_clone) {
                 Ok(claims) if claims.client_id == caller.client_id() => claims.sid,
                 _ => None,
             }

@@ -45,6 +45,7 @@ pub mod tenants;
 mod ttl_map;
 pub mod user_admin;
 pub mod userinfo;
+pub mod verified_tokens;
 
 use std::sync::Arc;
 
@@ -97,6 +98,8 @@ pub struct Settings {
     pub account_links: account_links::AccountLinkSettings,
     /// The account soft-lock.
     pub lockout: LockoutPolicy,
+    /// How many access-token verifications are remembered.
+    pub verified_tokens: verified_tokens::VerifiedTokenCacheSettings,
 }
 
 /// The account soft-lock (ASVS 2.2.1: at most 100 failed attempts per
@@ -150,6 +153,7 @@ impl Default for Settings {
             authorize: authorize::AuthorizeSettings::default(),
             account_links: account_links::AccountLinkSettings::default(),
             lockout: LockoutPolicy::default(),
+            verified_tokens: verified_tokens::VerifiedTokenCacheSettings::default(),
         }
     }
 }
@@ -166,6 +170,8 @@ pub(crate) struct Deps {
     pub(crate) audit: audit_log::AuditLog,
     /// Where every password check and hash runs: bounded CPU and memory.
     pub(crate) pool: HashingPool,
+    /// Access tokens whose signature this node already checked.
+    pub(crate) verified_tokens: verified_tokens::VerifiedTokens,
     pub(crate) settings: Settings,
 }
 
@@ -230,6 +236,7 @@ impl Services {
             master: parts.master,
             mailer,
             pool,
+            verified_tokens: verified_tokens::VerifiedTokens::new(settings.verified_tokens),
             settings,
         });
         let contexts = Arc::new(TenantContexts::new(

@@ -203,7 +203,8 @@ impl Sessions {
     pub async fn logout(&self, ctx: &TenantContext, token: &SecretString) -> Result<LoggedOut> {
         // A JWT has three dot-separated parts; a refresh token has none.
         if token.expose_secret().contains('.') {
-            let claims = verify_access_token(&self.deps, ctx, token.expose_secret())?;
+            let claims = verify_access_token(&self.deps, ctx, token.expose_secret())
+                .map(std::sync::Arc::unwrap_or_clone)?;
             let Some(sid) = claims.sid else {
                 return Ok(LoggedOut::Nothing);
             };
@@ -260,7 +261,8 @@ impl Sessions {
     /// the user must still exist; the token's lifetime is the tenant's.
     #[tracing::instrument(skip_all, fields(tenant = %ctx.name()))]
     pub async fn reissue(&self, ctx: &TenantContext, token: &str) -> Result<(SecretString, i64)> {
-        let claims = verify_access_token(&self.deps, ctx, token)?;
+        let claims =
+            verify_access_token(&self.deps, ctx, token).map(std::sync::Arc::unwrap_or_clone)?;
         let sid = claims.sid.ok_or(TokenUnusable::NoSession)?;
         let session = self
             .active_session(ctx, &sid, self.deps.now())
@@ -315,7 +317,7 @@ pub(crate) async fn signed_in(
     ctx: &TenantContext,
     token: &str,
 ) -> Result<(crate::token::AccessClaims, Session, crate::user::User)> {
-    let claims = verify_access_token(deps, ctx, token)?;
+    let claims = verify_access_token(deps, ctx, token).map(std::sync::Arc::unwrap_or_clone)?;
     let sid = claims.sid.clone().ok_or(TokenUnusable::NoSession)?;
     let session = active_session(deps, ctx, &sid, deps.now())
         .await?

@@ -36,7 +36,8 @@ impl UserInfoEndpoint {
     /// of a logged-out session stops answering at once.
     #[tracing::instrument(skip_all, fields(tenant = %ctx.name()))]
     pub async fn claims(&self, ctx: &TenantContext, token: &str) -> Result<UserInfo> {
-        let claims = verify_access_token(&self.deps, ctx, token)?;
+        let claims =
+            verify_access_token(&self.deps, ctx, token).map(std::sync::Arc::unwrap_or_clone)?;
         if !claim_has(&claims.scope, scope::OPENID) {
             return Err(OAuthError::InsufficientScope(
                 "the access token was not granted the `openid` scope, which userinfo needs".into(),
