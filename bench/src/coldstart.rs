@@ -8,6 +8,8 @@
 //!   time includes one argon2id verification at the default cost.
 //! * `jwks` probe: `GET /t/default/.well-known/jwks.json`, for a database
 //!   that does not exist yet (schema creation and key generation count).
+//! * `healthz` probe: `GET /healthz`, the first request served at all
+//!   (`bench/compare.sh`, on an existing database).
 //!
 //! After the first 200 it reads the server's resident set size from
 //! `/proc/<pid>/status`, then stops it.
@@ -25,6 +27,7 @@ use crate::stats::median;
 pub enum Probe {
     Login,
     Jwks,
+    Healthz,
 }
 
 pub struct Options {
@@ -86,6 +89,7 @@ async fn one_start(client: &Client, options: &Options, run: u32) -> BenchResult<
                     .post(format!("{base}/t/default/login"))
                     .json(&json!({"username": options.username, "password": options.password})),
                 Probe::Jwks => client.get(format!("{base}/t/default/.well-known/jwks.json")),
+                Probe::Healthz => client.get(format!("{base}/healthz")),
             };
             match request.send().await {
                 Ok(r) if r.status() == StatusCode::OK => {

@@ -3,6 +3,8 @@
 //!
 //! * `raw`    — in-process ceilings: JWT verifications and argon2id
 //!   verifications per second, on one thread and on all cores.
+//! * `raw-core` — the same on one thread only, every algorithm's sign and
+//!   verify plus argon2id hash and verify (for `bench/compare.sh`).
 //! * `http`   — load against a running server: `/auth` and `/login`
 //!   requests per second at a fixed concurrency.
 //! * `coldstart` — from spawning `gatehouse serve` to its first 200.
@@ -72,6 +74,30 @@ enum Command {
         #[arg(long)]
         json_out: Option<PathBuf>,
     },
+    /// In-process, one thread: sign and verify per algorithm, argon2id hash
+    /// and verify (the ceilings of a server pinned to one core; see
+    /// `bench/compare.sh`).
+    RawCore {
+        /// Algorithms, comma-separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "RS256,PS256,ES256,EdDSA,HS256"
+        )]
+        algorithms: Vec<String>,
+        /// Seconds per timed run.
+        #[arg(long, default_value = "3", value_parser = seconds)]
+        duration: Duration,
+        /// Timed runs per quantity; the median is reported.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+        repeats: u32,
+        /// Untimed seconds before each quantity's first run.
+        #[arg(long, default_value = "0.5", value_parser = seconds_or_zero)]
+        warmup: Duration,
+        /// Write the results here as JSON (default: stdout).
+        #[arg(long)]
+        json_out: Option<PathBuf>,
+    },
     /// Over HTTP: /auth and /login requests per second against a running server.
     Http {
         /// The server's root, e.g. http://127.0.0.1:8080 (loopback only).
@@ -116,7 +142,8 @@ enum Command {
         /// Its database; `{run}` is replaced by the run number.
         #[arg(long)]
         database_url: String,
-        /// `login` (an existing user) or `jwks` (a database made at start).
+        /// `login` (an existing user), `jwks` (a database made at start) or
+        /// `healthz` (the first answer at all).
         #[arg(long, value_enum, default_value = "login")]
         probe: coldstart::Probe,
         /// Starts measured; the median is reported.
@@ -296,6 +323,20 @@ fn run(cli: Cli) -> BenchResult<()> {
                 threads: threads.map_or_else(cores, usize::from),
             };
             let results = raw::run(&opts)?;
+            write_json(&results, json_out.as_deref())
+        }
+        Command::RawCore {
+            algorithms,
+            duration,
+            repeats,
+            warmup,
+            json_out,
+        } => {
+            let algorithms = algorithms
+                .iter()
+                .map(|a| a.parse::<SigningAlgorithm>())
+                .collect::<Result<Vec<_>, _>>()?;
+            let results = raw::run_core(&algorithms, duration, repeats, warmup)?;
             write_json(&results, json_out.as_deref())
         }
         Command::Http {

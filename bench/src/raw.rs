@@ -139,6 +139,114 @@ pub fn run(opts: &RawOptions) -> BenchResult<RawResults> {
     })
 }
 
+/// What `raw-core` measured: the one-thread ceilings `bench/compare.sh`
+/// sets the HTTP figures of a server pinned to one core against.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CoreResults {
+    pub duration_secs: f64,
+    pub repeats: u32,
+    /// Per algorithm: tokens signed and verified per second, one thread.
+    pub algorithms: Vec<AlgorithmCore>,
+    pub argon2: Argon2Params,
+    /// `Argon2Hasher::hash` per second (a new salt each, as `/register`
+    /// and a password change), one thread.
+    pub argon2_hash_1t: Repeated,
+    /// `Argon2Hasher::verify` per second (what `/login` runs), one thread.
+    pub argon2_verify_1t: Repeated,
+    /// As [`RawResults::other_cpu_share`].
+    pub other_cpu_share: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AlgorithmCore {
+    pub algorithm: String,
+    /// Length of the token verified (claims as `/login` issues them).
+    pub token_bytes: usize,
+    pub sign_1t: Repeated,
+    pub verify_1t: Repeated,
+}
+
+/// One thread only, every algorithm, then argon2id hash and verify: the
+/// same keyring, token and loops as [`run`], without the multi-threaded
+/// variants (a server pinned to one core is compared with one thread).
+pub fn run_core(
+    algorithms: &[SigningAlgorithm],
+    duration: Duration,
+    repeats: u32,
+    warmup: Duration,
+) -> BenchResult<CoreResults> {
+    let mut others = OtherCpu::default();
+    let mut per_algorithm = Vec::with_capacity(algorithms.len());
+    for &algorithm in algorithms {
+        let opts = RawOptions {
+            algorithm,
+            duration,
+            repeats,
+            warmup,
+            threads: 1,
+        };
+        let keyring = bench_keyring(algorithm)?;
+        let token = sign_like_the_server(&keyring)?;
+        let keys = keyring.key_set();
+        verify_access_token(keys, &token, SystemClock.now(), DEFAULT_LEEWAY_SECS)
+            .map_err(|e| format!("the {algorithm} benchmark token does not verify: {e}"))?;
+        let sign = || sign_like_the_server(black_box(&keyring)).is_ok();
+        let verify = || {
+            verify_access_token(
+                black_box(keys),
+                black_box(&token),
+                SystemClock.now(),
+                DEFAULT_LEEWAY_SECS,
+            )
+            .is_ok()
+        };
+        let sign_1t = measure(&format!("{algorithm} sign"), &sign, 1, &opts, &mut others)?;
+        let verify_1t = measure(
+            &format!("{algorithm} verify"),
+            &verify,
+            1,
+            &opts,
+            &mut others,
+        )?;
+        per_algorithm.push(AlgorithmCore {
+            algorithm: algorithm.to_string(),
+            token_bytes: token.len(),
+            sign_1t,
+            verify_1t,
+        });
+    }
+
+    let opts = RawOptions {
+        // Not used by `measure`; only the timing fields are.
+        algorithm: SigningAlgorithm::default(),
+        duration,
+        repeats,
+        warmup,
+        threads: 1,
+    };
+    let params = Argon2Params::default();
+    let hasher = Argon2Hasher::new(params)?;
+    let password = SecretString::from("correct horse battery staple".to_string());
+    let hash = hasher.hash(&password)?;
+    if !hasher.verify(&password, &hash) {
+        return Err("the benchmark password does not verify against its own hash".into());
+    }
+    let make = || hasher.hash(black_box(&password)).is_ok();
+    let check = || hasher.verify(black_box(&password), black_box(&hash));
+    let argon2_hash_1t = measure("argon2id hash", &make, 1, &opts, &mut others)?;
+    let argon2_verify_1t = measure("argon2id verify", &check, 1, &opts, &mut others)?;
+
+    Ok(CoreResults {
+        duration_secs: duration.as_secs_f64(),
+        repeats,
+        algorithms: per_algorithm,
+        argon2: params,
+        argon2_hash_1t,
+        argon2_verify_1t,
+        other_cpu_share: others.max,
+    })
+}
+
 /// A tenant named `bench` with one current key of `algorithm`, built exactly
 /// as the server builds one (only without a database): the private key is
 /// sealed with a throwaway master key and opened again when loaded.
@@ -229,6 +337,25 @@ fn cpu_ticks() -> Option<(u64, u64)> {
     Some((total.saturating_sub(idle), total))
 }
 
+/// The machine's CPUs, as `/proc/stat` counts them (its `cpu` line sums
+/// them all), not the ones this process may use: under `taskset -c 0`
+/// available parallelism is 1, and one busy thread is still only half of a
+/// two-CPU machine's time.
+fn machine_cpus() -> usize {
+    std::fs::read_to_string("/proc/stat")
+        .map(|stat| {
+            stat.lines()
+                .filter(|l| {
+                    l.strip_prefix("cpu")
+                        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+                })
+                .count()
+        })
+        .ok()
+        .filter(|n| *n > 0)
+        .unwrap_or_else(crate::cores)
+}
+
 /// The largest share of CPU time used by anything but our own threads.
 #[derive(Debug, Default)]
 struct OtherCpu {
@@ -248,7 +375,7 @@ impl OtherCpu {
         let ((busy0, total0), (busy1, total1)) = (before?, after?);
         let total = total1.checked_sub(total0).filter(|t| *t > 0)?;
         let busy = busy1.saturating_sub(busy0) as f64 / total as f64;
-        let ours = (threads as f64 / crate::cores() as f64).min(1.0);
+        let ours = (threads as f64 / machine_cpus() as f64).min(1.0);
         let other = (busy - ours).max(0.0);
         self.max = Some(self.max.map_or(other, |m| m.max(other)));
         Some(other)
