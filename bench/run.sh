@@ -15,7 +15,20 @@
 #   ALG=ES256 DURATION=10 CONCURRENCY=32 LOGIN_CONCURRENCY=8 REPEATS=3 bench/run.sh
 # BACKEND=postgres or BACKEND=mysql runs the server on a fresh schema/database
 # of BENCH_POSTGRES_URL / BENCH_MYSQL_URL (defaults: the local test servers).
+#
+# bench/run.sh --compare [--quick]: everything side by side with node
+# oidc-provider instead (bench/compare.sh; see its --help).
 set -euo pipefail
+
+# --compare hands the run to bench/compare.sh, with the other arguments
+# (--quick); --quick means nothing to the default run.
+for arg in "$@"; do
+    if [[ "$arg" == --compare ]]; then
+        rest=()
+        for a in "$@"; do [[ "$a" == --compare ]] || rest+=("$a"); done
+        exec "$(dirname "${BASH_SOURCE[0]}")/compare.sh" "${rest[@]}"
+    fi
+done
 
 BACKEND="${BACKEND:-sqlite}"              # sqlite postgres mysql
 BENCH_POSTGRES_URL="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
@@ -32,7 +45,7 @@ CLIENT_THREADS="${CLIENT_THREADS:-1}"     # load-generator threads
 BUILD="${BUILD:-1}"                       # 0: reuse the binaries already in target/release
 
 usage() {
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [[ $# -gt 0 ]]; do
@@ -43,6 +56,7 @@ while [[ $# -gt 0 ]]; do
         --login-concurrency) LOGIN_CONCURRENCY="${2:?--login-concurrency needs a value}"; shift 2 ;;
         --repeats) REPEATS="${2:?--repeats needs a value}"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
+        --quick) echo "run.sh: --quick goes with --compare" >&2; exit 2 ;;
         *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
