@@ -32,7 +32,7 @@ local delay_ms = tonumber(os.getenv("SOAK_DELAY_MS") or "0") or 0
 local tenant = os.getenv("SOAK_TENANT") or "default"
 
 -- Per-thread counters, read by done() through thread:get().
-ok, bad, pool_empty = 0, 0, 0
+ok, bad, pool_empty, sent = 0, 0, 0, 0
 first_bad = ""
 
 local function read_lines(path)
@@ -88,6 +88,7 @@ end
 local base = "/t/" .. tenant
 
 function request()
+    sent = sent + 1
     if kind == "auth" then
         next_index = next_index % #tokens + 1
         return wrk.format("GET", base .. "/auth", {
@@ -169,8 +170,9 @@ local function json_string(s)
 end
 
 function done(summary, latency, requests)
-    local n_ok, n_bad, n_empty, firsts = 0, 0, 0, ""
+    local n_ok, n_bad, n_empty, n_sent, firsts = 0, 0, 0, 0, ""
     for _, t in ipairs(threads) do
+        n_sent = n_sent + (t:get("sent") or 0)
         n_ok = n_ok + (t:get("ok") or 0)
         n_bad = n_bad + (t:get("bad") or 0)
         n_empty = n_empty + (t:get("pool_empty") or 0)
@@ -179,10 +181,10 @@ function done(summary, latency, requests)
     local e = summary.errors
     local f = assert(io.open(os.getenv("SOAK_RESULT"), "w"))
     f:write(string.format(
-        '{"kind":%s,"requests":%d,"duration_us":%d,"ok":%d,"bad":%d,"pool_empty":%d,'
+        '{"kind":%s,"sent":%d,"requests":%d,"duration_us":%d,"ok":%d,"bad":%d,"pool_empty":%d,'
             .. '"socket_errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},"status_errors":%d,'
             .. '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d},"first_bad":%s}\n',
-        json_string(kind), summary.requests, summary.duration, n_ok, n_bad, n_empty,
+        json_string(kind), n_sent, summary.requests, summary.duration, n_ok, n_bad, n_empty,
         e.connect, e.read, e.write, e.timeout, e.status,
         latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
         json_string(firsts)))

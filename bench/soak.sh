@@ -12,7 +12,8 @@
 #            minute per backend).
 # Knobs (env): BUILD=0 reuses target/release; BENCH_POSTGRES_URL; the mix,
 # see bench/README.md: AUTH_CONNECTIONS AUTH_DELAY_MS LOGIN_CONNECTIONS
-# LOGIN_DELAY_MS REFRESH_CONNECTIONS REFRESH_DELAY_MS CC_CONNECTIONS CC_DELAY_MS.
+# LOGIN_DELAY_MS REFRESH_CONNECTIONS REFRESH_DELAY_MS CC_CONNECTIONS CC_DELAY_MS;
+# WRK_TIMEOUT (seconds; a slower answer is an error).
 # Needs wrk (Debian package `wrk`), curl, python3, taskset. Loopback only.
 set -euo pipefail
 
@@ -35,6 +36,11 @@ REFRESH_CONNECTIONS="${REFRESH_CONNECTIONS:-2}"
 REFRESH_DELAY_MS="${REFRESH_DELAY_MS:-40}"
 CC_CONNECTIONS="${CC_CONNECTIONS:-2}"
 CC_DELAY_MS="${CC_DELAY_MS:-20}"
+# wrk counts an answer slower than this as a timeout error (and leaves it
+# out of the latency figures); anything faster is latency, seen in p99 and
+# max. wrk's default of 2 s would turn one stall of a busy machine into
+# errors although every answer came, and correct.
+WRK_TIMEOUT="${WRK_TIMEOUT:-10}"
 
 usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 
@@ -74,12 +80,13 @@ MIX="auth ${AUTH_CONNECTIONS}x${AUTH_DELAY_MS}ms, login ${LOGIN_CONNECTIONS}x${L
 # One wrk process of one kind for one window; its JSON lands in DIR.
 wrk_kind() { # dir window kind connections delay_ms
     local dir=$1 k=$2 kind=$3 conns=$4 delay=$5
+    echo "$conns" >"$dir/connections-$kind"
     SOAK_KIND="$kind" SOAK_DELAY_MS="$delay" SOAK_TENANT=default \
     SOAK_RESULT="$dir/wrk-$k-$kind.json" \
     SOAK_ACCESS_TOKENS="$dir/access.txt" SOAK_USERS="$dir/users.txt" \
     SOAK_PASSWORD="$(cat "$dir/password.txt")" SOAK_POOL="$dir/pool.txt" \
     SOAK_JOURNAL="$dir/$kind-$k.journal" SOAK_CLIENT_BASIC="$(cat "$dir/client_basic.txt")" \
-        taskset -c 1 wrk -t1 -c"$conns" -d"${WINDOW_SECS}s" --latency -s "$LUA" "$BASE" \
+        taskset -c 1 wrk -t1 -c"$conns" -d"${WINDOW_SECS}s" --timeout "${WRK_TIMEOUT}s" --latency -s "$LUA" "$BASE" \
         >"$dir/wrk-$k-$kind.txt" 2>&1
 }
 
