@@ -23,11 +23,12 @@ QUICK=0
 BENCH_POSTGRES_URL="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
 # The mix. Each kind is its own wrk process (see bench/soak.lua for why);
-# each connection sends a request, reads the answer, then waits DELAY ms.
-# On the 2-core bench machine this is about 3 500 /auth, 4 logins, 45
-# refreshes and 95 client-credentials grants per second, roughly half of
-# the server's core: logins are ~20 ms of argon2id each, so 4/s already
-# take ~8 % of the core; more would make /login the soak.
+# each connection sends a request, reads the answer, then waits DELAY ms,
+# so a kind's rate is about connections / (delay + latency): at most about
+# 5 000 /auth, 4.5 logins, 48 refreshes and 95 client-credentials grants
+# per second. Logins are ~20 ms of argon2id each, so 4/s already take ~8 %
+# of the core; more would make /login the soak. The aim is a server core
+# about half busy (each window reports it), so latency means something.
 AUTH_CONNECTIONS="${AUTH_CONNECTIONS:-12}"
 AUTH_DELAY_MS="${AUTH_DELAY_MS:-2}"
 LOGIN_CONNECTIONS="${LOGIN_CONNECTIONS:-1}"
