@@ -27,6 +27,7 @@ mod http;
 mod legacy;
 mod raw;
 mod report;
+mod seed;
 mod stats;
 mod upstream;
 
@@ -230,6 +231,13 @@ enum Command {
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
         runs: u32,
     },
+    /// Scale runs' data (`bench/scale.sh`): tenants with their own keys and
+    /// clients through core's services, users in batches with one
+    /// precomputed argon2id hash, straight into the server's store.
+    Seed(seed::SeedArgs),
+    /// One client-credentials access token per tenant of a `seed
+    /// --clients-out` file, from the running server.
+    MintTokens(seed::MintArgs),
     /// Join the JSON of `raw` and `http` into the table, ratios and one JSON file.
     Report {
         #[arg(long)]
@@ -458,6 +466,18 @@ fn run(cli: Cli) -> BenchResult<()> {
             let results = runtime.block_on(coldstart::run(&opts))?;
             write_json(&results, json_out.as_deref())
         }
+        Command::Seed(args) => {
+            let json_out = args.json_out.clone();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let results = runtime.block_on(seed::seed(args))?;
+            write_json(&results, json_out.as_deref())
+        }
+        Command::MintTokens(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(seed::mint_tokens(args)),
         Command::Report {
             raw,
             http,
