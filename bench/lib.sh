@@ -122,14 +122,15 @@ start_background() { # name, command...
     BENCH_LOGS+=("$log")
 }
 
-# Waits (at most 30 s) for URL to answer 2xx (with `any`: any HTTP status,
-# for a listener whose routes are not set up yet), failing at once if PID
-# exits.
+# Waits (at most WAIT_HTTP_SECS, default 30 s) for URL to answer 2xx (with
+# `any`: any HTTP status, for a listener whose routes are not set up yet),
+# failing at once if PID exits. (A server over 10,000 tenants opens every
+# key before it listens: scale.sh waits longer.)
 wait_http() { # pid, url, what, [any]
-    local pid=$1 url=$2 what=$3
+    local pid=$1 url=$2 what=$3 secs=${WAIT_HTTP_SECS:-30}
     local curl_args=(--silent --noproxy '*' --max-time 1 --output /dev/null)
     [[ "${4:-}" == any ]] || curl_args+=(--fail)
-    for _ in $(seq 1 300); do
+    for _ in $(seq 1 $((secs * 10))); do
         if ! kill -0 "$pid" 2>/dev/null; then
             echo "$(basename "$0"): $what exited during start-up" >&2
             exit 1
@@ -139,7 +140,7 @@ wait_http() { # pid, url, what, [any]
         fi
         sleep 0.1
     done
-    echo "$(basename "$0"): $what did not answer $url within 30 s" >&2
+    echo "$(basename "$0"): $what did not answer $url within $secs s" >&2
     exit 1
 }
 
