@@ -9,6 +9,7 @@ use jsonwebtoken::{Header, encode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::algorithm::SigningAlgorithm;
 use crate::keys::{KeyState, LoadedKey, SigningKeyRecord};
 use crate::sealing::MasterKeys;
 use crate::tenant::Tenant;
@@ -83,9 +84,31 @@ impl TenantKeyring {
         })
     }
 
-    /// This load's number, unique on this node (never reused).
+    /// This load's number, unique on this node unless kept by
+    /// [`keep_generation_if_same`](Self::keep_generation_if_same).
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Takes `previous`'s generation when this load verifies exactly as it
+    /// did: same issuer, same audiences, same keys (by kid, which is
+    /// random per key and never reused, and algorithm). A key's state
+    /// (next, current, retired) does not matter: every published key
+    /// verifies. Anything else keeps the new generation, which forgets
+    /// every verdict remembered under the old one.
+    pub fn keep_generation_if_same(&mut self, previous: &TenantKeyring) {
+        fn verifies_with(k: &TenantKeyring) -> (&str, &[String], Vec<(&str, SigningAlgorithm)>) {
+            let mut keys: Vec<_> = k
+                .keys
+                .iter()
+                .map(|key| (key.kid.as_str(), key.algorithm))
+                .collect();
+            keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            (&k.issuer, &k.key_set.audiences, keys)
+        }
+        if verifies_with(self) == verifies_with(previous) {
+            self.generation = previous.generation;
+        }
     }
 
     /// The key that signs now.

@@ -197,3 +197,56 @@ fn hs256_keyed_with_the_served_jwks_is_rejected() {
         );
     }
 }
+
+/// `/auth` remembers verdicts per keyring generation: a reload that
+/// verifies exactly as before keeps it, any change of keys, issuer or
+/// audiences does not.
+#[test]
+fn a_reload_keeps_the_generation_only_when_it_verifies_the_same() {
+    let master = MasterKeys::parse(&MasterKeys::generate_text().unwrap()).unwrap();
+    let name = TenantName::parse("gen").unwrap();
+    let tenant = |audiences: &[&str]| Tenant {
+        id: "id-gen".into(),
+        name: name.clone(),
+        algorithm: SigningAlgorithm::ES256,
+        access_ttl_secs: 900,
+        audiences: audiences.iter().map(|a| a.to_string()).collect(),
+        display_name: None,
+        settings: Default::default(),
+        created_at: NOW - 86_400,
+    };
+    let key = |state| {
+        SigningKeyRecord::generate("id-gen", SigningAlgorithm::ES256, state, NOW, &master).unwrap()
+    };
+    let current = key(KeyState::Current);
+    let issuer = issuer_url(PUBLIC_URL, &name);
+    let load = |audiences: &[&str], records: &[SigningKeyRecord]| {
+        TenantKeyring::new(tenant(audiences), issuer.clone(), records, &master).unwrap()
+    };
+
+    let first = load(&[], std::slice::from_ref(&current));
+    let mut same = load(&[], std::slice::from_ref(&current));
+    assert_ne!(same.generation(), first.generation(), "every load is new");
+    same.keep_generation_if_same(&first);
+    assert_eq!(same.generation(), first.generation());
+
+    let mut more_keys = load(&[], &[current.clone(), key(KeyState::Next)]);
+    more_keys.keep_generation_if_same(&first);
+    assert_ne!(more_keys.generation(), first.generation(), "a key added");
+
+    let mut other_audience = load(&["https://api.example"], std::slice::from_ref(&current));
+    other_audience.keep_generation_if_same(&first);
+    assert_ne!(
+        other_audience.generation(),
+        first.generation(),
+        "an audience changed"
+    );
+
+    let mut other_key = load(&[], &[key(KeyState::Current)]);
+    other_key.keep_generation_if_same(&first);
+    assert_ne!(
+        other_key.generation(),
+        first.generation(),
+        "the key replaced"
+    );
+}
