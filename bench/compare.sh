@@ -76,23 +76,7 @@ for tool in wrk curl python3 taskset npm "$PEER_NODE"; do
     command -v "$tool" >/dev/null || { echo "compare.sh: needs $tool (wrk: apt-get install wrk)" >&2; exit 1; }
 done
 
-case "$PROFILE" in
-    release) build_binaries ;;
-    debug)
-        # Quick runs in CI: the debug binaries share their dependencies'
-        # artifacts with `cargo test` (dependencies are optimised in the dev
-        # profile, so argon2 and RSA run at full speed; our code does not).
-        BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
-        if [[ "${BUILD:-1}" != 0 ]]; then
-            echo "==> building debug binaries" >&2
-            cargo build --quiet -p gatehouse -p gatehouse-bench
-            BINARIES="debug, built from the working tree by this run"
-        else
-            BINARIES="debug, prebuilt (BUILD=0)"
-        fi
-        ;;
-    *) echo "compare.sh: PROFILE must be release or debug, not $PROFILE" >&2; exit 2 ;;
-esac
+build_binaries # PROFILE=debug in CI's quick run: see bench/lib.sh
 clean_server_env
 mkdir -p "$TMP/wrk"
 : >"$TMP/figures.tsv"

@@ -68,20 +68,31 @@ stop_process() { # pid
     wait "$pid" 2>/dev/null || true
 }
 
-# Builds gatehouse and gatehouse-bench in release mode unless BUILD=0, and
-# sets BINARIES to what was used (recorded with the results).
+# Builds gatehouse and gatehouse-bench unless BUILD=0, and sets BIN and
+# BINARIES (what was used, recorded with the results). PROFILE=release (the
+# default: every figure) or debug: the smoke runs in CI (`--quick`), whose
+# debug binaries share their dependencies' artifacts with `cargo test`, so
+# no release build is added to CI; they prove the scripts work and measure
+# nothing.
 build_binaries() {
+    local profile="${PROFILE:-release}" flag
+    case "$profile" in
+        release) flag=--release ;;
+        debug) flag= ;;
+        *) echo "$(basename "$0"): PROFILE must be release or debug, not $profile" >&2; exit 2 ;;
+    esac
+    BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$profile"
     if [[ "${BUILD:-1}" != 0 ]]; then
-        echo "==> building release binaries" >&2
-        cargo build --release --quiet -p gatehouse -p gatehouse-bench
-        BINARIES="built from the working tree by this run"
+        echo "==> building $profile binaries" >&2
+        cargo build $flag --quiet -p gatehouse -p gatehouse-bench
+        BINARIES="$profile, built from the working tree by this run"
     else
         local b
         for b in gatehouse gatehouse-bench; do
             [[ -x "$BIN/$b" ]] || { echo "$(basename "$0"): BUILD=0 but $BIN/$b does not exist" >&2; exit 1; }
         done
         # Not rebuilt: they may not match the working tree, so say when they were built.
-        BINARIES="prebuilt (BUILD=0), gatehouse built $(date -u -r "$BIN/gatehouse" +%Y-%m-%dT%H:%M:%SZ)"
+        BINARIES="$profile, prebuilt (BUILD=0), gatehouse built $(date -u -r "$BIN/gatehouse" +%Y-%m-%dT%H:%M:%SZ)"
     fi
 }
 
