@@ -86,7 +86,7 @@ if [[ "$PROXY" == 1 ]]; then
     PROXY_ARGS=(--proxy-url "$PROXY_URL")
 fi
 echo "==> starting gatehouse on $BASE${PROXY_URL:+, proxy mode on $PROXY_URL}" >&2
-start_background server "${ON_SERVER[@]}" "$BIN/gatehouse" --database-url "sqlite://$TMP/guard.db" \
+start_background server "${ON_SERVER[@]}" env GATEHOUSE_RATE_LIMITS__ENABLED=false "$BIN/gatehouse" --database-url "sqlite://$TMP/guard.db" \
     "${SERVE_ARGS[@]}"
 SERVER_PID=$LAST_PID
 wait_http "$SERVER_PID" "$BASE/healthz" "the server"

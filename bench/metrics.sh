@@ -42,7 +42,7 @@ PASSWORD="correct horse battery staple"
 start_server() { # name port [VAR=value...]
     local name=$1 port=$2; shift 2
     mkdir -p "$TMP/$name"
-    start_background "$name" env GATEHOUSE_LOG=warn GATEHOUSE_MASTER_KEY="$MASTER" "$@" \
+    start_background "$name" env GATEHOUSE_LOG=warn GATEHOUSE_RATE_LIMITS__ENABLED=false GATEHOUSE_MASTER_KEY="$MASTER" "$@" \
         taskset -c 0 "$BIN/gatehouse" --database-url "sqlite://$TMP/$name/bench.db" \
         serve --listen "127.0.0.1:$port"
     wait_http "$LAST_PID" "http://127.0.0.1:$port/healthz" "the $name server"

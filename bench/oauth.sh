@@ -28,7 +28,7 @@ clean_server_env
 PORT="$(free_port)"
 BASE="http://127.0.0.1:$PORT"
 ADMIN="$(random_secret)"
-start_background server env GATEHOUSE_ADMIN_TOKEN="$ADMIN" GATEHOUSE_LOG=warn \
+start_background server env GATEHOUSE_ADMIN_TOKEN="$ADMIN" GATEHOUSE_LOG=warn GATEHOUSE_RATE_LIMITS__ENABLED=false \
     GATEHOUSE_MASTER_KEY="$(random_secret)" \
     taskset -c 0 "$BIN/gatehouse" --database-url "sqlite://$TMP/bench.db" serve --listen "127.0.0.1:$PORT"
 SERVER_PID=$LAST_PID
