@@ -528,12 +528,14 @@ impl Config {
                 "public_url must start with http:// or https:// (set GATEHOUSE_PUBLIC_URL)".into(),
             ));
         }
+        // A node may answer from a context up to twice keyring_cache_ttl
+        // old (a stale one serves while its reload runs).
         let min_prepublish =
-            crate::routes::JWKS_MAX_AGE_SECS as u64 + self.keyring_cache_ttl.as_secs();
+            crate::routes::JWKS_MAX_AGE_SECS as u64 + 2 * self.keyring_cache_ttl.as_secs();
         if self.key_prepublish.as_secs() <= min_prepublish {
             return Err(ConfigError(format!(
-                "key_prepublish must be longer than the JWKS cache lifetime plus keyring_cache_ttl \
-                 ({min_prepublish} s), so every verifier knows a key before it signs"
+                "key_prepublish must be longer than the JWKS cache lifetime plus twice \
+                 keyring_cache_ttl ({min_prepublish} s), so every verifier knows a key before it signs"
             )));
         }
         if self.key_rotation_period <= self.key_prepublish {
