@@ -96,6 +96,17 @@ build_binaries() {
     fi
 }
 
+# A fresh PostgreSQL schema NAME on BENCH_POSTGRES_URL, dropped on exit (a
+# caller may drop it sooner); sets SCHEMA_DB_URL to a database URL whose
+# connections use it.
+fresh_postgres_schema() { # name
+    psql "$BENCH_POSTGRES_URL" -qc "CREATE SCHEMA $1" >&2
+    bench_on_exit "PGOPTIONS='-c client_min_messages=warning' psql '$BENCH_POSTGRES_URL' -qc 'DROP SCHEMA IF EXISTS $1 CASCADE'"
+    local sep='?'
+    [[ "$BENCH_POSTGRES_URL" == *\?* ]] && sep='&'
+    SCHEMA_DB_URL="${BENCH_POSTGRES_URL}${sep}options=-c%20search_path%3D$1"
+}
+
 # The server must see only what the script sets: no GATEHOUSE_* variables
 # (a lowered argon2 cost would make the /login ratio meaningless), no
 # RUST_LOG (per-request logging), and no gatehouse.toml (it runs in $TMP).

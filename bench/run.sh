@@ -80,10 +80,8 @@ BENCH_NAME="gh_bench_$$_$RANDOM"
 case "$BACKEND" in
     sqlite) ;;
     postgres)
-        psql "$BENCH_POSTGRES_URL" -qc "CREATE SCHEMA $BENCH_NAME" >&2
-        bench_on_exit "psql '$BENCH_POSTGRES_URL' -qc 'DROP SCHEMA $BENCH_NAME CASCADE'"
-        sep='?'; [[ "$BENCH_POSTGRES_URL" == *\?* ]] && sep='&'
-        DB="${BENCH_POSTGRES_URL}${sep}options=-c%20search_path%3D$BENCH_NAME"
+        fresh_postgres_schema "$BENCH_NAME"
+        DB="$SCHEMA_DB_URL"
         ;;
     mysql)
         mariadb -h 127.0.0.1 -u root -e "CREATE DATABASE $BENCH_NAME CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" >&2

@@ -178,11 +178,8 @@ run_backend() {
         sqlite) db="sqlite://$TMP/scale.db" ;;
         postgres)
             schema="gh_scale_$$_$RANDOM"
-            psql "$BENCH_POSTGRES_URL" -qc "CREATE SCHEMA $schema" >&2
-            bench_on_exit "psql '$BENCH_POSTGRES_URL' -qc 'SET client_min_messages = warning; DROP SCHEMA IF EXISTS $schema CASCADE'"
-            local sep='?'
-            [[ "$BENCH_POSTGRES_URL" == *\?* ]] && sep='&'
-            db="${BENCH_POSTGRES_URL}${sep}options=-c%20search_path%3D$schema"
+            fresh_postgres_schema "$schema"
+            db="$SCHEMA_DB_URL"
             ;;
     esac
 

@@ -119,10 +119,8 @@ soak_backend() { # backend
         postgres)
             # A schema of its own, dropped afterwards (as run.sh does).
             schema="gh_soak_$$_$RANDOM"
-            psql "$BENCH_POSTGRES_URL" -qc "CREATE SCHEMA $schema" >&2
-            bench_on_exit "psql '$BENCH_POSTGRES_URL' -qc 'DROP SCHEMA IF EXISTS $schema CASCADE'"
-            local sep='?'; [[ "$BENCH_POSTGRES_URL" == *\?* ]] && sep='&'
-            db="${BENCH_POSTGRES_URL}${sep}options=-c%20search_path%3D$schema"
+            fresh_postgres_schema "$schema"
+            db="$SCHEMA_DB_URL"
             ;;
     esac
     PORT="$(free_port)"
