@@ -263,7 +263,7 @@ pub async fn prepare_state(
         .ensure(DEFAULT_TENANT)
         .await
         .map_err(StartError::DefaultTenant)?;
-    services.warm_up().await.map_err(StartError::HashingPool)?;
+    services.warm_up();
     Ok(AppState::new(Inner {
         services,
         admin_token: config.admin_token.clone(),

@@ -352,16 +352,26 @@ impl Services {
         &self.deps.pool
     }
 
-    /// Computes the dummy hash on the pool (once), so the first unknown-user
-    /// login does not pay for it and the timing rule holds from the start.
-    pub async fn warm_up(&self) -> Result<()> {
-        let hasher = self.deps.hasher.clone();
-        self.deps
-            .pool
-            .run(move || {
-                hasher.dummy_hash();
-            })
-            .await
+    /// Starts computing the dummy hash on the pool (once) and returns at
+    /// once: a full-cost argon2id run (about 17 ms and its 19 MiB) is most
+    /// of a node's start-up, and nothing but a password check needs it.
+    /// Password checks wait for it, known user or not (see
+    /// `password_login`), so the timing rule holds from the first request.
+    pub fn warm_up(&self) {
+        let deps = self.deps.clone();
+        tokio::spawn(async move {
+            let hasher = deps.hasher.clone();
+            let warmed = deps
+                .pool
+                .run(move || {
+                    hasher.dummy_hash();
+                })
+                .await;
+            if let Err(e) = warmed {
+                // The first password check computes it instead.
+                tracing::warn!(error = %e, "the password-hash warm-up did not run");
+            }
+        });
     }
 
     pub fn now(&self) -> UnixTime {

@@ -140,13 +140,18 @@ impl PasswordLogin {
             .deps
             .pool
             .run(move || {
-                // The dummy is read here, on the worker: the first call hashes.
-                let hash = stored.as_ref().unwrap_or_else(|| hasher.dummy_hash());
+                // Every check, known user or not, first takes the dummy: the
+                // start-up warm-up computes it in the background (see
+                // `Services::warm_up`), and a check that arrives before it is
+                // done waits for it whichever user it names, so the first
+                // milliseconds of a node cannot tell known names from unknown.
+                let dummy = hasher.dummy_hash();
+                let hash = stored.as_ref().unwrap_or(dummy);
                 let (matches, stale) = if legacy_hash::is_legacy(&hash.0) {
                     // An unsalted SHA-256 check takes microseconds; without the
                     // dummy argon2 run beside it, a quick "no" would tell that an
                     // imported user of that name exists.
-                    let _ = hasher.verify(&password, hasher.dummy_hash());
+                    let _ = hasher.verify(&password, dummy);
                     (legacy_hash::verify(&password, &hash.0), true)
                 } else {
                     let ok = hasher.verify(&password, hash);
