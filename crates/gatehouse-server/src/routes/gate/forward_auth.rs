@@ -16,20 +16,23 @@
 //! A body sent along (Envoy `with_request_body`, or a POST of it) is handed
 //! to the gate for HMAC rules.
 
-use axum::body::Bytes;
+use std::borrow::Cow;
+
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use axum::{Json, Router};
-use gatehouse_core::service::gate::{Credential, Decision, GateRequest, Identity};
+use axum::Router;
+use gatehouse_core::service::gate::{Credential, Decision, Gate, GateRequest, Identity};
+use gatehouse_core::service::TenantContext;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::HttpHeaders;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::TenantCtx;
+use crate::routes::MAX_BODY_BYTES;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -93,7 +96,7 @@ async fn forward_auth(
     method: Method,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<Response> {
     let query: AuthQuery = serde_urlencoded::from_str(raw_query.as_deref().unwrap_or(""))
         .map_err(|_| ApiError::bad_request("the query string is malformed"))?;
@@ -103,20 +106,22 @@ async fn forward_auth(
         Some(_) => return Err(ApiError::bad_request("`session` accepts only `check`")),
     };
     let lookup = HttpHeaders(&headers);
-    let original_method = first_header(&headers, &["x-forwarded-method", "x-original-method"])
+    let original_method = first_header(&headers, &[X_FORWARDED_METHOD, X_ORIGINAL_METHOD])
         .unwrap_or(method.as_str())
         .to_string();
     let original_uri =
-        first_header(&headers, &["x-forwarded-uri", "x-original-uri"]).unwrap_or("/");
+        first_header(&headers, &[X_FORWARDED_URI, X_ORIGINAL_URI]).unwrap_or("/");
+    let gate = &state.services.gate;
+    let body = body_if_wanted(gate, &ctx, &original_method, original_uri, body).await?;
     let request = GateRequest {
         method: &original_method,
         path: original_uri,
         credential: Credential::from_headers(&lookup),
         headers: &lookup,
-        body: (!body.is_empty()).then_some(&body[..]),
+        body: body.as_deref(),
         check_session,
     };
-    render(state.services.gate.decide(&ctx, request).await?)
+    render(gate.decide(&ctx, request).await?)
 }
 
 #[utoipa::path(
@@ -158,7 +163,7 @@ async fn envoy_auth(
     method: Method,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<Response> {
     let lookup = HttpHeaders(&headers);
     // The path as the client sent it, query included (Envoy appends the
@@ -167,22 +172,56 @@ async fn envoy_auth(
         Some(q) => format!("/{path}?{q}"),
         None => format!("/{path}"),
     };
+    let gate = &state.services.gate;
+    let body = body_if_wanted(gate, &ctx, method.as_str(), &original, body).await?;
     let request = GateRequest {
         method: method.as_str(),
         path: &original,
         credential: Credential::from_headers(&lookup),
         headers: &lookup,
-        body: (!body.is_empty()).then_some(&body[..]),
+        body: body.as_deref(),
         check_session: false,
     };
-    render(state.services.gate.decide(&ctx, request).await?)
+    render(gate.decide(&ctx, request).await?)
 }
 
-fn first_header<'h>(headers: &'h HeaderMap, names: &[&str]) -> Option<&'h str> {
+/// The body, read only when the rule this request matches checks an HMAC
+/// signature over it: a gateway's sub-request rarely carries one, and an
+/// ignored body costs nothing. At most [`MAX_BODY_BYTES`], as every route.
+async fn body_if_wanted(
+    gate: &Gate,
+    ctx: &TenantContext,
+    method: &str,
+    path: &str,
+    body: Body,
+) -> ApiResult<Option<Bytes>> {
+    if !gate.wants_body(ctx, method, path) {
+        return Ok(None);
+    }
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "the body is larger than the 64 KiB this endpoint accepts (or broke off)",
+            )
+        })?;
+    Ok((!bytes.is_empty()).then_some(bytes))
+}
+
+fn first_header<'h>(headers: &'h HeaderMap, names: &[HeaderName]) -> Option<&'h str> {
     names
         .iter()
-        .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
+        .find_map(|n| headers.get(n).and_then(|v| v.to_str().ok()))
 }
+
+// Traefik and Caddy name the original request with these, nginx with the
+// `X-Original-*` pair.
+const X_FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
+const X_ORIGINAL_METHOD: HeaderName = HeaderName::from_static("x-original-method");
+const X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
+const X_ORIGINAL_URI: HeaderName = HeaderName::from_static("x-original-uri");
 
 /// Forward auth's answer: the identity, or the refusal of [`admit`].
 fn render(decision: Decision) -> ApiResult<Response> {
@@ -212,7 +251,8 @@ const HEADER_ESCAPES: &AsciiSet = &CONTROLS.add(b'%');
 
 /// `value` in the ASCII-safe form of [`HEADER_ESCAPES`].
 pub(crate) fn header_safe(value: &str) -> HeaderValue {
-    let encoded = utf8_percent_encode(value, HEADER_ESCAPES).to_string();
+    // Borrowed when nothing needed escaping (the usual case).
+    let encoded: Cow<'_, str> = utf8_percent_encode(value, HEADER_ESCAPES).into();
     // Only printable ASCII and spaces remain, which a header always holds.
     HeaderValue::from_str(&encoded).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -245,25 +285,51 @@ pub(crate) fn identity_headers(identity: &Identity) -> Vec<(HeaderName, HeaderVa
         .collect()
 }
 
+/// The body of a pass for credentials other than a JWT (whose body is
+/// its verified claims): the identity itself.
+#[derive(Serialize)]
+struct IdentityBody<'a> {
+    sub: Option<&'a str>,
+    preferred_username: Option<&'a str>,
+    email: Option<&'a str>,
+    scope: String,
+    roles: &'a [String],
+    tenant: &'a str,
+    credential: &'static str,
+    key_id: Option<&'a str>,
+    rule: Option<&'a str>,
+}
+
 /// 200 with the identity headers, and as the body a JWT's verified claims
-/// or, for other credentials, the identity itself.
+/// or, for other credentials, the identity itself. Built straight into
+/// one buffer and one header map sized for it: this is `/auth`'s answer
+/// to every request that passes.
 pub(crate) fn identity_response(identity: &Identity) -> Response {
-    let mut response = match &identity.claims {
-        Some(claims) => Json(claims).into_response(),
-        None => Json(json!({
-            "sub": identity.subject,
-            "preferred_username": identity.username,
-            "email": identity.email,
-            "scope": identity.scope(),
-            "roles": identity.roles,
-            "tenant": identity.tenant,
-            "credential": identity.credential.as_str(),
-            "key_id": identity.key_id,
-            "rule": identity.rule,
-        }))
-        .into_response(),
+    let body = match &identity.claims {
+        Some(claims) => serde_json::to_vec(&**claims),
+        None => serde_json::to_vec(&IdentityBody {
+            sub: identity.subject.as_deref(),
+            preferred_username: identity.username.as_deref(),
+            email: identity.email.as_deref(),
+            scope: identity.scope(),
+            roles: &identity.roles,
+            tenant: &identity.tenant,
+            credential: identity.credential.as_str(),
+            key_id: identity.key_id.as_deref(),
+            rule: identity.rule.as_deref(),
+        }),
     };
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return ApiError::internal(format!("identity body: {e}")).into_response(),
+    };
+    let mut response = Response::new(Body::from(body));
     let out = response.headers_mut();
+    out.reserve(12);
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     for (name, value) in identity_headers(identity) {
         out.insert(name, value);
     }

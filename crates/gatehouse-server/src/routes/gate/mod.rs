@@ -3,7 +3,7 @@
 pub(crate) mod forward_auth;
 
 use axum::Router;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, header};
 use gatehouse_core::service::gate::HeaderLookup;
 
 use crate::state::AppState;
@@ -18,6 +18,15 @@ pub(crate) struct HttpHeaders<'h>(pub &'h HeaderMap);
 
 impl HeaderLookup for HttpHeaders<'_> {
     fn header(&self, name: &str) -> Option<&str> {
-        self.0.get(name).and_then(|v| v.to_str().ok())
+        // The names every forward-auth request asks for, as constants: a
+        // `&str` name is parsed and validated on each lookup.
+        let value = match name {
+            "authorization" => self.0.get(header::AUTHORIZATION),
+            "x-api-key" => self.0.get(&X_API_KEY),
+            _ => self.0.get(name),
+        };
+        value.and_then(|v| v.to_str().ok())
     }
 }
+
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
