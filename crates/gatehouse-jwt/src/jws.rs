@@ -6,6 +6,9 @@
 //! type, curve, `use` and `key_ops` agree with it; a token is checked only
 //! with the algorithm of the key it names.
 
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{
@@ -38,6 +41,12 @@ pub struct VerifyingKey {
     kid: Option<String>,
     algorithm: SigningAlgorithm,
     decoding: DecodingKey,
+    /// RS256 and PS256: the RSA public key parsed once (modulus, exponent,
+    /// Montgomery context), so a verification does not rebuild it from the
+    /// JWK components as `jsonwebtoken` does on every call (about a fifth
+    /// of an RS256 verification). Same aws-lc parameters and rules as
+    /// that path; `None` falls back to it.
+    rsa: Option<Arc<ParsedPublicKey>>,
 }
 
 impl std::fmt::Debug for VerifyingKey {
@@ -91,10 +100,15 @@ impl VerifyingKey {
             return Err(KeyError::TypeMismatch);
         }
         let decoding = DecodingKey::from_jwk(jwk).map_err(|_| KeyError::Malformed)?;
+        let rsa = match &jwk.algorithm {
+            AlgorithmParameters::RSA(p) => prepared_rsa(algorithm, &p.n, &p.e),
+            _ => None,
+        };
         Ok(Self {
             kid: jwk.common.key_id.clone(),
             algorithm,
             decoding,
+            rsa,
         })
     }
 
@@ -108,6 +122,7 @@ impl VerifyingKey {
             kid,
             algorithm: SigningAlgorithm::HS256,
             decoding: DecodingKey::from_secret(secret),
+            rsa: None,
         })
     }
 
@@ -124,6 +139,12 @@ impl VerifyingKey {
     /// Checks `signature_b64` (base64url, as in a JWS) over `message` with
     /// this key's algorithm. Malformed input is simply `false`.
     pub fn verify_signature(&self, message: &[u8], signature_b64: &str) -> bool {
+        if let Some(rsa) = &self.rsa {
+            // The same decoding as `jsonwebtoken::crypto::verify`.
+            return URL_SAFE_NO_PAD
+                .decode(signature_b64)
+                .is_ok_and(|signature| rsa.verify_sig(message, &signature).is_ok());
+        }
         jsonwebtoken::crypto::verify(
             signature_b64,
             message,
@@ -132,6 +153,22 @@ impl VerifyingKey {
         )
         .unwrap_or(false)
     }
+}
+
+/// The RSA key of a JWK's `n` and `e` (base64url), parsed for `algorithm`'s
+/// aws-lc parameters: those `jsonwebtoken` verifies RS256 and PS256 with.
+fn prepared_rsa(algorithm: SigningAlgorithm, n: &str, e: &str) -> Option<Arc<ParsedPublicKey>> {
+    let params = match algorithm {
+        SigningAlgorithm::RS256 => &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+        SigningAlgorithm::PS256 => &aws_lc_rs::signature::RSA_PSS_2048_8192_SHA256,
+        _ => return None,
+    };
+    let n = URL_SAFE_NO_PAD.decode(n).ok()?;
+    let e = URL_SAFE_NO_PAD.decode(e).ok()?;
+    RsaPublicKeyComponents { n: &n[..], e: &e[..] }
+        .to_parsed_public_key(params)
+        .ok()
+        .map(Arc::new)
 }
 
 /// A compact JWS whose signature has been checked.
