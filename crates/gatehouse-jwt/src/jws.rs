@@ -165,10 +165,13 @@ fn prepared_rsa(algorithm: SigningAlgorithm, n: &str, e: &str) -> Option<Arc<Par
     };
     let n = URL_SAFE_NO_PAD.decode(n).ok()?;
     let e = URL_SAFE_NO_PAD.decode(e).ok()?;
-    RsaPublicKeyComponents { n: &n[..], e: &e[..] }
-        .to_parsed_public_key(params)
-        .ok()
-        .map(Arc::new)
+    RsaPublicKeyComponents {
+        n: &n[..],
+        e: &e[..],
+    }
+    .to_parsed_public_key(params)
+    .ok()
+    .map(Arc::new)
 }
 
 /// A compact JWS whose signature has been checked.

@@ -18,14 +18,14 @@
 
 use std::borrow::Cow;
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use axum::Router;
-use gatehouse_core::service::gate::{Credential, Decision, Gate, GateRequest, Identity};
 use gatehouse_core::service::TenantContext;
+use gatehouse_core::service::gate::{Credential, Decision, Gate, GateRequest, Identity};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
@@ -109,8 +109,7 @@ async fn forward_auth(
     let original_method = first_header(&headers, &[X_FORWARDED_METHOD, X_ORIGINAL_METHOD])
         .unwrap_or(method.as_str())
         .to_string();
-    let original_uri =
-        first_header(&headers, &[X_FORWARDED_URI, X_ORIGINAL_URI]).unwrap_or("/");
+    let original_uri = first_header(&headers, &[X_FORWARDED_URI, X_ORIGINAL_URI]).unwrap_or("/");
     let gate = &state.services.gate;
     let body = body_if_wanted(gate, &ctx, &original_method, original_uri, body).await?;
     let request = GateRequest {
