@@ -8,7 +8,7 @@
 //!   Users skip HTTP and argon2: ONE argon2id hash at the server's default
 //!   cost is made and every user gets it, so a seeded user's `/login`
 //!   costs exactly what a registered user's does. Their rows are core's
-//!   `User` values (id from `new_id`, the username in its stored form and
+//!   `User` values (`User::new_account`, the username in its stored form and
 //!   its lookup key from core's functions) written to the columns the
 //!   store's `create_user` writes, many per statement and `--batch` per
 //!   transaction: one row per round trip would take hours for a million.
@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use gatehouse_core::algorithm::SigningAlgorithm;
 use gatehouse_core::clock::{Clock, SystemClock};
-use gatehouse_core::id::new_id;
 use gatehouse_core::oauth::client::ClientSpec;
 use gatehouse_core::password::{Argon2Hasher, Argon2Params, PasswordHash, PasswordHasher};
 use gatehouse_core::sealing::MasterKeys;
@@ -298,28 +297,13 @@ struct UserBatch<'a> {
 }
 
 impl UserBatch<'_> {
-    /// User number `n`, as `Accounts::register` would build them (no email,
-    /// no names, no roles, not verified, not disabled, never failed).
+    /// User number `n`, a new account as `Accounts::register` makes one
+    /// (`User::new_account`), without email or names.
     fn user(&self, n: u64) -> BenchResult<(User, String)> {
         let username = username_display(&format!("{}{n:08}", self.prefix))?;
         let key = username_key(&username).ok_or("a seeded username has no lookup key")?;
         Ok((
-            User {
-                id: new_id(),
-                tenant_id: self.tenant.id.clone(),
-                username,
-                email: None,
-                first_name: None,
-                last_name: None,
-                roles: Vec::new(),
-                email_verified: false,
-                disabled: false,
-                failed_logins: 0,
-                lock_count: 0,
-                locked_until: None,
-                password_hash: self.hash.clone(),
-                created_at: self.now,
-            },
+            User::new_account(&self.tenant.id, username, self.hash.clone(), self.now),
             key,
         ))
     }

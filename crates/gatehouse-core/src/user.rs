@@ -73,6 +73,36 @@ pub struct User {
     pub created_at: UnixTime,
 }
 
+impl User {
+    /// A new account as every way in creates it (registration, import,
+    /// the bench's seeding): a fresh id, no email, names or roles, not
+    /// verified, not disabled, never failed a login. Callers fill in what
+    /// they know with struct update syntax.
+    pub fn new_account(
+        tenant_id: &str,
+        username: String,
+        password_hash: PasswordHash,
+        created_at: UnixTime,
+    ) -> Self {
+        Self {
+            id: crate::id::new_id(),
+            tenant_id: tenant_id.to_string(),
+            username,
+            email: None,
+            first_name: None,
+            last_name: None,
+            roles: Vec::new(),
+            email_verified: false,
+            disabled: false,
+            failed_logins: 0,
+            lock_count: 0,
+            locked_until: None,
+            password_hash,
+            created_at,
+        }
+    }
+}
+
 /// A registration as it arrives, before any rule is checked.
 #[derive(Debug)]
 pub struct Registration {

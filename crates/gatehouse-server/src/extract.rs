@@ -332,6 +332,16 @@ pub async fn require_admin(
     }
 }
 
+/// Whether the client sent a body at all (RFC 9112 §6.3): without
+/// `Transfer-Encoding` or a non-zero `Content-Length` there is none to
+/// read (and proxy mode must not send an empty chunked one upstream).
+pub(crate) fn has_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,20 +73,10 @@ impl Accounts {
         let password = reg.password;
         let password_hash = self.deps.pool.run(move || hasher.hash(&password)).await??;
         let user = User {
-            id: new_id(),
-            tenant_id: tenant.id.clone(),
-            username,
             email,
             first_name,
             last_name,
-            roles: Vec::new(),
-            email_verified: false,
-            disabled: false,
-            failed_logins: 0,
-            lock_count: 0,
-            locked_until: None,
-            password_hash,
-            created_at: self.deps.now(),
+            ..User::new_account(&tenant.id, username, password_hash, self.deps.now())
         };
         self.deps.store.create_user(&user).await?;
         tracing::info!(tenant = %tenant.name, user_id = %user.id, "user registered");
@@ -129,19 +119,16 @@ impl Accounts {
         }
         let user = User {
             id,
-            tenant_id: tenant.id.clone(),
-            username,
             email,
             first_name,
             last_name,
             roles: import.roles,
-            email_verified: false,
-            disabled: false,
-            failed_logins: 0,
-            lock_count: 0,
-            locked_until: None,
-            password_hash: PasswordHash(import.password_hash),
-            created_at: self.deps.now(),
+            ..User::new_account(
+                &tenant.id,
+                username,
+                PasswordHash(import.password_hash),
+                self.deps.now(),
+            )
         };
         match self.deps.store.create_user(&user).await {
             Ok(()) => Ok(Imported::Created(kind)),

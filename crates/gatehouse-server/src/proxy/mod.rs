@@ -24,7 +24,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use gatehouse_core::service::gate::{Credential, GateRequest};
@@ -172,7 +171,7 @@ impl Proxy {
             ));
         let outgoing = match (buffered, streamed) {
             (Some(bytes), _) => outgoing.body(bytes),
-            (None, Some(body)) if has_body(&parts.headers) => {
+            (None, Some(body)) if crate::extract::has_body(&parts.headers) => {
                 outgoing.body(reqwest::Body::wrap_stream(body.into_data_stream()))
             }
             _ => outgoing,
@@ -229,15 +228,6 @@ impl Proxy {
             detail: format!("{}: {detail}", self.settings.upstream),
         }
     }
-}
-
-/// Whether the client sent a body at all (RFC 9112 §6.3): a GET without
-/// one must not reach the upstream as an empty chunked body.
-fn has_body(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::TRANSFER_ENCODING)
-        || headers
-            .get(header::CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() != b"0")
 }
 
 async fn forward(

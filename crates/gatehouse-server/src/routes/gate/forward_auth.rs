@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::HttpHeaders;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::TenantCtx;
+use crate::extract::{TenantCtx, has_body};
 use crate::routes::MAX_BODY_BYTES;
 use crate::state::AppState;
 
@@ -111,7 +111,7 @@ async fn forward_auth(
         .to_string();
     let original_uri = first_header(&headers, &[X_FORWARDED_URI, X_ORIGINAL_URI]).unwrap_or("/");
     let gate = &state.services.gate;
-    let body = body_if_wanted(gate, &ctx, &original_method, original_uri, body).await?;
+    let body = body_if_wanted(gate, &ctx, &original_method, original_uri, &headers, body).await?;
     let request = GateRequest {
         method: &original_method,
         path: original_uri,
@@ -172,7 +172,7 @@ async fn envoy_auth(
         None => format!("/{path}"),
     };
     let gate = &state.services.gate;
-    let body = body_if_wanted(gate, &ctx, method.as_str(), &original, body).await?;
+    let body = body_if_wanted(gate, &ctx, method.as_str(), &original, &headers, body).await?;
     let request = GateRequest {
         method: method.as_str(),
         path: &original,
@@ -184,17 +184,19 @@ async fn envoy_auth(
     render(gate.decide(&ctx, request).await?)
 }
 
-/// The body, read only when the rule this request matches checks an HMAC
-/// signature over it: a gateway's sub-request rarely carries one, and an
-/// ignored body costs nothing. At most [`MAX_BODY_BYTES`], as every route.
+/// The body, read only when there is one and the rule this request
+/// matches checks an HMAC signature over it: a gateway's sub-request
+/// rarely carries one, and an ignored body costs nothing. At most
+/// [`MAX_BODY_BYTES`], as every route.
 async fn body_if_wanted(
     gate: &Gate,
     ctx: &TenantContext,
     method: &str,
     path: &str,
+    headers: &HeaderMap,
     body: Body,
 ) -> ApiResult<Option<Bytes>> {
-    if !gate.wants_body(ctx, method, path) {
+    if !has_body(headers) || !gate.wants_body(ctx, method, path) {
         return Ok(None);
     }
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
