@@ -465,8 +465,13 @@ async fn shed_login_attempts_do_not_lock_the_account() {
             c.hash_pool = gatehouse_core::crypto::pool::PoolSettings {
                 workers: 1,
                 queue: 1,
-                // A job that waited at all is refused when the worker gets to it.
-                max_wait: Duration::from_millis(1),
+                // The queued login waits a whole second behind the held
+                // worker and is refused when the worker gets to it; the
+                // test's own registration and last login wait at most a
+                // thread wake-up (or the start-up warm-up's one hash).
+                // A 1 ms bound made those two depend on how loaded the
+                // machine was: under CI they were shed too.
+                max_wait: Duration::from_millis(300),
                 ..Default::default()
             };
         })),
@@ -505,7 +510,7 @@ async fn shed_login_attempts_do_not_lock_the_account() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     paused.release();
     let mut statuses = Vec::new();
     for login in logins {
