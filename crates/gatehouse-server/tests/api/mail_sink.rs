@@ -224,3 +224,24 @@ pub async fn wait_accepted(app: &TestApp, n: u64) -> MailSnapshot {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Waits until the server's queue is empty (decoys dropped, every mail
+/// sent or given up), 30 s at most. The sink has a message as soon as the
+/// server's DATA ends, a moment before the server hears the 250 and counts
+/// it sent: a snapshot taken right after `wait_for_messages` can be a mail
+/// short, and a decoy may still wait out its delay.
+pub async fn wait_settled(app: &TestApp) -> MailSnapshot {
+    let start = Instant::now();
+    loop {
+        let s = mail_counts(app);
+        if s.queued == 0 {
+            return s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the mail queue still holds {} after 30 s: {s:?}",
+            s.queued
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
