@@ -210,19 +210,7 @@ pub fn mail_counts(app: &TestApp) -> MailSnapshot {
 /// Waits until the server has taken `n` mails into its queue in all
 /// (decoys included), 30 s at most.
 pub async fn wait_accepted(app: &TestApp, n: u64) -> MailSnapshot {
-    let start = Instant::now();
-    loop {
-        let s = mail_counts(app);
-        if s.accepted >= n {
-            return s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{} of {n} mails queued after 30 s",
-            s.accepted
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_mail(app, &format!("{n} mails queued"), |s| s.accepted >= n).await
 }
 
 /// Waits until the server's queue is empty (decoys dropped, every mail
@@ -231,16 +219,24 @@ pub async fn wait_accepted(app: &TestApp, n: u64) -> MailSnapshot {
 /// it sent: a snapshot taken right after `wait_for_messages` can be a mail
 /// short, and a decoy may still wait out its delay.
 pub async fn wait_settled(app: &TestApp) -> MailSnapshot {
+    wait_mail(app, "an empty mail queue", |s| s.queued == 0).await
+}
+
+/// Polls the server's mail counters until `done`, 30 s at most.
+async fn wait_mail(
+    app: &TestApp,
+    what: &str,
+    done: impl Fn(&MailSnapshot) -> bool,
+) -> MailSnapshot {
     let start = Instant::now();
     loop {
         let s = mail_counts(app);
-        if s.queued == 0 {
+        if done(&s) {
             return s;
         }
         assert!(
             start.elapsed() < Duration::from_secs(30),
-            "the mail queue still holds {} after 30 s: {s:?}",
-            s.queued
+            "no {what} after 30 s: {s:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
