@@ -182,7 +182,9 @@ async fn the_hold_out_flow_runs_on_dynamodb_and_says_what_each_step_costs() {
     db.cleanup().await;
 }
 
-/// A `moto_server` of this test's own, on a free port, killed when dropped.
+/// A moto server of this test's own, on a free port, killed when dropped;
+/// started through `.ci/moto-serial` like CI's (one request at a time, so
+/// conditional writes are atomic as in DynamoDB).
 struct Moto {
     child: Child,
     endpoint: String,
@@ -195,19 +197,20 @@ impl Moto {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let launcher = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.ci/moto-serial");
+        let child = Command::new("python3")
+            .args([launcher, "127.0.0.1", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("{DYNAMODB_VAR} is set, so moto_server must run here: {e}"));
+            .unwrap_or_else(|e| panic!("{DYNAMODB_VAR} is set, so moto must run here: {e}"));
         let endpoint = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         while tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_err()
         {
-            assert!(Instant::now() < deadline, "moto_server did not start");
+            assert!(Instant::now() < deadline, "moto did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Moto { child, endpoint }
