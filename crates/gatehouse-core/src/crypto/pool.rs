@@ -275,7 +275,9 @@ mod tests {
         let started = Instant::now();
         let c = p.run(slow).await;
         assert!(matches!(c, Err(Error::Overloaded { .. })), "{c:?}");
-        assert!(started.elapsed() < Duration::from_millis(100));
+        // Refused, not refused after waiting: well inside max_wait (10 s).
+        // Not a speed bound, so a loaded runner cannot fail it.
+        assert!(started.elapsed() < Duration::from_secs(5));
         assert!(a.await.unwrap().is_ok());
         assert!(b.await.unwrap().is_ok());
     }
